@@ -1,0 +1,100 @@
+// Package env reads typed settings from environment variables and reports a
+// bad value as one line naming the variable, the value and what is allowed.
+package env
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrInvalid is wrapped by every *Error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Lookup is the signature of os.LookupEnv; tests pass a map's lookup.
+type Lookup func(string) (string, bool)
+
+// Map returns a Lookup over m.
+func Map(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Error is a rejected environment value.
+type Error struct {
+	Var    string
+	Value  string
+	Reason string
+	// Secret hides Value from Error so a bad key never reaches a log.
+	Secret bool
+}
+
+func (e *Error) Error() string {
+	v := strconv.Quote(e.Value)
+	if e.Secret {
+		v = "(hidden)"
+	}
+	return fmt.Sprintf("invalid %s=%s: %s", e.Var, v, e.Reason)
+}
+
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Errorf builds an *Error for name=value.
+func Errorf(name, value, format string, args ...any) *Error {
+	return &Error{Var: name, Value: value, Reason: fmt.Sprintf(format, args...)}
+}
+
+// String returns the trimmed value of name, or def when it is unset or blank.
+func String(l Lookup, name, def string) string {
+	if v, ok := l(name); ok {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+// Bool accepts the spellings operators actually write in env files.
+func Bool(l Lookup, name string, def bool) (bool, error) {
+	raw := String(l, name, "")
+	if raw == "" {
+		return def, nil
+	}
+	switch strings.ToLower(raw) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true, nil
+	case "0", "f", "false", "no", "n", "off":
+		return false, nil
+	}
+	return def, Errorf(name, raw, "want true or false")
+}
+
+// Int parses a base-10 integer within [lo, hi].
+func Int(l Lookup, name string, def, lo, hi int) (int, error) {
+	raw := String(l, name, "")
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return def, Errorf(name, raw, "want an integer from %d to %d", lo, hi)
+	}
+	return n, nil
+}
+
+// List splits a comma-separated value into trimmed items. An empty item (as
+// in "a,,b" or a trailing comma) is an error: it is nearly always a typo.
+func List(l Lookup, name string) ([]string, error) {
+	raw := String(l, name, "")
+	if raw == "" {
+		return nil, nil
+	}
+	items := strings.Split(raw, ",")
+	for i, it := range items {
+		items[i] = strings.TrimSpace(it)
+		if items[i] == "" {
+			return nil, Errorf(name, raw, "item %d of the comma-separated list is empty", i+1)
+		}
+	}
+	return items, nil
+}

@@ -1,0 +1,245 @@
+package otelmetrics
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvEnableMetrics    = "ENABLE_METRICS"
+	EnvExcludedHandlers = "METRICS_EXCLUDED_HANDLERS"
+	EnvNamespace        = "METRICS_NAMESPACE"
+	EnvSubsystem        = "METRICS_SUBSYSTEM"
+	EnvCustomLabels     = "METRICS_CUSTOM_LABELS"
+	EnvLatencyBuckets   = "METRICS_LATENCY_BUCKETS"
+	EnvCardinalityLimit = "METRICS_CARDINALITY_LIMIT"
+	EnvHost             = "HOST"
+	EnvPort             = "PORT"
+)
+
+// Limits on METRICS_CUSTOM_LABELS: app_info is meant for a handful of
+// low-cardinality deployment facts, not for arbitrary data.
+const (
+	MaxCustomLabels     = 20
+	MaxCustomLabelValue = 128
+)
+
+// DefaultCardinalityLimit bounds the series of each instrument.
+const DefaultCardinalityLimit = 2000
+
+// Label is one static app_info label.
+type Label struct{ Key, Value string }
+
+// Config is the validated metrics configuration. The zero value is not
+// useful; start from DefaultConfig or ConfigFromEnv.
+type Config struct {
+	// Enabled serves the scrape endpoint; when false it answers 503.
+	Enabled bool
+	// ExcludedHandlers are regular expressions matched against the whole
+	// request path; a matching request is not recorded.
+	ExcludedHandlers []string
+	Namespace        string
+	Subsystem        string
+	CustomLabels     []Label
+	LatencyBuckets   []float64
+	CardinalityLimit int
+	Host             string
+	Port             int
+}
+
+// DefaultConfig returns the settings used when no variable is set.
+func DefaultConfig() Config {
+	return Config{
+		Namespace:        "default",
+		LatencyBuckets:   slices.Clone(views.DefaultBuckets),
+		CardinalityLimit: DefaultCardinalityLimit,
+		Host:             "127.0.0.1",
+		Port:             4444,
+	}
+}
+
+// Addr is the listen address HOST:PORT.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
+// through lookup (normally os.LookupEnv). Every bad value is reported, one
+// line each, as an *env.Error naming the variable and the value.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
+	l := env.Lookup(lookup)
+	c := DefaultConfig()
+	var errs []error
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var err error
+
+	c.Enabled, err = env.Bool(l, EnvEnableMetrics, false)
+	keep(err)
+
+	c.ExcludedHandlers, err = env.List(l, EnvExcludedHandlers)
+	keep(err)
+	if err == nil {
+		_, err = compileExcluded(c.ExcludedHandlers)
+		keep(err)
+	}
+
+	c.Namespace = env.String(l, EnvNamespace, c.Namespace)
+	c.Subsystem = env.String(l, EnvSubsystem, "")
+	if _, err := views.Prefix(c.Namespace, ""); err != nil {
+		keep(env.Errorf(EnvNamespace, c.Namespace, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
+	}
+	if _, err := views.Prefix("", c.Subsystem); err != nil {
+		keep(env.Errorf(EnvSubsystem, c.Subsystem, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
+	}
+
+	c.CustomLabels, err = parseCustomLabels(l)
+	keep(err)
+
+	if raw := env.String(l, EnvLatencyBuckets, ""); raw != "" {
+		c.LatencyBuckets, err = parseBuckets(raw)
+		keep(err)
+	}
+
+	c.CardinalityLimit, err = env.Int(l, EnvCardinalityLimit, DefaultCardinalityLimit, 2, 1_000_000)
+	keep(err)
+
+	c.Host = env.String(l, EnvHost, c.Host)
+	c.Port, err = env.Int(l, EnvPort, c.Port, 0, 65535)
+	keep(err)
+
+	return c, errors.Join(errs...)
+}
+
+// Validate checks a Config built in code the same way ConfigFromEnv checks
+// the environment.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := compileExcluded(c.ExcludedHandlers); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
+		errs = append(errs, err)
+	}
+	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateLabels(c.CustomLabels); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %s", env.ErrInvalid, err))
+	}
+	if c.CardinalityLimit < 2 {
+		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", env.ErrInvalid, c.CardinalityLimit))
+	}
+	return errors.Join(errs...)
+}
+
+// compileExcluded anchors each pattern to the whole path and joins them into
+// one alternation, so a request pays for one match whatever the list length.
+func compileExcluded(patterns []string) (*regexp.Regexp, error) {
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	alts := make([]string, len(patterns))
+	for i, p := range patterns {
+		if _, err := regexp.Compile(p); err != nil {
+			var rerr *syntax.Error
+			reason := err.Error()
+			if errors.As(err, &rerr) {
+				reason = fmt.Sprintf("%s in pattern %q", rerr.Code, p)
+			}
+			return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "item %d is not a valid Go regular expression: %s", i+1, reason)
+		}
+		alts[i] = "(?:" + p + ")"
+	}
+	return regexp.Compile("^(?:" + strings.Join(alts, "|") + ")$")
+}
+
+// reservedLabels would clash with labels Prometheus or app_info set itself.
+var reservedLabels = []string{"version", "job", "instance", "le", "quantile"}
+
+func parseCustomLabels(l env.Lookup) ([]Label, error) {
+	items, err := env.List(l, EnvCustomLabels)
+	if err != nil || items == nil {
+		return nil, err
+	}
+	raw := env.String(l, EnvCustomLabels, "")
+	labels := make([]Label, 0, len(items))
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok {
+			return nil, env.Errorf(EnvCustomLabels, raw, "pair %q is not key=value", it)
+		}
+		labels = append(labels, Label{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
+	}
+	if err := validateLabels(labels); err != nil {
+		return nil, env.Errorf(EnvCustomLabels, raw, "%s", err)
+	}
+	return labels, nil
+}
+
+func validateLabels(labels []Label) error {
+	if len(labels) > MaxCustomLabels {
+		return fmt.Errorf("%d pairs, at most %d allowed", len(labels), MaxCustomLabels)
+	}
+	seen := make(map[string]bool, len(labels))
+	for _, lb := range labels {
+		switch {
+		case !validLabelName(lb.Key):
+			return fmt.Errorf("key %q is not a label name matching [a-zA-Z_][a-zA-Z0-9_]*", lb.Key)
+		case strings.HasPrefix(lb.Key, "__") || slices.Contains(reservedLabels, lb.Key):
+			return fmt.Errorf("key %q is reserved (reserved: __*, %s)", lb.Key, strings.Join(reservedLabels, ", "))
+		case seen[lb.Key]:
+			return fmt.Errorf("key %q appears more than once", lb.Key)
+		case lb.Value == "":
+			return fmt.Errorf("key %q has an empty value", lb.Key)
+		case len(lb.Value) > MaxCustomLabelValue:
+			return fmt.Errorf("value of %q is %d bytes, at most %d allowed", lb.Key, len(lb.Value), MaxCustomLabelValue)
+		case !utf8.ValidString(lb.Value):
+			return fmt.Errorf("value of %q is not valid UTF-8", lb.Key)
+		}
+		seen[lb.Key] = true
+	}
+	return nil
+}
+
+func validLabelName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func parseBuckets(raw string) ([]float64, error) {
+	parts := strings.Split(raw, ",")
+	out := make([]float64, 0, len(parts))
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is not a number; want ascending positive seconds like 0.1,0.5,1", p)
+		}
+		out = append(out, f)
+	}
+	if err := views.ValidateBuckets(out); err != nil {
+		return nil, env.Errorf(EnvLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), views.ErrInvalid.Error()+": "))
+	}
+	return out, nil
+}

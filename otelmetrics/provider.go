@@ -1,0 +1,201 @@
+package otelmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/metricsbridge/metricsbridge/promexport"
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+// ScopeName is the instrumentation scope of every metricsbridge instrument.
+const ScopeName = "github.com/metricsbridge/metricsbridge/otelmetrics"
+
+type options struct {
+	logger  *slog.Logger
+	version string
+	readers []sdkmetric.Reader
+}
+
+// Option configures NewProvider.
+type Option interface{ apply(options) options }
+
+type optionFunc func(options) options
+
+func (f optionFunc) apply(o options) options { return f(o) }
+
+// WithLogger sets the logger for overflow warnings and exporter errors.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o options) options { o.logger = l; return o })
+}
+
+// WithVersion sets app_info's version label; the default is the main
+// module's version from the build information.
+func WithVersion(v string) Option {
+	return optionFunc(func(o options) options { o.version = v; return o })
+}
+
+// WithReader adds a reader (an OTLP PeriodicReader, say) beside the
+// Prometheus one, so the same measurements are pushed as well.
+func WithReader(r sdkmetric.Reader) Option {
+	return optionFunc(func(o options) options { o.readers = append(o.readers, r); return o })
+}
+
+// Provider owns the MeterProvider, the scrape endpoint and the instruments.
+type Provider struct {
+	cfg      Config
+	mp       *sdkmetric.MeterProvider
+	exporter *promexport.Exporter
+	inst     *instruments
+}
+
+// NewProvider validates cfg and builds the pipeline. With cfg.Enabled false
+// there is no Prometheus reader at all, so recording costs next to nothing
+// unless another reader was added with WithReader.
+func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
+	o := options{logger: slog.Default(), version: buildVersion()}
+	for _, opt := range opts {
+		o = opt.apply(o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("otelmetrics: %w", err)
+	}
+	excluded, _ := compileExcluded(cfg.ExcludedHandlers) // validated above
+
+	infoKeys := make([]string, len(cfg.CustomLabels))
+	for i, l := range cfg.CustomLabels {
+		infoKeys[i] = l.Key
+	}
+	vs, err := views.New(
+		views.WithNamespace(cfg.Namespace),
+		views.WithSubsystem(cfg.Subsystem),
+		views.WithBuckets(cfg.LatencyBuckets),
+		views.WithInfoLabels(infoKeys...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("otelmetrics: %w", err)
+	}
+
+	p := &Provider{cfg: cfg}
+	mpOpts := []sdkmetric.Option{
+		sdkmetric.WithView(vs...),
+		sdkmetric.WithCardinalityLimit(cfg.CardinalityLimit),
+	}
+	if cfg.Enabled {
+		p.exporter, err = promexport.New(promexport.WithLogger(o.logger))
+		if err != nil {
+			return nil, fmt.Errorf("otelmetrics: %w", err)
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(p.exporter.Reader()))
+	}
+	for _, r := range o.readers {
+		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+	}
+	p.mp = sdkmetric.NewMeterProvider(mpOpts...)
+
+	p.inst, err = newInstruments(p.mp.Meter(ScopeName), cfg, o, excluded)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("otelmetrics: %w", err), p.mp.Shutdown(context.Background()))
+	}
+	return p, nil
+}
+
+// Config returns the configuration the Provider was built from.
+func (p *Provider) Config() Config { return p.cfg }
+
+// MeterProvider exposes the SDK provider for instruments of the caller's own;
+// they pass through the same readers.
+func (p *Provider) MeterProvider() *sdkmetric.MeterProvider { return p.mp }
+
+// MetricsHandler serves the Prometheus endpoint, or 503 with a JSON body
+// when metrics are disabled. Authentication wraps it from outside.
+func (p *Provider) MetricsHandler() http.Handler {
+	if p.exporter == nil {
+		return promexport.Disabled()
+	}
+	return p.exporter
+}
+
+// ForceFlush pushes pending measurements through every push reader.
+func (p *Provider) ForceFlush(ctx context.Context) error { return p.mp.ForceFlush(ctx) }
+
+// Shutdown flushes and stops every reader. Record calls after it are no-ops.
+func (p *Provider) Shutdown(ctx context.Context) error { return p.mp.Shutdown(ctx) }
+
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// instruments are created once per Provider and shared by every middleware
+// built from it, together with the attribute-set cache.
+type instruments struct {
+	requests metric.Int64Counter
+	duration metric.Float64Histogram
+	excluded *regexp.Regexp
+	cache    *seriesCache
+}
+
+func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Regexp) (*instruments, error) {
+	in := &instruments{excluded: excluded}
+	var err error
+	in.requests, err = m.Int64Counter(views.InstrumentRequests,
+		metric.WithUnit("{request}"),
+		metric.WithDescription("Finished HTTP requests."))
+	if err != nil {
+		return nil, err
+	}
+	in.duration, err = m.Float64Histogram(views.InstrumentDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("HTTP request latency."),
+		metric.WithExplicitBucketBoundaries(cfg.LatencyBuckets...))
+	if err != nil {
+		return nil, err
+	}
+
+	var overflowed atomic.Int64
+	in.cache = newSeriesCache(cfg.CardinalityLimit, func(first bool) {
+		overflowed.Add(1)
+		if first {
+			o.logger.Warn("series limit reached; further label sets are recorded into the overflow series",
+				"limit", cfg.CardinalityLimit, "env", EnvCardinalityLimit)
+		}
+	})
+	_, err = m.Int64ObservableCounter(views.InstrumentSeriesOverflow,
+		metric.WithUnit("{request}"),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(overflowed.Load())
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
+
+	kvs := []attribute.KeyValue{views.KeyVersion.String(o.version)}
+	for _, l := range cfg.CustomLabels {
+		kvs = append(kvs, attribute.String(l.Key, l.Value))
+	}
+	info := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	_, err = m.Int64ObservableGauge(views.InstrumentInfo,
+		metric.WithDescription("Build and deployment information."),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(1, info)
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
