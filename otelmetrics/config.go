@@ -131,10 +131,10 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
 	}
 	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
 	}
 	if err := validateLabels(c.CustomLabels); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %s", env.ErrInvalid, err))

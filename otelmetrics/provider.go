@@ -142,7 +142,6 @@ func buildVersion() string {
 // instruments are created once per Provider and shared by every middleware
 // built from it, together with the attribute-set cache.
 type instruments struct {
-	requests metric.Int64Counter
 	duration metric.Float64Histogram
 	excluded *regexp.Regexp
 	cache    *seriesCache
@@ -151,12 +150,6 @@ type instruments struct {
 func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Regexp) (*instruments, error) {
 	in := &instruments{excluded: excluded}
 	var err error
-	in.requests, err = m.Int64Counter(views.InstrumentRequests,
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Finished HTTP requests."))
-	if err != nil {
-		return nil, err
-	}
 	in.duration, err = m.Float64Histogram(views.InstrumentDuration,
 		metric.WithUnit("s"),
 		metric.WithDescription("HTTP request latency."),
@@ -165,18 +158,30 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Rege
 		return nil, err
 	}
 
-	var overflowed atomic.Int64
-	in.cache = newSeriesCache(cfg.CardinalityLimit, func(first bool) {
-		overflowed.Add(1)
-		if first {
+	var warned atomic.Bool
+	in.cache = newSeriesCache(cfg.CardinalityLimit, func(bool) {
+		if !warned.Swap(true) {
 			o.logger.Warn("series limit reached; further label sets are recorded into the overflow series",
 				"limit", cfg.CardinalityLimit, "env", EnvCardinalityLimit)
 		}
 	})
+	// Requests are counted in per-series atomics that this asynchronous
+	// counter reports at collection: the OTel instrument for a monotonic
+	// sum kept by the caller. It halves the SDK work on the request path.
+	_, err = m.Int64ObservableCounter(views.InstrumentRequests,
+		metric.WithUnit("{request}"),
+		metric.WithDescription("Finished HTTP requests."),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			in.cache.observe(obs)
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
 	_, err = m.Int64ObservableCounter(views.InstrumentSeriesOverflow,
 		metric.WithUnit("{request}"),
 		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
-			obs.Observe(overflowed.Load())
+			obs.Observe(in.cache.overflow.Load())
 			return nil
 		}))
 	if err != nil {

@@ -50,38 +50,46 @@ type seriesKey struct {
 	handler string
 }
 
-// series holds the prebuilt options for one label set, so recording a
-// request allocates nothing once its series exists.
+// overflowObserve reports the requests counter's overflowed requests under
+// the attribute the SDK itself puts on its overflow series.
+var overflowObserve = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(views.KeyOverflow.Bool(true)))}
+
+// series is one label set: its request count, read by the observable
+// counter at collection, and the prebuilt options for both instruments, so
+// recording a request allocates nothing once its series exists.
 type series struct {
-	add []metric.AddOption
-	rec []metric.RecordOption
+	count   *atomic.Int64
+	observe []metric.ObserveOption
+	rec     []metric.RecordOption
 }
 
-func newSeries(k seriesKey) *series {
+func newSeries(k seriesKey, count *atomic.Int64) *series {
 	m := attribute.String(string(views.KeyMethod), methods[k.method])
 	h := attribute.String(string(views.KeyHandler), k.handler)
 	counter := attribute.NewSet(m, h, views.KeyStatus.String(strconv.Itoa(int(k.status))))
 	hist := attribute.NewSet(m, h)
 	return &series{
-		add: []metric.AddOption{metric.WithAttributeSet(counter)},
-		rec: []metric.RecordOption{metric.WithAttributeSet(hist)},
+		count:   count,
+		observe: []metric.ObserveOption{metric.WithAttributeSet(counter)},
+		rec:     []metric.RecordOption{metric.WithAttributeSet(hist)},
 	}
 }
 
-// seriesCache maps label sets to their prebuilt options. Reads are lock-free
-// on an immutable map; a new label set copies the map under a mutex, which
+// seriesCache maps label sets to their series. Reads are lock-free on an
+// immutable map; a new label set copies the map under a mutex, which
 // happens at most limit-1 times per process.
 //
-// The cache holds as many label sets as the SDK keeps series for
-// http_requests_total (limit-1, the last slot being the SDK's overflow
-// series), so it both bounds its own memory and knows exactly which
-// requests the SDK records into the overflow series.
+// It holds as many label sets as the SDK keeps series for one instrument
+// (limit-1, the last slot being the overflow series), which bounds its
+// memory under hostile traffic. Requests for label sets beyond that share
+// one overflow count and record their duration with uncached attributes,
+// which the SDK folds into the histogram's own overflow series.
 type seriesCache struct {
 	m          atomic.Pointer[map[seriesKey]*series]
 	mu         sync.Mutex
 	capacity   int
+	overflow   atomic.Int64
 	onOverflow func(first bool)
-	overflowed atomic.Bool
 }
 
 func newSeriesCache(limit int, onOverflow func(first bool)) *seriesCache {
@@ -91,8 +99,13 @@ func newSeriesCache(limit int, onOverflow func(first bool)) *seriesCache {
 }
 
 func (c *seriesCache) get(k seriesKey) *series {
-	if s, ok := (*c.m.Load())[k]; ok {
+	m := *c.m.Load()
+	if s, ok := m[k]; ok {
 		return s
+	}
+	if len(m) >= c.capacity { // full: no lock, nothing cached
+		c.onOverflow(c.overflow.Load() == 0)
+		return newSeries(k, &c.overflow)
 	}
 	return c.add(k)
 }
@@ -104,19 +117,29 @@ func (c *seriesCache) add(k seriesKey) *series {
 	if s, ok := old[k]; ok {
 		return s
 	}
-	k.handler = strings.Clone(k.handler)
 	if len(old) >= c.capacity {
-		// Not cached: the SDK folds it into the overflow series anyway,
-		// and caching would let hostile traffic grow this map.
-		c.onOverflow(!c.overflowed.Swap(true))
-		return newSeries(k)
+		c.onOverflow(c.overflow.Load() == 0)
+		return newSeries(k, &c.overflow)
 	}
+	k.handler = strings.Clone(k.handler)
 	next := make(map[seriesKey]*series, len(old)+1)
 	for kk, v := range old {
 		next[kk] = v
 	}
-	s := newSeries(k)
+	s := newSeries(k, new(atomic.Int64))
 	next[k] = s
 	c.m.Store(&next)
 	return s
+}
+
+// observe reports every series' count; collection calls it, not requests.
+func (c *seriesCache) observe(obs metric.Int64Observer) {
+	for _, s := range *c.m.Load() {
+		if n := s.count.Load(); n > 0 {
+			obs.Observe(n, s.observe...)
+		}
+	}
+	if n := c.overflow.Load(); n > 0 {
+		obs.Observe(n, overflowObserve...)
+	}
 }

@@ -28,6 +28,9 @@ const (
 	KeyHandler = attribute.Key("handler")
 	KeyStatus  = attribute.Key("status")
 	KeyVersion = attribute.Key("version")
+	// KeyOverflow marks the one series that collects label sets beyond the
+	// cardinality limit, as the SDK does for synchronous instruments.
+	KeyOverflow = attribute.Key("otel.metric.overflow")
 )
 
 // Exported stream names, before the prefix. The Prometheus exporter appends
@@ -105,7 +108,7 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		view(InstrumentRequests, sdkmetric.Stream{
 			Name:            prefix + nameRequests,
 			Description:     "Total HTTP requests by method, route template and status code.",
-			AttributeFilter: attribute.NewAllowKeysFilter(KeyMethod, KeyHandler, KeyStatus),
+			AttributeFilter: attribute.NewAllowKeysFilter(KeyMethod, KeyHandler, KeyStatus, KeyOverflow),
 		}),
 		view(InstrumentDuration, sdkmetric.Stream{
 			Name:            prefix + nameDuration,

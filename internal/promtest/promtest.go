@@ -1,0 +1,202 @@
+// Package promtest runs the real Prometheus tools in tests: promtool to lint
+// exposition text and configs, and a Prometheus server on 127.0.0.1 that
+// scrapes the code under test.
+//
+// The binaries come from the Debian package "prometheus", which the
+// project's scripts/install-deps.sh installs.
+package promtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Tool returns the path of a Prometheus binary or fails the test with the
+// command that installs it: a missing tool is a setup error, not a skip.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found in PATH; install it with scripts/install-deps.sh (Debian package prometheus)", name)
+	}
+	return p
+}
+
+// CheckMetrics runs `promtool check metrics` on exposition text and fails
+// the test with promtool's findings.
+func CheckMetrics(t testing.TB, exposition []byte) {
+	t.Helper()
+	cmd := exec.Command(Tool(t, "promtool"), "check", "metrics")
+	cmd.Stdin = bytes.NewReader(exposition)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// Server is a running Prometheus.
+type Server struct {
+	URL string
+	dir string
+}
+
+// Start runs Prometheus with the given configuration on a free loopback port
+// and waits until it is ready. The configuration may use {{DIR}} for the
+// server's own temporary directory (to place token files). It is stopped
+// when the test ends.
+func Start(t testing.TB, config string) *Server {
+	t.Helper()
+	bin := Tool(t, "prometheus")
+	dir := t.TempDir()
+	config = string(bytes.ReplaceAll([]byte(config), []byte("{{DIR}}"), []byte(dir)))
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	var logs bytes.Buffer
+	cmd := exec.Command(bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--web.enable-lifecycle",
+	)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", lastLines(logs.String(), 30))
+		}
+	})
+	s := &Server{URL: "http://" + addr, dir: dir}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("prometheus exited early:\n%s", lastLines(logs.String(), 30))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready after 30s:\n%s", lastLines(logs.String(), 30))
+		}
+	}
+}
+
+// Dir is the server's temporary directory, as substituted for {{DIR}}.
+func (s *Server) Dir() string { return s.dir }
+
+// Sample is one element of an instant-query vector.
+type Sample struct {
+	Metric map[string]string
+	Value  float64
+}
+
+// Query runs an instant query and returns its vector result.
+func (s *Server) Query(q string) ([]Sample, error) {
+	resp, err := http.Get(s.URL + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var r struct {
+		Status string
+		Error  string
+		Data   struct {
+			ResultType string
+			Result     []struct {
+				Metric map[string]string
+				Value  [2]any
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("query %q: %v: %s", q, err, body)
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", q, r.Error)
+	}
+	if r.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q: result type %s, want vector", q, r.Data.ResultType)
+	}
+	out := make([]Sample, len(r.Data.Result))
+	for i, e := range r.Data.Result {
+		str, _ := e.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, fmt.Errorf("query %q: value %v: %v", q, e.Value[1], err)
+		}
+		out[i] = Sample{Metric: e.Metric, Value: v}
+	}
+	return out, nil
+}
+
+// WaitFor polls q until ok accepts the result or timeout passes, and
+// returns the last result.
+func (s *Server) WaitFor(t testing.TB, q string, timeout time.Duration, ok func([]Sample) bool) []Sample {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		res, err := s.Query(q)
+		if err == nil && ok(res) {
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("query %q did not reach the expected result in %s: last %v, err %v", q, timeout, res, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// FreeAddr returns a loopback address with a port free at the time of the
+// call.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func lastLines(s string, n int) string {
+	b := []byte(s)
+	for i, c := len(b)-1, 0; i >= 0; i-- {
+		if b[i] == '\n' {
+			if c++; c > n {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return s
+}

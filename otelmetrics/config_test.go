@@ -1,0 +1,118 @@
+package otelmetrics
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+)
+
+func TestConfigFromEnvDefaults(t *testing.T) {
+	c, err := ConfigFromEnv(env.Map(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Enabled || c.Namespace != "default" || c.Subsystem != "" || c.Addr() != "127.0.0.1:4444" ||
+		c.CardinalityLimit != 2000 || len(c.ExcludedHandlers) != 0 || len(c.CustomLabels) != 0 ||
+		!slices.Equal(c.LatencyBuckets, []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestConfigFromEnvValues(t *testing.T) {
+	c, err := ConfigFromEnv(env.Map(map[string]string{
+		EnvEnableMetrics:    "TRUE",
+		EnvExcludedHandlers: "/servers/.*/sse,/static/.*",
+		EnvNamespace:        "mcp",
+		EnvSubsystem:        "gateway",
+		EnvCustomLabels:     "env=production,region=us-east-1,url=a=b",
+		EnvLatencyBuckets:   "0.1,0.5,1",
+		EnvCardinalityLimit: "500",
+		EnvHost:             "::1",
+		EnvPort:             "9090",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLabels := []Label{{"env", "production"}, {"region", "us-east-1"}, {"url", "a=b"}}
+	if !c.Enabled || c.Namespace != "mcp" || c.Subsystem != "gateway" || !slices.Equal(c.CustomLabels, wantLabels) ||
+		!slices.Equal(c.LatencyBuckets, []float64{0.1, 0.5, 1}) || c.CardinalityLimit != 500 ||
+		c.Addr() != "[::1]:9090" || !slices.Equal(c.ExcludedHandlers, []string{"/servers/.*/sse", "/static/.*"}) {
+		t.Errorf("parsed: %+v", c)
+	}
+}
+
+func TestConfigFromEnvErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, variable, value string
+		want                  string // substring of the one-line message
+	}{
+		{"bool", EnvEnableMetrics, "maybe", `invalid ENABLE_METRICS="maybe": want true or false`},
+		{"bad regexp", EnvExcludedHandlers, "/ok,/servers/(.*/sse", `invalid METRICS_EXCLUDED_HANDLERS="/ok,/servers/(.*/sse": item 2 is not a valid Go regular expression: missing closing ) in pattern "/servers/(.*/sse"`},
+		{"empty regexp item", EnvExcludedHandlers, "/a,,/b", `item 2 of the comma-separated list is empty`},
+		{"namespace", EnvNamespace, "my-app", `invalid METRICS_NAMESPACE="my-app": want a name matching`},
+		{"namespace digit", EnvNamespace, "1app", `invalid METRICS_NAMESPACE="1app"`},
+		{"subsystem", EnvSubsystem, "a.b", `invalid METRICS_SUBSYSTEM="a.b"`},
+		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": pair "region" is not key=value`},
+		{"label key", EnvCustomLabels, "my-env=prod", `key "my-env" is not a label name`},
+		{"reserved label", EnvCustomLabels, "version=2", `key "version" is reserved`},
+		{"reserved prefix", EnvCustomLabels, "__name__=x", `key "__name__" is reserved`},
+		{"duplicate label", EnvCustomLabels, "env=a,env=b", `key "env" appears more than once`},
+		{"empty value", EnvCustomLabels, "env=", `key "env" has an empty value`},
+		{"trailing comma", EnvCustomLabels, "env=a,", `item 2 of the comma-separated list is empty`},
+		{"too many labels", EnvCustomLabels, manyLabels(21), `21 pairs, at most 20 allowed`},
+		{"long value", EnvCustomLabels, "env=" + strings.Repeat("x", 129), `value of "env" is 129 bytes, at most 128 allowed`},
+		{"bucket not a number", EnvLatencyBuckets, "0.1,fast,1", `invalid METRICS_LATENCY_BUCKETS="0.1,fast,1": "fast" is not a number`},
+		{"bucket unsorted", EnvLatencyBuckets, "0.5,0.1", `strictly increasing (0.1 after 0.5)`},
+		{"bucket duplicate", EnvLatencyBuckets, "0.1,0.1", `strictly increasing`},
+		{"bucket negative", EnvLatencyBuckets, "-1,1", `bucket boundary -1 must be a positive finite number`},
+		{"bucket zero", EnvLatencyBuckets, "0,1", `bucket boundary 0 must be`},
+		{"bucket inf", EnvLatencyBuckets, "1,+Inf", `bucket boundary +Inf must be`},
+		{"bucket NaN", EnvLatencyBuckets, "NaN", `bucket boundary NaN must be`},
+		{"cardinality", EnvCardinalityLimit, "lots", `invalid METRICS_CARDINALITY_LIMIT="lots": want an integer from 2 to 1000000`},
+		{"cardinality low", EnvCardinalityLimit, "1", `want an integer from 2`},
+		{"port", EnvPort, "70000", `invalid PORT="70000": want an integer from 0 to 65535`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ConfigFromEnv(env.Map(map[string]string{tc.variable: tc.value}))
+			if err == nil {
+				t.Fatalf("%s=%q accepted", tc.variable, tc.value)
+			}
+			if !errors.Is(err, env.ErrInvalid) {
+				t.Errorf("error %v does not wrap env.ErrInvalid", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.variable) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q\nwant one line naming %s and containing %q", msg, tc.variable, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvReportsEveryBadValue(t *testing.T) {
+	_, err := ConfigFromEnv(env.Map(map[string]string{EnvPort: "x", EnvLatencyBuckets: "y"}))
+	if err == nil || len(strings.Split(err.Error(), "\n")) != 2 {
+		t.Errorf("want one line per bad variable, got %v", err)
+	}
+}
+
+func TestNewProviderValidatesConfig(t *testing.T) {
+	c := DefaultConfig()
+	c.LatencyBuckets = []float64{2, 1}
+	if _, err := NewProvider(c); !errors.Is(err, env.ErrInvalid) {
+		t.Errorf("NewProvider with unsorted buckets: %v", err)
+	}
+}
+
+func manyLabels(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("k" + string(rune('a'+i)) + "=v")
+	}
+	return b.String()
+}

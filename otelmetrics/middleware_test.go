@@ -1,0 +1,242 @@
+package otelmetrics
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+type req struct{ method, target string }
+
+func TestExposition(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		reqs []req
+		want []string
+	}{
+		{
+			name: "routes, statuses and methods",
+			reqs: []req{
+				{"POST", "/tools/invoke"}, {"POST", "/tools/invoke"},
+				{"GET", "/servers/abc/sse"}, {"GET", "/servers/xyz/sse"},
+				{"GET", "/health"},
+				{"GET", "/unavailable"},
+				{"PUT", "/early-hints"},
+				{"GET", "/static/css/site.css"},
+				{"GET", "http://example.com/hosted"},
+			},
+			want: []string{
+				`app_info{version="test"} 1`,
+				`http_request_duration_seconds_count{handler="/early-hints",method="PUT"} 1`,
+				`http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
+				`http_request_duration_seconds_count{handler="/hosted",method="GET"} 1`,
+				`http_request_duration_seconds_count{handler="/servers/{id}/sse",method="GET"} 2`,
+				`http_request_duration_seconds_count{handler="/static/",method="GET"} 1`,
+				`http_request_duration_seconds_count{handler="/tools/invoke",method="POST"} 2`,
+				`http_request_duration_seconds_count{handler="/unavailable",method="GET"} 1`,
+				`http_requests_total{handler="/early-hints",method="PUT",status="201"} 1`,
+				`http_requests_total{handler="/health",method="GET",status="200"} 1`,
+				`http_requests_total{handler="/hosted",method="GET",status="200"} 1`,
+				`http_requests_total{handler="/servers/{id}/sse",method="GET",status="200"} 2`,
+				`http_requests_total{handler="/static/",method="GET",status="200"} 1`,
+				`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 2`,
+				`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
+				`metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "unmatched routes and unknown methods never become labels",
+			reqs: []req{
+				{"GET", "/users/12345/profile"}, {"GET", "/users/67890/profile"},
+				{"BREW", "/tools/invoke"},   // path known, method not: 405, no pattern
+				{"get", "/health"},          // upper-cased for the label; the mux is case-sensitive
+				{"PROPFIND", "/anything"},   // non-standard method
+				{"delete", "/nothing/here"}, // standard method in lower case
+			},
+			want: []string{
+				`app_info{version="test"} 1`,
+				`http_request_duration_seconds_count{handler="none",method="DELETE"} 1`,
+				`http_request_duration_seconds_count{handler="none",method="GET"} 3`,
+				`http_request_duration_seconds_count{handler="none",method="_OTHER"} 2`,
+				`http_requests_total{handler="none",method="DELETE",status="404"} 1`,
+				`http_requests_total{handler="none",method="GET",status="404"} 2`,
+				`http_requests_total{handler="none",method="GET",status="405"} 1`,
+				`http_requests_total{handler="none",method="_OTHER",status="404"} 1`,
+				`http_requests_total{handler="none",method="_OTHER",status="405"} 1`,
+				`metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "namespace and subsystem prefix every series",
+			env:  map[string]string{EnvNamespace: "shop", EnvSubsystem: "api"},
+			reqs: []req{{"GET", "/health"}},
+			want: []string{
+				`shop_api_app_info{version="test"} 1`,
+				`shop_api_http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
+				`shop_api_http_requests_total{handler="/health",method="GET",status="200"} 1`,
+				`shop_api_metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "default namespace with a subsystem",
+			env:  map[string]string{EnvNamespace: "default", EnvSubsystem: "gw"},
+			reqs: []req{{"GET", "/health"}},
+			want: []string{
+				`gw_app_info{version="test"} 1`,
+				`gw_http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
+				`gw_http_requests_total{handler="/health",method="GET",status="200"} 1`,
+				`gw_metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "excluded paths are matched whole and not recorded",
+			env:  map[string]string{EnvExcludedHandlers: "/servers/.*/sse, /static/.*,/health"},
+			reqs: []req{
+				{"GET", "/servers/1/sse"}, {"GET", "/static/a.css"}, {"GET", "/health"},
+				{"GET", "/healthz"},           // /health must match the whole path
+				{"GET", "/api/servers/1/sse"}, // anchored at the start too
+				{"POST", "/tools/invoke"},
+			},
+			want: []string{
+				`app_info{version="test"} 1`,
+				`http_request_duration_seconds_count{handler="/tools/invoke",method="POST"} 1`,
+				`http_request_duration_seconds_count{handler="none",method="GET"} 2`,
+				`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 1`,
+				`http_requests_total{handler="none",method="GET",status="404"} 2`,
+				`metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "custom labels on app_info only",
+			env:  map[string]string{EnvCustomLabels: "env=production, region=us-east-1"},
+			reqs: []req{{"GET", "/health"}},
+			want: []string{
+				`app_info{env="production",region="us-east-1",version="test"} 1`,
+				`http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
+				`http_requests_total{handler="/health",method="GET",status="200"} 1`,
+				`metricsbridge_series_overflow_total 0`,
+			},
+		},
+		{
+			name: "series limit folds new label sets into one overflow series",
+			env:  map[string]string{EnvCardinalityLimit: "3"},
+			reqs: []req{
+				{"GET", "/health"}, {"GET", "/unavailable"}, // fill the 2 real series
+				{"POST", "/tools/invoke"}, {"GET", "/nope"}, {"GET", "/nope"},
+				{"GET", "/health"}, // an existing series keeps counting
+			},
+			want: []string{
+				`app_info{version="test"} 1`,
+				`http_request_duration_seconds_count{handler="/health",method="GET"} 2`,
+				`http_request_duration_seconds_count{handler="/unavailable",method="GET"} 1`,
+				`http_request_duration_seconds_count{otel_metric_overflow="true"} 3`,
+				`http_requests_total{handler="/health",method="GET",status="200"} 2`,
+				`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
+				`http_requests_total{otel_metric_overflow="true"} 3`,
+				`metricsbridge_series_overflow_total 3`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestProvider(t, tc.env)
+			h := p.Middleware(testMux())
+			for _, r := range tc.reqs {
+				do(h, r.method, r.target)
+			}
+			text := scrape(t, p)
+			if got := seriesOf(t, text); !slices.Equal(got, tc.want) {
+				t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			checkHistograms(t, text, views.DefaultBuckets)
+			for _, noise := range []string{"otel_scope", "target_info", "_ratio", "_milliseconds"} {
+				if strings.Contains(text, noise) {
+					t.Errorf("exposition contains %q:\n%s", noise, text)
+				}
+			}
+		})
+	}
+}
+
+func TestLatencyBuckets(t *testing.T) {
+	p := newTestProvider(t, map[string]string{EnvLatencyBuckets: "0.1, 0.5,1"})
+	do(p.Middleware(testMux()), "GET", "/health")
+	text := scrape(t, p)
+	checkHistograms(t, text, []float64{0.1, 0.5, 1})
+	if !strings.Contains(text, `http_request_duration_seconds_bucket{handler="/health",method="GET",le="0.1"} 1`) {
+		t.Errorf("fast request not in the le=0.1 bucket:\n%s", text)
+	}
+}
+
+func TestPanicIsRecordedAs500AndRepanicked(t *testing.T) {
+	p := newTestProvider(t, nil)
+	h := p.Middleware(testMux())
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the handler's own panic value", r)
+			}
+		}()
+		do(h, "GET", "/panic")
+	}()
+	want := `http_requests_total{handler="/panic",method="GET",status="500"} 1`
+	if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, want) {
+		t.Errorf("missing %s in\n%s", want, strings.Join(got, "\n"))
+	}
+}
+
+func TestTwoProvidersInOneProcess(t *testing.T) {
+	a := newTestProvider(t, nil)
+	b := newTestProvider(t, map[string]string{EnvNamespace: "b"})
+	do(a.Middleware(testMux()), "GET", "/health")
+	do(b.Middleware(testMux()), "GET", "/health")
+	do(b.Middleware(testMux()), "GET", "/health")
+	if got := scrape(t, a); !strings.Contains(got, `http_requests_total{handler="/health",method="GET",status="200"} 1`) {
+		t.Errorf("provider a:\n%s", got)
+	}
+	if got := scrape(t, b); !strings.Contains(got, `b_http_requests_total{handler="/health",method="GET",status="200"} 2`) {
+		t.Errorf("provider b:\n%s", got)
+	}
+}
+
+func TestDisabledRecordsNothingAndAnswers503(t *testing.T) {
+	p := newTestProvider(t, map[string]string{EnvEnableMetrics: "false"})
+	h := p.Middleware(testMux())
+	if code := do(h, "GET", "/health"); code != http.StatusOK {
+		t.Fatalf("request through a disabled provider: %d", code)
+	}
+	if code := do(p.MetricsHandler(), "GET", "/metrics/prometheus"); code != http.StatusServiceUnavailable {
+		t.Errorf("endpoint status %d, want 503", code)
+	}
+}
+
+func TestRouteTemplate(t *testing.T) {
+	for _, tc := range []struct{ pattern, want string }{
+		{"", "none"},
+		{"/", "/"},
+		{"/servers/{id}/sse", "/servers/{id}/sse"},
+		{"GET /servers/{id}/sse", "/servers/{id}/sse"},
+		{"POST example.com/tools/invoke", "/tools/invoke"},
+		{"example.com/x/{rest...}", "/x/{rest...}"},
+		{"GET  /spaced", "/spaced"},
+	} {
+		if got := routeTemplate(tc.pattern); got != tc.want {
+			t.Errorf("routeTemplate(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+func TestMethodLabel(t *testing.T) {
+	for _, tc := range []struct{ method, want string }{
+		{"GET", "GET"}, {"get", "GET"}, {"Post", "POST"}, {"PATCH", "PATCH"}, {"options", "OPTIONS"},
+		{"CONNECT", "CONNECT"}, {"TRACE", "TRACE"}, {"HEAD", "HEAD"}, {"PUT", "PUT"}, {"DELETE", "DELETE"},
+		{"PROPFIND", "_OTHER"}, {"GETS", "_OTHER"}, {"", "_OTHER"}, {"ＧＥＴ", "_OTHER"},
+	} {
+		if got := methods[methodIndex(tc.method)]; got != tc.want {
+			t.Errorf("method %q → %q, want %q", tc.method, got, tc.want)
+		}
+	}
+}

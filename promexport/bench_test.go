@@ -1,0 +1,92 @@
+package promexport_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+const (
+	benchHandlers = 1000
+)
+
+var (
+	benchMethods  = []string{"GET", "POST"}
+	benchStatuses = []int{200, 404, 500}
+)
+
+// BenchmarkScrape serves 6,000 http_requests_total label sets (1,000
+// handlers × 2 methods × 3 statuses) and their 2,000 histograms, through
+// metricsbridge and through a client_golang registry holding the same
+// series, plain and gzip'd.
+func BenchmarkScrape(b *testing.B) {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	cfg.CardinalityLimit = 10_000
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Shutdown(b.Context()) })
+	mux := http.NewServeMux()
+	for i := range benchHandlers {
+		mux.HandleFunc(fmt.Sprintf("/api/h%d/{code}", i), func(w http.ResponseWriter, r *http.Request) {
+			code, _ := strconv.Atoi(r.PathValue("code"))
+			w.WriteHeader(code)
+		})
+	}
+	h := p.Middleware(mux)
+
+	reg := prometheus.NewRegistry()
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+	}, []string{"method", "handler"})
+	reg.MustRegister(requests, duration)
+
+	for i := range benchHandlers {
+		for _, m := range benchMethods {
+			for _, s := range benchStatuses {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, fmt.Sprintf("/api/h%d/%d", i, s), nil))
+				route := fmt.Sprintf("/api/h%d/{code}", i)
+				requests.WithLabelValues(m, route, strconv.Itoa(s)).Inc()
+				duration.WithLabelValues(m, route).Observe(0.001)
+			}
+		}
+	}
+	clientGolang := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		EnableOpenMetrics:   true,
+		OfferedCompressions: []promhttp.Compression{promhttp.Identity, promhttp.Gzip},
+	})
+
+	for _, impl := range []struct {
+		name string
+		h    http.Handler
+	}{{"bridge", p.MetricsHandler()}, {"client_golang", clientGolang}} {
+		for _, enc := range []string{"plain", "gzip"} {
+			b.Run(impl.name+"/"+enc, func(b *testing.B) {
+				r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
+				if enc == "gzip" {
+					r.Header.Set("Accept-Encoding", "gzip")
+				}
+				var size int64
+				b.ReportAllocs()
+				for b.Loop() {
+					rec := httptest.NewRecorder()
+					impl.h.ServeHTTP(rec, r)
+					size, _ = io.Copy(io.Discard, rec.Body)
+				}
+				b.ReportMetric(float64(size), "bytes/scrape")
+			})
+		}
+	}
+}
