@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
+)
+
+// syncBuffer is written by the server's logger while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+var gatewayRE = regexp.MustCompile(`gateway=(http://\S+)`)
+
+// startServe runs `metricsbridge serve` in-process on a free port and
+// returns its base URL; the server is stopped (as by SIGTERM) at cleanup
+// and must exit 0.
+func startServe(t *testing.T, vars map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	m := map[string]string{"PORT": "0"}
+	for k, v := range vars {
+		m[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, []string{"serve"}, io.Discard, stderr, env.Map(m)) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("serve exited %d:\n%s", code, stderr)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("serve did not stop:\n%s", stderr)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], stderr
+		}
+		select {
+		case code := <-exit:
+			t.Fatalf("serve exited %d:\n%s", code, stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no start-up line:\n%s", stderr)
+	return "", nil
+}
+
+func TestBadConfigurationExits2(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"regexp", map[string]string{"METRICS_EXCLUDED_HANDLERS": "/a/(b"}, `invalid METRICS_EXCLUDED_HANDLERS="/a/(b"`},
+		{"labels", map[string]string{"METRICS_CUSTOM_LABELS": "env"}, `invalid METRICS_CUSTOM_LABELS="env"`},
+		{"buckets", map[string]string{"METRICS_LATENCY_BUCKETS": "1,0.5"}, `invalid METRICS_LATENCY_BUCKETS="1,0.5"`},
+		{"bool", map[string]string{"AUTH_REQUIRED": "sometimes"}, `invalid AUTH_REQUIRED="sometimes"`},
+		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
+		{"metrics on, auth on", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true"`},
+	} {
+		for _, cmd := range []string{"serve", "check"} {
+			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+				code := run(t.Context(), []string{cmd}, &stdout, &stderr, env.Map(tc.vars))
+				if code != exitConfig {
+					t.Errorf("exit %d, want 2", code)
+				}
+				if !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
+					t.Errorf("stderr %q, want one line containing %q", stderr.String(), tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"frobnicate"}, io.Discard, &stderr, env.Map(nil)); code != exitConfig {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), `unknown command "frobnicate"`) {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestCheckPrintsEffectiveSettings(t *testing.T) {
+	var stdout bytes.Buffer
+	code := run(t.Context(), []string{"check"}, &stdout, io.Discard, env.Map(map[string]string{
+		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_CUSTOM_LABELS": "env=prod",
+	}))
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"ENABLE_METRICS=true\n", "METRICS_CUSTOM_LABELS=env=prod\n", "METRICS_NAMESPACE=default\n",
+		"METRICS_LATENCY_BUCKETS=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n", "HOST=127.0.0.1\n", "PORT=4444\n", "AUTH_REQUIRED=false\n"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// With no configuration at all the demo starts and the endpoint says
+// metrics are disabled.
+func TestServeWithoutConfiguration(t *testing.T) {
+	base, stderr := startServe(t, nil)
+	if !strings.Contains(stderr.String(), "metrics_enabled=false") {
+		t.Errorf("start-up line: %s", stderr)
+	}
+	resp := mustGet(t, base+"/health", nil)
+	if resp.StatusCode != 200 {
+		t.Errorf("/health: %d", resp.StatusCode)
+	}
+	resp = mustGet(t, base+"/metrics/prometheus", nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"metrics_disabled"`) {
+		t.Errorf("disabled endpoint: %d %s", resp.StatusCode, body)
+	}
+}
+
+// The issue's "done when": the demo serves, and the endpoint returns the
+// contract's series gzip'd.
+func TestServeDemoGzipScrape(t *testing.T) {
+	base, stderr := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false"})
+	if !strings.Contains(stderr.String(), `auth="OFF`) {
+		t.Errorf("start-up line does not warn that auth is off: %s", stderr)
+	}
+	post(t, base+"/tools/invoke", `{"tool":"echo","args":{"x":1}}`, 200)
+	post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
+	post(t, base+"/tools/invoke", `not json`, 400)
+	resp := mustGet(t, base+"/servers/s1/sse?events=2&interval=1ms", nil)
+	events, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Type") != "text/event-stream" || strings.Count(string(events), "event: message") != 2 {
+		t.Errorf("sse: %s %q", resp.Header.Get("Content-Type"), events)
+	}
+	mustGet(t, base+"/static/index.html", nil)
+	mustGet(t, base+"/users/42", nil)
+
+	want := []string{
+		`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 1`,
+		`http_requests_total{handler="/tools/invoke",method="POST",status="500"} 1`,
+		`http_requests_total{handler="/tools/invoke",method="POST",status="400"} 1`,
+		`http_requests_total{handler="/servers/{id}/sse",method="GET",status="200"} 1`,
+		`http_requests_total{handler="none",method="GET",status="404"} 1`,
+		`http_request_duration_seconds_bucket{handler="/tools/invoke",method="POST",le="0.1"} 3`,
+		`app_info{version="devel"} 1`,
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp = mustGet(t, base+"/metrics/prometheus", map[string]string{"Accept-Encoding": "gzip"})
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(zr)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(string(text), w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			promtest.CheckMetrics(t, text)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("scrape lacks %s:\n%s", missing, text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A real Prometheus server scrapes the bridge and sees every request.
+func TestPrometheusScrapesTheBridge(t *testing.T) {
+	base, _ := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+		"METRICS_NAMESPACE": "mcp", "METRICS_CUSTOM_LABELS": "env=e2e"})
+	prom := promtest.Start(t, fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: mcp-gateway
+    metrics_path: /metrics/prometheus
+    static_configs:
+      - targets: [%q]
+`, strings.TrimPrefix(base, "http://")))
+
+	const n = 40
+	for i := range n {
+		if i%4 == 0 {
+			post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
+			continue
+		}
+		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+	}
+	prom.WaitFor(t, `up{job="mcp-gateway"}`, 20*time.Second, func(s []promtest.Sample) bool {
+		return len(s) == 1 && s[0].Value == 1
+	})
+	prom.WaitFor(t, `sum(mcp_http_requests_total{handler="/tools/invoke"})`, 20*time.Second, func(s []promtest.Sample) bool {
+		return len(s) == 1 && s[0].Value == n
+	})
+	res := prom.WaitFor(t, `mcp_http_requests_total{handler="/tools/invoke",status="500"}`, 5*time.Second, func(s []promtest.Sample) bool {
+		return len(s) == 1 && s[0].Value == n/4
+	})
+	if res[0].Metric["method"] != "POST" || res[0].Metric["job"] != "mcp-gateway" {
+		t.Errorf("labels %v", res[0].Metric)
+	}
+	prom.WaitFor(t, `mcp_app_info{env="e2e"}`, 5*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
+	prom.WaitFor(t, `histogram_quantile(0.5, sum by (le) (mcp_http_request_duration_seconds_bucket))`, 5*time.Second,
+		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 && s[0].Value <= 0.1 })
+}
+
+func mustGet(t *testing.T, url string, header map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	// A transport of its own so Go's client does not transparently
+	// decompress, and connections do not outlive the test.
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func post(t *testing.T, url, body string, want int) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Errorf("POST %s %s: %d, want %d", url, body, resp.StatusCode, want)
+	}
+}
