@@ -159,7 +159,7 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Rege
 	}
 
 	var warned atomic.Bool
-	in.cache = newSeriesCache(cfg.CardinalityLimit, func(bool) {
+	in.cache = newSeriesCache(cfg.CardinalityLimit, func() {
 		if !warned.Swap(true) {
 			o.logger.Warn("series limit reached; further label sets are recorded into the overflow series",
 				"limit", cfg.CardinalityLimit, "env", EnvCardinalityLimit)

@@ -89,10 +89,10 @@ type seriesCache struct {
 	mu         sync.Mutex
 	capacity   int
 	overflow   atomic.Int64
-	onOverflow func(first bool)
+	onOverflow func()
 }
 
-func newSeriesCache(limit int, onOverflow func(first bool)) *seriesCache {
+func newSeriesCache(limit int, onOverflow func()) *seriesCache {
 	c := &seriesCache{capacity: limit - 1, onOverflow: onOverflow}
 	c.m.Store(&map[seriesKey]*series{})
 	return c
@@ -104,10 +104,16 @@ func (c *seriesCache) get(k seriesKey) *series {
 		return s
 	}
 	if len(m) >= c.capacity { // full: no lock, nothing cached
-		c.onOverflow(c.overflow.Load() == 0)
-		return newSeries(k, &c.overflow)
+		return c.overflowed(k)
 	}
 	return c.add(k)
+}
+
+// overflowed returns an uncached series that counts into the shared
+// overflow count.
+func (c *seriesCache) overflowed(k seriesKey) *series {
+	c.onOverflow()
+	return newSeries(k, &c.overflow)
 }
 
 func (c *seriesCache) add(k seriesKey) *series {
@@ -118,8 +124,7 @@ func (c *seriesCache) add(k seriesKey) *series {
 		return s
 	}
 	if len(old) >= c.capacity {
-		c.onOverflow(c.overflow.Load() == 0)
-		return newSeries(k, &c.overflow)
+		return c.overflowed(k)
 	}
 	k.handler = strings.Clone(k.handler)
 	next := make(map[seriesKey]*series, len(old)+1)
