@@ -18,6 +18,7 @@ const (
 	InstrumentDuration       = "metricsbridge.http.server.request.duration"
 	InstrumentInfo           = "metricsbridge.app.info"
 	InstrumentSeriesOverflow = "metricsbridge.series.overflow"
+	InstrumentAuthFailures   = "metricsbridge.auth.failures"
 )
 
 // Attribute keys recorded on the HTTP instruments. They are already the
@@ -28,6 +29,8 @@ const (
 	KeyHandler = attribute.Key("handler")
 	KeyStatus  = attribute.Key("status")
 	KeyVersion = attribute.Key("version")
+	// KeyReason says why the metrics endpoint refused a scrape.
+	KeyReason = attribute.Key("reason")
 	// KeyOverflow marks the one series that collects label sets beyond the
 	// cardinality limit, as the SDK does for synchronous instruments.
 	KeyOverflow = attribute.Key("otel.metric.overflow")
@@ -40,6 +43,7 @@ const (
 	nameDuration = "http_request_duration"
 	nameInfo     = "app_info"
 	nameOverflow = "metricsbridge_series_overflow"
+	nameAuth     = "metricsbridge_auth_failures"
 )
 
 // DefaultBuckets are the latency boundaries in seconds. They contain the
@@ -126,6 +130,12 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 			Name:            prefix + nameOverflow,
 			Description:     "Requests recorded into the overflow series because the series limit was reached.",
 			AttributeFilter: attribute.NewAllowKeysFilter(),
+		}),
+		view(InstrumentAuthFailures, sdkmetric.Stream{
+			Name:            prefix + nameAuth,
+			Description:     "Scrapes of the metrics endpoint refused by authentication, by reason.",
+			Unit:            "{request}",
+			AttributeFilter: attribute.NewAllowKeysFilter(KeyReason),
 		}),
 	}, nil
 }

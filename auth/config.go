@@ -1,0 +1,230 @@
+package auth
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvSecret            = "JWT_SECRET_KEY"
+	EnvSecretPrevious    = "JWT_SECRET_KEY_PREVIOUS"
+	EnvAlgorithm         = "JWT_ALGORITHM"
+	EnvPublicKeyPath     = "JWT_PUBLIC_KEY_PATH"
+	EnvPublicKeyPrevious = "JWT_PUBLIC_KEY_PATH_PREVIOUS"
+	EnvAudience          = "JWT_AUDIENCE"
+	EnvIssuer            = "JWT_ISSUER"
+	EnvLeeway            = "JWT_LEEWAY"
+	EnvRequiredScope     = "METRICS_REQUIRED_SCOPE"
+)
+
+// DefaultAlgorithm is the algorithm the seed's token tool uses.
+const DefaultAlgorithm = "HS256"
+
+// DefaultLeeway absorbs clock skew between the token's minter and us.
+const DefaultLeeway = 30 * time.Second
+
+// maxLeeway keeps a typo such as "30m" from quietly extending every token.
+const maxLeeway = 5 * time.Minute
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("auth: invalid configuration")
+
+// Algorithms lists every accepted value of JWT_ALGORITHM.
+var Algorithms = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"}
+
+// IsHMAC reports whether alg uses a shared secret rather than a key pair.
+func IsHMAC(alg string) bool { return strings.HasPrefix(alg, "HS") }
+
+// Config is the verification policy. Keys are already parsed and checked
+// against Algorithm, so a Config from ConfigFromEnv cannot fail later.
+type Config struct {
+	// Algorithm is the one algorithm tokens may be signed with.
+	Algorithm string
+	// Secrets are the HMAC keys for HS*, current first. Empty otherwise.
+	Secrets [][]byte
+	// PublicKeys are the verification keys for RS*, ES* and EdDSA, current
+	// first. Empty for HS*.
+	PublicKeys []crypto.PublicKey
+	// Audience and Issuer, when set, must appear in the token.
+	Audience string
+	Issuer   string
+	// RequiredScope, when set, must be one of the token's scopes; a valid
+	// token without it is refused with 403.
+	RequiredScope string
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration
+}
+
+// HasKey reports whether any verification key is configured.
+func (c Config) HasKey() bool { return len(c.Secrets) > 0 || len(c.PublicKeys) > 0 }
+
+// Validate checks that the keys fit the algorithm. NewVerifier calls it.
+func (c Config) Validate() error {
+	if !slices.Contains(Algorithms, c.Algorithm) {
+		return fmt.Errorf("%w: algorithm %q: want one of %s", ErrConfig, c.Algorithm, strings.Join(Algorithms, ", "))
+	}
+	if c.Leeway < 0 || c.Leeway > maxLeeway {
+		return fmt.Errorf("%w: leeway %s: want 0 to %s", ErrConfig, c.Leeway, maxLeeway)
+	}
+	if IsHMAC(c.Algorithm) {
+		if len(c.PublicKeys) > 0 {
+			// Accepting both would let anyone who has the public key sign
+			// HMAC tokens with it: the classic key-confusion attack.
+			return fmt.Errorf("%w: %s uses a secret, not a public key", ErrConfig, c.Algorithm)
+		}
+		if len(c.Secrets) == 0 {
+			return fmt.Errorf("%w: %s needs a secret", ErrConfig, c.Algorithm)
+		}
+		for _, s := range c.Secrets {
+			if len(s) == 0 {
+				return fmt.Errorf("%w: empty secret", ErrConfig)
+			}
+		}
+		return nil
+	}
+	if len(c.Secrets) > 0 {
+		return fmt.Errorf("%w: %s uses a public key, not a secret", ErrConfig, c.Algorithm)
+	}
+	if len(c.PublicKeys) == 0 {
+		return fmt.Errorf("%w: %s needs a public key", ErrConfig, c.Algorithm)
+	}
+	for _, k := range c.PublicKeys {
+		if err := checkPublicKey(c.Algorithm, k); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
+	return nil
+}
+
+// Warnings lists settings that work but weaken security.
+func (c Config) Warnings() []string {
+	var w []string
+	if IsHMAC(c.Algorithm) {
+		// RFC 7518 §3.2: the key must be at least as long as the hash.
+		min := map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[c.Algorithm]
+		for i, s := range c.Secrets {
+			if len(s) < min {
+				name := EnvSecret
+				if i > 0 {
+					name = EnvSecretPrevious
+				}
+				w = append(w, fmt.Sprintf("%s is %d bytes; %s wants at least %d (e.g. openssl rand -hex %d)", name, len(s), c.Algorithm, min, min))
+			}
+		}
+	}
+	return w
+}
+
+// ConfigFromEnv reads the JWT_* variables and METRICS_REQUIRED_SCOPE. It
+// returns a Config with no keys when none is configured; the caller decides
+// whether that is acceptable (it is when authentication is off). Every bad
+// value is reported, each naming its variable; secrets are never echoed.
+func ConfigFromEnv(lookup env.Lookup) (Config, error) {
+	c := Config{
+		Algorithm:     env.String(lookup, EnvAlgorithm, DefaultAlgorithm),
+		Audience:      env.String(lookup, EnvAudience, ""),
+		Issuer:        env.String(lookup, EnvIssuer, ""),
+		RequiredScope: env.String(lookup, EnvRequiredScope, ""),
+		Leeway:        DefaultLeeway,
+	}
+	var errs []error
+	alg, ok := canonicalAlgorithm(c.Algorithm)
+	if !ok {
+		errs = append(errs, env.Errorf(EnvAlgorithm, c.Algorithm, "want one of %s", strings.Join(Algorithms, ", ")))
+	}
+	c.Algorithm = alg
+	if raw := env.String(lookup, EnvLeeway, ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > maxLeeway {
+			errs = append(errs, env.Errorf(EnvLeeway, raw, "want a duration from 0s to %s, e.g. 30s", maxLeeway))
+		} else {
+			c.Leeway = d
+		}
+	}
+	if strings.ContainsAny(c.RequiredScope, " \t") {
+		errs = append(errs, env.Errorf(EnvRequiredScope, c.RequiredScope, "want a single scope such as metrics:read"))
+	}
+
+	// Secrets are not trimmed: a trailing space may be part of the key.
+	secret, hasSecret := nonEmpty(lookup, EnvSecret)
+	previous, hasPrevious := nonEmpty(lookup, EnvSecretPrevious)
+	keyPath := env.String(lookup, EnvPublicKeyPath, "")
+	prevPath := env.String(lookup, EnvPublicKeyPrevious, "")
+	if hasPrevious && !hasSecret {
+		errs = append(errs, &env.Error{Var: EnvSecretPrevious, Value: previous, Secret: true,
+			Reason: "is set but " + EnvSecret + " is not; the previous secret only complements the current one"})
+	}
+	if prevPath != "" && keyPath == "" {
+		errs = append(errs, env.Errorf(EnvPublicKeyPrevious, prevPath, "is set but %s is not", EnvPublicKeyPath))
+	}
+
+	if ok && IsHMAC(alg) {
+		if keyPath != "" {
+			errs = append(errs, env.Errorf(EnvPublicKeyPath, keyPath,
+				"%s=%s signs with %s; a public key needs RS*, ES* or EdDSA", EnvAlgorithm, alg, EnvSecret))
+		}
+		if hasSecret {
+			c.Secrets = append(c.Secrets, []byte(secret))
+		}
+		if hasSecret && hasPrevious {
+			c.Secrets = append(c.Secrets, []byte(previous))
+		}
+	} else if ok {
+		if hasSecret {
+			errs = append(errs, &env.Error{Var: EnvSecret, Value: secret, Secret: true,
+				Reason: fmt.Sprintf("%s=%s verifies with %s, not a secret; unset one of them", EnvAlgorithm, alg, EnvPublicKeyPath)})
+		}
+		for _, v := range [][2]string{{EnvPublicKeyPath, keyPath}, {EnvPublicKeyPrevious, prevPath}} {
+			if v[1] == "" {
+				continue
+			}
+			keys, err := readPublicKeys(alg, v[1])
+			if err != nil {
+				errs = append(errs, env.Errorf(v[0], v[1], "%v", err))
+				continue
+			}
+			c.PublicKeys = append(c.PublicKeys, keys...)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func nonEmpty(lookup env.Lookup, name string) (string, bool) {
+	v, ok := lookup(name)
+	return v, ok && strings.TrimSpace(v) != ""
+}
+
+// canonicalAlgorithm accepts "hs256" and "eddsa" as operators type them.
+func canonicalAlgorithm(s string) (string, bool) {
+	for _, a := range Algorithms {
+		if strings.EqualFold(a, s) {
+			return a, true
+		}
+	}
+	return s, false
+}
+
+func readPublicKeys(alg, path string) ([]crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the key file: %w", err)
+	}
+	keys, err := ParsePublicKeysPEM(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if err := checkPublicKey(alg, k); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
