@@ -3,6 +3,7 @@
 //
 //	metricsbridge [serve]   run the demo gateway on HOST:PORT (127.0.0.1:4444)
 //	metricsbridge check     validate the configuration and print it
+//	metricsbridge token     create or verify scrape tokens
 //	metricsbridge version   print the version
 package main
 
@@ -15,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	os.Exit(code)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -32,13 +33,14 @@ const usage = `usage: metricsbridge [command]
 commands:
   serve     run the instrumented demo gateway (default)
   check     validate the configuration from the environment and print it
+  token     create or verify scrape tokens (metricsbridge token -h)
   version   print the version
 
 Configuration comes from the environment: ENABLE_METRICS, METRICS_*, HOST,
-PORT, AUTH_REQUIRED. See README.md.
+PORT, AUTH_REQUIRED, JWT_*. See README.md.
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return serve(ctx, args, stdout, stderr, lookup)
 	case "check":
 		return check(args, stdout, stderr, lookup)
+	case "token":
+		return token(args, stdin, stdout, stderr, lookup)
 	case "version":
 		fmt.Fprintln(stdout, appVersion())
 		return exitOK
@@ -71,25 +75,36 @@ func appVersion() string {
 type settings struct {
 	metrics      otelmetrics.Config
 	authRequired bool
+	auth         auth.Config
 }
 
-func loadSettings(lookup func(string) (string, bool)) (settings, error) {
+// envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
+const envAuthRequired = "AUTH_REQUIRED"
+
+func loadSettings(lookup env.Lookup) (settings, error) {
 	var s settings
 	var errs []error
 	var err error
 	s.metrics, err = otelmetrics.ConfigFromEnv(lookup)
 	errs = append(errs, err)
-	s.authRequired, err = env.Bool(lookup, "AUTH_REQUIRED", true)
+	s.authRequired, err = env.Bool(lookup, envAuthRequired, true)
+	errs = append(errs, err)
+	s.auth, err = auth.ConfigFromEnv(lookup)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
-	if s.metrics.Enabled && s.authRequired {
-		return s, env.Errorf("AUTH_REQUIRED", "true",
-			"this build cannot verify scrape tokens yet; set AUTH_REQUIRED=false to serve metrics without authentication, or ENABLE_METRICS=false")
+	if s.protected() && !s.auth.HasKey() {
+		return s, env.Errorf(envAuthRequired, "true",
+			"ENABLE_METRICS=true needs a key to verify scrape tokens: set %s (HS256/384/512) or %s with %s, or set AUTH_REQUIRED=false to serve metrics without authentication",
+			auth.EnvSecret, auth.EnvPublicKeyPath, auth.EnvAlgorithm)
 	}
 	return s, nil
 }
+
+// protected reports whether scrapes must present a token. With metrics
+// disabled the endpoint only answers 503, so there is nothing to protect.
+func (s settings) protected() bool { return s.metrics.Enabled && s.authRequired }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -97,7 +112,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func check(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("check", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
@@ -121,6 +136,23 @@ func check(args []string, stdout, stderr io.Writer, lookup func(string) (string,
 	fmt.Fprintf(stdout, "METRICS_CARDINALITY_LIMIT=%d\n", m.CardinalityLimit)
 	fmt.Fprintf(stdout, "HOST=%s\nPORT=%d\n", m.Host, m.Port)
 	fmt.Fprintf(stdout, "AUTH_REQUIRED=%t\n", s.authRequired)
+	a := s.auth
+	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvAlgorithm, a.Algorithm)
+	secrets := []string{auth.EnvSecret, auth.EnvSecretPrevious}
+	for i, name := range secrets {
+		v := "(unset)"
+		if i < len(a.Secrets) {
+			v = fmt.Sprintf("(set, %d bytes, hidden)", len(a.Secrets[i]))
+		}
+		fmt.Fprintf(stdout, "%s=%s\n", name, v)
+	}
+	for _, name := range []string{auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
+		fmt.Fprintf(stdout, "%s=%s\n", name, env.String(lookup, name, ""))
+	}
+	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvLeeway, a.Leeway)
+	for _, w := range a.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	return exitOK
 }
 
@@ -128,7 +160,7 @@ func check(args []string, stdout, stderr io.Writer, lookup func(string) (string,
 // after SIGTERM before the listener is closed under them.
 const shutdownTimeout = 10 * time.Second
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("serve", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
@@ -145,9 +177,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		return exitConfig
 	}
 
+	metrics := p.MetricsHandler()
+	authState := "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
+	switch {
+	case s.protected():
+		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(p.MeterProvider()), auth.WithLogger(logger))
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
+		metrics = v.Middleware(metrics)
+		authState = "bearer token (" + s.auth.Algorithm + ")"
+		for _, w := range s.auth.Warnings() {
+			logger.Warn("weak scrape-token key", "detail", w)
+		}
+	case s.metrics.Enabled:
+		authState = "OFF"
+		logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
+			"metrics", promexport.Path)
+	}
+
 	mux := http.NewServeMux()
 	registerDemo(mux)
-	mux.Handle("GET "+promexport.Path, p.MetricsHandler())
+	mux.Handle("GET "+promexport.Path, metrics)
 
 	ln, err := net.Listen("tcp", s.metrics.Addr())
 	if err != nil {
@@ -162,15 +214,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + ln.Addr().String()
-	auth := "required"
-	if !s.authRequired {
-		auth = "OFF: the metrics endpoint is served without authentication"
-	}
-	if !s.metrics.Enabled {
-		auth = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
-	}
 	logger.Info("metricsbridge serving", "gateway", base, "metrics", base+promexport.Path,
-		"metrics_enabled", s.metrics.Enabled, "auth", auth, "version", appVersion())
+		"metrics_enabled", s.metrics.Enabled, "auth", authState, "version", appVersion())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -44,7 +44,7 @@ func startServe(t *testing.T, vars map[string]string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, []string{"serve"}, io.Discard, stderr, env.Map(m)) }()
+	go func() { exit <- run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, stderr, env.Map(m)) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -82,12 +82,15 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"buckets", map[string]string{"METRICS_LATENCY_BUCKETS": "1,0.5"}, `invalid METRICS_LATENCY_BUCKETS="1,0.5"`},
 		{"bool", map[string]string{"AUTH_REQUIRED": "sometimes"}, `invalid AUTH_REQUIRED="sometimes"`},
 		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
-		{"metrics on, auth on", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true"`},
+		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true": ENABLE_METRICS=true needs a key`},
+		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
+		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
+		{"secret for RS", map[string]string{"JWT_ALGORITHM": "EdDSA", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden)`},
 	} {
 		for _, cmd := range []string{"serve", "check"} {
 			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
 				var stdout, stderr bytes.Buffer
-				code := run(t.Context(), []string{cmd}, &stdout, &stderr, env.Map(tc.vars))
+				code := run(t.Context(), []string{cmd}, strings.NewReader(""), &stdout, &stderr, env.Map(tc.vars))
 				if code != exitConfig {
 					t.Errorf("exit %d, want 2", code)
 				}
@@ -101,7 +104,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	var stderr bytes.Buffer
-	if code := run(t.Context(), []string{"frobnicate"}, io.Discard, &stderr, env.Map(nil)); code != exitConfig {
+	if code := run(t.Context(), []string{"frobnicate"}, strings.NewReader(""), io.Discard, &stderr, env.Map(nil)); code != exitConfig {
 		t.Errorf("exit %d", code)
 	}
 	if !strings.Contains(stderr.String(), `unknown command "frobnicate"`) {
@@ -111,17 +114,23 @@ func TestUnknownCommand(t *testing.T) {
 
 func TestCheckPrintsEffectiveSettings(t *testing.T) {
 	var stdout bytes.Buffer
-	code := run(t.Context(), []string{"check"}, &stdout, io.Discard, env.Map(map[string]string{
+	code := run(t.Context(), []string{"check"}, strings.NewReader(""), &stdout, io.Discard, env.Map(map[string]string{
 		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_CUSTOM_LABELS": "env=prod",
+		"JWT_SECRET_KEY": "hunter2", "JWT_AUDIENCE": "metricsbridge",
 	}))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"ENABLE_METRICS=true\n", "METRICS_CUSTOM_LABELS=env=prod\n", "METRICS_NAMESPACE=default\n",
-		"METRICS_LATENCY_BUCKETS=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n", "HOST=127.0.0.1\n", "PORT=4444\n", "AUTH_REQUIRED=false\n"} {
+		"METRICS_LATENCY_BUCKETS=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n", "HOST=127.0.0.1\n", "PORT=4444\n", "AUTH_REQUIRED=false\n",
+		"JWT_ALGORITHM=HS256\n", "JWT_SECRET_KEY=(set, 7 bytes, hidden)\n", "JWT_SECRET_KEY_PREVIOUS=(unset)\n",
+		"JWT_AUDIENCE=metricsbridge\n", "JWT_LEEWAY=30s\n"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout.String())
 		}
+	}
+	if strings.Contains(stdout.String(), "hunter2") {
+		t.Errorf("check prints the secret:\n%s", stdout.String())
 	}
 }
 
@@ -147,7 +156,7 @@ func TestServeWithoutConfiguration(t *testing.T) {
 // contract's series gzip'd.
 func TestServeDemoGzipScrape(t *testing.T) {
 	base, stderr := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false"})
-	if !strings.Contains(stderr.String(), `auth="OFF`) {
+	if !strings.Contains(stderr.String(), `auth=OFF`) {
 		t.Errorf("start-up line does not warn that auth is off: %s", stderr)
 	}
 	post(t, base+"/tools/invoke", `{"tool":"echo","args":{"x":1}}`, 200)

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/env"
+)
+
+const tokenUsage = `usage:
+  metricsbridge token create --username U [--exp MINUTES] [--secret S | --private-key FILE] [--algo ALG]
+                             [--aud A] [--iss I] [--scope S] [--data '{"k":"v"}']
+  metricsbridge token verify [--token T] [--secret S | --public-key FILE] [--algo ALG]
+
+create prints the token alone on stdout; --exp 0 (the default) mints a token
+that never expires. verify reads the token from stdin when --token is absent,
+checks it exactly as serve would, prints its claims as JSON and exits 0, or
+prints why it is refused and exits 1. Defaults come from JWT_SECRET_KEY,
+JWT_ALGORITHM, JWT_PUBLIC_KEY_PATH, JWT_AUDIENCE, JWT_ISSUER and
+METRICS_REQUIRED_SCOPE.
+`
+
+func token(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, tokenUsage)
+		return exitConfig
+	}
+	switch args[0] {
+	case "create":
+		return tokenCreate(args[1:], stdout, stderr, lookup)
+	case "verify":
+		return tokenVerify(args[1:], stdin, stdout, stderr, lookup)
+	}
+	fmt.Fprintf(stderr, "metricsbridge token: unknown command %q\n%s", args[0], tokenUsage)
+	return exitConfig
+}
+
+// tokenCreate prints the token alone on stdout so $(...) captures it.
+func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
+	l := env.Lookup(lookup)
+	fs := newFlagSet("token create", stderr)
+	username := fs.String("username", "", "subject of the token, e.g. prometheus@monitoring (required)")
+	exp := fs.Int("exp", 0, "minutes until expiry; 0 means the token never expires (no exp claim)")
+	// The secret's default is read after parsing so -h never prints it.
+	secret := fs.String("secret", "", "HMAC secret for HS* (default: env JWT_SECRET_KEY)")
+	privateKey := fs.String("private-key", "", "PEM private key file for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
+	algo := fs.String("algo", env.String(l, auth.EnvAlgorithm, ""), "signing algorithm: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
+	aud := fs.String("aud", env.String(l, auth.EnvAudience, ""), "aud claim (env JWT_AUDIENCE)")
+	iss := fs.String("iss", env.String(l, auth.EnvIssuer, ""), "iss claim (env JWT_ISSUER)")
+	scope := fs.String("scope", env.String(l, auth.EnvRequiredScope, ""), "scope claim, space-separated (env METRICS_REQUIRED_SCOPE)")
+	data := fs.String("data", "", `extra claims as a JSON object, e.g. '{"team":"sre"}'`)
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if *username == "" {
+		fmt.Fprintln(stderr, "metricsbridge token create: --username is required")
+		return exitConfig
+	}
+	if *exp < 0 {
+		fmt.Fprintf(stderr, "metricsbridge token create: --exp %d: want minutes ≥ 0 (0 = never expires)\n", *exp)
+		return exitConfig
+	}
+	opts := auth.MintOptions{
+		Username: *username, ExpMinutes: *exp, Algorithm: *algo,
+		Audience: *aud, Issuer: *iss, Scope: *scope,
+	}
+	if *data != "" {
+		if err := json.Unmarshal([]byte(*data), &opts.Extra); err != nil || opts.Extra == nil {
+			fmt.Fprintf(stderr, "metricsbridge token create: --data %q is not a JSON object\n", *data)
+			return exitConfig
+		}
+	}
+	if *privateKey != "" {
+		pem, err := os.ReadFile(*privateKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
+			return exitConfig
+		}
+		if opts.PrivateKey, err = auth.ParsePrivateKeyPEM(pem); err != nil {
+			fmt.Fprintf(stderr, "metricsbridge token create: --private-key %s: %v\n", *privateKey, err)
+			return exitConfig
+		}
+		if opts.Algorithm == "" {
+			opts.Algorithm = algorithmFor(opts.PrivateKey.Public())
+		}
+	} else {
+		// Not trimmed, exactly as serve reads it, so the keys agree.
+		if *secret == "" {
+			*secret, _ = lookup(auth.EnvSecret)
+		}
+		opts.Secret = []byte(*secret)
+	}
+	tok, err := auth.Mint(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
+		return exitConfig
+	}
+	fmt.Fprintln(stdout, tok)
+	return exitOK
+}
+
+// algorithmFor picks the usual algorithm for a key: RS256 for RSA, the
+// ES* that matches an ECDSA curve, EdDSA for Ed25519.
+func algorithmFor(k crypto.PublicKey) string {
+	switch k := k.(type) {
+	case *rsa.PublicKey:
+		return "RS256"
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P384() {
+			return "ES384"
+		}
+		return "ES256"
+	case ed25519.PublicKey:
+		return "EdDSA"
+	}
+	return ""
+}
+
+// overlay returns a lookup in which flags given on the command line win over
+// the environment.
+func overlay(lookup env.Lookup, m map[string]string) env.Lookup {
+	return func(k string) (string, bool) {
+		if v, ok := m[k]; ok {
+			return v, true
+		}
+		return lookup(k)
+	}
+}
+
+// tokenVerify checks a token with the same JWT_* settings serve uses.
+func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
+	fs := newFlagSet("token verify", stderr)
+	tok := fs.String("token", "", "the token; read from stdin when absent")
+	overrides := map[string]string{}
+	for flagName, envName := range map[string]string{
+		"secret": auth.EnvSecret, "public-key": auth.EnvPublicKeyPath, "algo": auth.EnvAlgorithm,
+		"aud": auth.EnvAudience, "iss": auth.EnvIssuer, "scope": auth.EnvRequiredScope,
+	} {
+		fs.Func(flagName, "overrides "+envName, func(v string) error { overrides[envName] = v; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if *tok == "" {
+		b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+		if err != nil {
+			fmt.Fprintf(stderr, "metricsbridge token verify: reading stdin: %v\n", err)
+			return exitFail
+		}
+		*tok = strings.TrimSpace(string(b))
+	}
+	cfg, err := auth.ConfigFromEnv(overlay(lookup, overrides))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	if !cfg.HasKey() {
+		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set --secret or %s (HS*), or --public-key or %s with --algo\n", auth.EnvSecret, auth.EnvPublicKeyPath)
+		return exitConfig
+	}
+	v, err := auth.NewVerifier(cfg, auth.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	claims, err := v.Verify("Bearer " + *tok)
+	if err != nil {
+		fmt.Fprintf(stderr, "token is not valid: %v\n", err)
+		return exitFail
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(claims); err != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
