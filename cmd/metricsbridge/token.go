@@ -185,4 +185,3 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 	}
 	return exitOK
 }
-
