@@ -4,7 +4,7 @@
 # they keep compiling and working.
 GO ?= go
 
-.PHONY: all deps test check race bench-smoke bench build
+.PHONY: all deps test check race bench-smoke bench build fuzz-smoke fuzz
 
 all: build
 
@@ -24,7 +24,22 @@ race:
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./...
 
-test: deps check race bench-smoke
+# Every fuzz target, briefly in the test command and longer on demand.
+# go test -fuzz takes one target and one package at a time.
+FUZZ_TARGETS = ./auth:FuzzVerify
+FUZZTIME ?= 10s
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZTIME=5m
+
+test: deps check race bench-smoke fuzz-smoke
 
 # Side-by-side figures quoted in README.md.
 bench:

@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian machine: Go modules and the
-# real Prometheus server and promtool (Debian package "prometheus"). Safe to
+# Installs what the tests need on a fresh Debian machine: Go modules, the
+# real Prometheus server and promtool (Debian package "prometheus"), and the
+# npm JWT libraries the token interoperability tests compare against. Safe to
 # run repeatedly; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+need_root() {
+	if [ "$(id -u)" -eq 0 ]; then return; fi
+	command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to apt-get install $*" >&2; exit 1; }
+	echo sudo
+}
+
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
-	sudo=""
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to apt-get install prometheus" >&2; exit 1; }
-		sudo="sudo"
-	fi
+	sudo=$(need_root prometheus)
 	echo "install-deps: installing the Debian package prometheus (for prometheus and promtool)"
 	$sudo apt-get update -qq
 	# The package's service is not wanted: tests start their own servers.
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 promtool --version 2>&1 | head -n 1
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	sudo=$(need_root nodejs npm)
+	echo "install-deps: installing Node.js (Debian packages nodejs and npm)"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# The lock file pins jose and jsonwebtoken; npm ci reinstalls only when it
+# changed. The folder is git-ignored.
+lock=cmd/metricsbridge/testdata/interop/package-lock.json
+npmdir=.cache/npm
+if ! cmp -s "$lock" "$npmdir/package-lock.json" || [ ! -d "$npmdir/node_modules/jose" ]; then
+	echo "install-deps: installing the npm JWT libraries into $npmdir"
+	mkdir -p "$npmdir"
+	cp cmd/metricsbridge/testdata/interop/package.json "$lock" "$npmdir/"
+	(cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "node $(node --version)"
 
 go mod download

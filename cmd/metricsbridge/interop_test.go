@@ -1,0 +1,168 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// interopModules is where scripts/install-deps.sh installs the npm packages
+// of testdata/interop/package-lock.json; the folder is git-ignored.
+const interopModules = "../../.cache/npm/node_modules"
+
+// jsLib runs testdata/interop/interop.mjs with the machine's node.
+type jsLib struct {
+	t       *testing.T
+	name    string
+	node    string
+	modules string
+}
+
+func newJSLib(t *testing.T, name string) jsLib {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not found in PATH: the interoperability tests need Node.js (Debian package nodejs)")
+	}
+	modules, err := filepath.Abs(interopModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(modules, name, "package.json")); err != nil {
+		t.Fatalf("npm package %s is not installed in %s; run scripts/install-deps.sh", name, interopModules)
+	}
+	return jsLib{t: t, name: name, node: node, modules: modules}
+}
+
+// run returns the script's stdout, and whether it exited 0.
+func (j jsLib) run(args ...string) (string, bool) {
+	j.t.Helper()
+	cmd := exec.Command(j.node, append([]string{"testdata/interop/interop.mjs", args[0], j.name}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), "INTEROP_NODE_MODULES="+j.modules)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if _, exited := err.(*exec.ExitError); !exited {
+			j.t.Fatalf("node: %v", err)
+		}
+		j.t.Logf("%s %s: %s", j.name, args[0], strings.TrimSpace(stderr.String()))
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// keyMaterial is one algorithm's keys as the three tools want them: the
+// signing key file, the verification key file, and our env settings.
+type keyMaterial struct {
+	signFile, verifyFile string
+	vars                 map[string]string
+	createArgs           []string
+}
+
+func newKeyMaterial(t *testing.T, alg string) keyMaterial {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if alg == "HS256" {
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		s := base64.RawURLEncoding.EncodeToString(secret)
+		f := write("secret", []byte(s))
+		return keyMaterial{f, f, map[string]string{"JWT_SECRET_KEY": s}, []string{"--secret", s}}
+	}
+	var k crypto.Signer
+	var err error
+	switch alg {
+	case "RS256":
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ES256":
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	priv := write("private.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	der, _ = x509.MarshalPKIXPublicKey(k.Public())
+	pub := write("public.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	return keyMaterial{priv, pub, map[string]string{"JWT_ALGORITHM": alg, "JWT_PUBLIC_KEY_PATH": pub}, []string{"--private-key", priv, "--algo", alg}}
+}
+
+// Tokens cross between metricsbridge and two JWT libraries no one here
+// wrote, in both directions, for each algorithm family; a token signed with
+// another key or edited in transit is refused on both sides.
+func TestJWTInteroperability(t *testing.T) {
+	policy := map[string]string{"JWT_AUDIENCE": "metricsbridge", "JWT_ISSUER": "https://issuer.example", "METRICS_REQUIRED_SCOPE": "metrics:read"}
+	for _, lib := range []string{"jose", "jsonwebtoken"} {
+		js := newJSLib(t, lib)
+		for _, alg := range []string{"HS256", "RS256", "ES256"} {
+			t.Run(lib+"/"+alg, func(t *testing.T) {
+				js.t = t
+				keys, other := newKeyMaterial(t, alg), newKeyMaterial(t, alg)
+				vars := map[string]string{}
+				for k, v := range policy {
+					vars[k] = v
+				}
+				for k, v := range keys.vars {
+					vars[k] = v
+				}
+				claims := fmt.Sprintf(`{"sub":"prometheus@monitoring","aud":"metricsbridge","iss":"https://issuer.example","scope":"metrics:read","exp":%d}`,
+					time.Now().Add(10*time.Minute).Unix())
+
+				// Theirs, verified here.
+				theirs, ok := js.run("sign", alg, keys.signFile, claims)
+				if !ok {
+					t.Fatal("sign failed")
+				}
+				code, out, errOut := cli(t, vars, "", "token", "verify", "--token", theirs)
+				if code != 0 || !strings.Contains(out, `"sub": "prometheus@monitoring"`) {
+					t.Errorf("%s's %s token refused here: exit %d %s%s", lib, alg, code, out, errOut)
+				}
+				forged, _ := js.run("sign", alg, other.signFile, claims)
+				if code, _, errOut := cli(t, vars, "", "token", "verify", "--token", forged); code != exitFail || !strings.Contains(errOut, "signature does not verify") {
+					t.Errorf("a %s token signed with another key: exit %d %s", lib, code, errOut)
+				}
+
+				// Ours, verified there.
+				ours := createToken(t, nil, append([]string{"--username", "prometheus@monitoring", "--exp", "10",
+					"--aud", "metricsbridge", "--iss", "https://issuer.example", "--scope", "metrics:read"}, keys.createArgs...)...)
+				payload, ok := js.run("verify", alg, keys.verifyFile, ours)
+				if !ok {
+					t.Fatalf("%s refused our %s token", lib, alg)
+				}
+				var got map[string]any
+				if err := json.Unmarshal([]byte(payload), &got); err != nil || got["sub"] != "prometheus@monitoring" || got["scope"] != "metrics:read" {
+					t.Errorf("%s read our claims as %s (%v)", lib, payload, err)
+				}
+				parts := strings.Split(ours, ".")
+				parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","aud":"metricsbridge"}`))
+				if _, ok := js.run("verify", alg, keys.verifyFile, strings.Join(parts, ".")); ok {
+					t.Errorf("%s accepted our %s token with an edited payload", lib, alg)
+				}
+				if _, ok := js.run("verify", alg, other.verifyFile, ours); ok {
+					t.Errorf("%s accepted our %s token with another key", lib, alg)
+				}
+			})
+		}
+	}
+}
