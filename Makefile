@@ -43,4 +43,4 @@ test: deps check race bench-smoke fuzz-smoke
 
 # Side-by-side figures quoted in README.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport ./auth
