@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
@@ -25,6 +26,7 @@ type options struct {
 	logger  *slog.Logger
 	version string
 	readers []sdkmetric.Reader
+	res     *resource.Resource
 }
 
 // Option configures NewProvider.
@@ -49,6 +51,12 @@ func WithVersion(v string) Option {
 // Prometheus one, so the same measurements are pushed as well.
 func WithReader(r sdkmetric.Reader) Option {
 	return optionFunc(func(o options) options { o.readers = append(o.readers, r); return o })
+}
+
+// WithResource sets the resource pushed readers report (service.name and
+// the like). The scrape endpoint does not show it: it has no target_info.
+func WithResource(r *resource.Resource) Option {
+	return optionFunc(func(o options) options { o.res = r; return o })
 }
 
 // Provider owns the MeterProvider, the scrape endpoint and the instruments.
@@ -100,6 +108,9 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	for _, r := range o.readers {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+	}
+	if o.res != nil {
+		mpOpts = append(mpOpts, sdkmetric.WithResource(o.res))
 	}
 	p.mp = sdkmetric.NewMeterProvider(mpOpts...)
 

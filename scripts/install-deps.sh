@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Go modules, the
 # real Prometheus server and promtool (Debian package "prometheus"), and the
-# npm JWT libraries the token interoperability tests compare against. Safe to
+# npm JWT libraries the token interoperability tests compare against, and an
+# OpenTelemetry Collector built from collector/builder-config.yaml. Safe to
 # run repeatedly; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,3 +42,7 @@ fi
 echo "node $(node --version)"
 
 go mod download
+
+# The OpenTelemetry Collector the push tests send to, built once per machine
+# (a few minutes cold) and cached in .cache/otelcol.
+./scripts/build-collector.sh >/dev/null

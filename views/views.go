@@ -19,6 +19,7 @@ const (
 	InstrumentInfo           = "metricsbridge.app.info"
 	InstrumentSeriesOverflow = "metricsbridge.series.overflow"
 	InstrumentAuthFailures   = "metricsbridge.auth.failures"
+	InstrumentOTLPExports    = "metricsbridge.otlp.exports"
 )
 
 // Attribute keys recorded on the HTTP instruments. They are already the
@@ -31,6 +32,8 @@ const (
 	KeyVersion = attribute.Key("version")
 	// KeyReason says why the metrics endpoint refused a scrape.
 	KeyReason = attribute.Key("reason")
+	// KeyResult is "success" or "failure" on the OTLP export counter.
+	KeyResult = attribute.Key("result")
 	// KeyOverflow marks the one series that collects label sets beyond the
 	// cardinality limit, as the SDK does for synchronous instruments.
 	KeyOverflow = attribute.Key("otel.metric.overflow")
@@ -44,6 +47,7 @@ const (
 	nameInfo     = "app_info"
 	nameOverflow = "metricsbridge_series_overflow"
 	nameAuth     = "metricsbridge_auth_failures"
+	nameExports  = "metricsbridge_otlp_exports"
 )
 
 // DefaultBuckets are the latency boundaries in seconds. They contain the
@@ -136,6 +140,12 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 			Description:     "Scrapes of the metrics endpoint refused by authentication, by reason.",
 			Unit:            "{request}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyReason),
+		}),
+		view(InstrumentOTLPExports, sdkmetric.Stream{
+			Name:            prefix + nameExports,
+			Description:     "OTLP exports by result; a failed export is retried in the next interval.",
+			Unit:            "{export}",
+			AttributeFilter: attribute.NewAllowKeysFilter(KeyResult),
 		}),
 	}, nil
 }

@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/resource"
+
 	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -37,7 +40,7 @@ commands:
   version   print the version
 
 Configuration comes from the environment: ENABLE_METRICS, METRICS_*, HOST,
-PORT, AUTH_REQUIRED, JWT_*. See README.md.
+PORT, AUTH_REQUIRED, JWT_*, OTEL_* and METRICS_OTLP_VENDOR. See README.md.
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
@@ -76,6 +79,10 @@ type settings struct {
 	metrics      otelmetrics.Config
 	authRequired bool
 	auth         auth.Config
+	otlp         collector.Config
+	// push is whether instruments are pushed over OTLP.
+	push     bool
+	resource *resource.Resource
 }
 
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
@@ -91,9 +98,17 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	errs = append(errs, err)
 	s.auth, err = auth.ConfigFromEnv(lookup)
 	errs = append(errs, err)
+	s.otlp, err = collector.ConfigFromEnv(lookup)
+	errs = append(errs, err)
+	s.resource, err = collector.Resource(lookup, appVersion())
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
+	// ENABLE_METRICS stays the master switch; OTEL_METRICS_EXPORTER picks
+	// where the metrics go.
+	s.push = s.metrics.Enabled && s.otlp.OTLP
+	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
 	if s.protected() && !s.auth.HasKey() {
 		return s, env.Errorf(envAuthRequired, "true",
 			"ENABLE_METRICS=true needs a key to verify scrape tokens: set %s (HS256/384/512) or %s with %s, or set AUTH_REQUIRED=false to serve metrics without authentication",
@@ -150,6 +165,9 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 		fmt.Fprintf(stdout, "%s=%s\n", name, env.String(lookup, name, ""))
 	}
 	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvLeeway, a.Leeway)
+	for _, line := range s.otlp.Settings() {
+		fmt.Fprintln(stdout, line)
+	}
 	for _, w := range a.Warnings() {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -171,10 +189,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
-	p, err := otelmetrics.NewProvider(s.metrics, otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()))
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
+	var pusher *collector.Pusher
+	if s.push {
+		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(logger)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
+		popts = append(popts, otelmetrics.WithReader(pusher.Reader()))
+	}
+	p, err := otelmetrics.NewProvider(s.metrics, popts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
+	}
+	otlpState := "off"
+	if pusher != nil {
+		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitFail
+		}
+		otlpState = s.otlp.URL + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
 	}
 
 	metrics := p.MetricsHandler()
@@ -215,7 +250,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	}
 	base := "http://" + ln.Addr().String()
 	logger.Info("metricsbridge serving", "gateway", base, "metrics", base+promexport.Path,
-		"metrics_enabled", s.metrics.Enabled, "auth", authState, "version", appVersion())
+		"metrics_enabled", s.metrics.Enabled, "auth", authState, "otlp", otlpState, "version", appVersion())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -233,6 +268,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		logger.Error("draining requests", "err", err)
 		code = exitFail
 	}
+	// Shutting the provider down pushes a final OTLP export.
 	if err := p.Shutdown(sctx); err != nil {
 		logger.Error("flushing metrics", "err", err)
 		code = exitFail

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/otlptest"
+)
+
+// serve pushes to a real Collector, and SIGTERM pushes what the last
+// interval had not: every request answered before shutdown arrives.
+func TestServePushesOnShutdown(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	col := otlptest.StartCollector(t, sink)
+	vars := map[string]string{
+		"PORT": "0", "ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+		"OTEL_METRICS_EXPORTER": "prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": col.Endpoint,
+		"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+		// Far longer than the test: only the shutdown push can deliver.
+		"OTEL_METRIC_EXPORT_INTERVAL": "3600000",
+		"OTEL_SERVICE_NAME":           "gateway-e2e",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars)) }()
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("no start-up line:\n%s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "otlp=\""+col.Endpoint+"/v1/metrics (delta, every 1h0m0s)\"") {
+		t.Errorf("start-up line does not name the OTLP destination:\n%s", stderr)
+	}
+	const n = 30
+	for i := range n {
+		if i%3 == 0 {
+			post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
+			continue
+		}
+		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+	}
+	if got := sink.Total("http_requests"); got != 0 {
+		t.Fatalf("%d requests pushed before shutdown; the interval should not have fired", got)
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("serve exited %d:\n%s", code, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	sink.WaitTotal(t, "http_requests", n, 20*time.Second)
+	for _, r := range sink.Requests() {
+		for _, rm := range r.Metrics.ResourceMetrics {
+			for _, a := range rm.Resource.Attributes {
+				if a.Key == "service.name" && a.Value.GetStringValue() != "gateway-e2e" {
+					t.Errorf("service.name = %s, want OTEL_SERVICE_NAME's", a.Value)
+				}
+			}
+		}
+	}
+}

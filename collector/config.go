@@ -1,0 +1,426 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+)
+
+// Environment variables. The OTEL_* ones mean what the OpenTelemetry
+// specification says; ConfigFromEnv resolves them itself (the Go SDK's
+// exporters read only some of them) so that check can print what is used.
+const (
+	EnvExporters          = "OTEL_METRICS_EXPORTER"
+	EnvEndpoint           = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvMetricsEndpoint    = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+	EnvHeaders            = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvMetricsHeaders     = "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
+	EnvProtocol           = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvMetricsProtocol    = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
+	EnvCompression        = "OTEL_EXPORTER_OTLP_COMPRESSION"
+	EnvMetricsCompress    = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
+	EnvTimeout            = "OTEL_EXPORTER_OTLP_TIMEOUT"
+	EnvMetricsTimeout     = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
+	EnvTemporality        = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+	EnvInterval           = "OTEL_METRIC_EXPORT_INTERVAL"
+	EnvExportTimeout      = "OTEL_METRIC_EXPORT_TIMEOUT"
+	EnvVendor             = "METRICS_OTLP_VENDOR"
+	EnvServiceName        = "OTEL_SERVICE_NAME"
+	EnvResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
+
+	EnvSplunkRealm    = "SPLUNK_REALM"
+	EnvSplunkToken    = "SPLUNK_ACCESS_TOKEN"
+	EnvNewRelicKey    = "NEW_RELIC_LICENSE_KEY"
+	EnvNewRelicRegion = "NEW_RELIC_REGION"
+	EnvDatadogKey     = "DD_API_KEY"
+	EnvDatadogSite    = "DD_SITE"
+	EnvDatadogAgent   = "DD_AGENT_HOST"
+)
+
+// Protocols.
+const (
+	ProtocolHTTP = "http/protobuf"
+	ProtocolGRPC = "grpc"
+)
+
+// Temporality preferences, as the specification spells them.
+const (
+	Cumulative = "cumulative"
+	Delta      = "delta"
+	LowMemory  = "lowmemory"
+)
+
+// Vendors selectable with METRICS_OTLP_VENDOR.
+var Vendors = []string{"collector", "splunk", "newrelic", "datadog"}
+
+// Config is the resolved push configuration.
+type Config struct {
+	// Prometheus and OTLP say which exporters OTEL_METRICS_EXPORTER chose.
+	Prometheus bool
+	OTLP       bool
+	Vendor     string
+	Protocol   string
+	// URL is the full metrics endpoint: for HTTP it includes the path
+	// (/v1/metrics unless a signal-specific endpoint said otherwise), for
+	// gRPC it is scheme://host:port.
+	URL         string
+	Headers     map[string]string
+	Compression string // "gzip" or "none"
+	// Timeout bounds one export request; ExportTimeout one whole export
+	// including our retries of refused connections.
+	Timeout       time.Duration
+	Temporality   string
+	Interval      time.Duration
+	ExportTimeout time.Duration
+	// MaxBatch splits an export into requests of at most this many data
+	// points (0: no limit), for destinations with small payload limits.
+	MaxBatch int
+}
+
+// Defaults from the OpenTelemetry specification.
+const (
+	defaultHTTPEndpoint  = "http://localhost:4318"
+	defaultGRPCEndpoint  = "http://localhost:4317"
+	defaultTimeout       = 10 * time.Second
+	defaultInterval      = 60 * time.Second
+	defaultExportTimeout = 30 * time.Second
+)
+
+// preset is what a vendor choice fills in when the OTEL_* variables do not.
+type preset struct {
+	protocol    string
+	url         string // full metrics URL
+	headers     map[string]string
+	temporality string
+	maxBatch    int
+}
+
+// ConfigFromEnv resolves the push configuration. Precedence, highest first:
+// the signal-specific OTEL_EXPORTER_OTLP_METRICS_* variable, the generic
+// OTEL_EXPORTER_OTLP_* one, the vendor preset, the specification default.
+// Every bad value is reported, each naming its variable.
+func ConfigFromEnv(lookup env.Lookup) (Config, error) {
+	var errs []error
+	c := Config{Headers: map[string]string{}}
+
+	c.Vendor = strings.ToLower(env.String(lookup, EnvVendor, ""))
+	if c.Vendor != "" && !slices.Contains(Vendors, c.Vendor) {
+		errs = append(errs, env.Errorf(EnvVendor, c.Vendor, "want one of %s", strings.Join(Vendors, ", ")))
+		c.Vendor = ""
+	}
+	p, err := vendorPreset(c.Vendor, lookup)
+	errs = append(errs, err)
+
+	exporters, err := env.List(lookup, EnvExporters)
+	errs = append(errs, err)
+	if len(exporters) == 0 {
+		// Naming a vendor is asking to push; the endpoint stays as it was.
+		exporters = []string{"prometheus"}
+		if c.Vendor != "" {
+			exporters = append(exporters, "otlp")
+		}
+	}
+	for _, e := range exporters {
+		switch strings.ToLower(e) {
+		case "prometheus":
+			c.Prometheus = true
+		case "otlp":
+			c.OTLP = true
+		case "none":
+		default:
+			errs = append(errs, env.Errorf(EnvExporters, strings.Join(exporters, ","), "unknown exporter %q: want prometheus, otlp or none, comma-separated", e))
+		}
+	}
+
+	c.Protocol = first(lookup, p.protocol, ProtocolHTTP, EnvMetricsProtocol, EnvProtocol)
+	if c.Protocol != ProtocolHTTP && c.Protocol != ProtocolGRPC {
+		name := firstSet(lookup, EnvMetricsProtocol, EnvProtocol)
+		errs = append(errs, env.Errorf(name, c.Protocol, "want %s or %s (http/json is not supported by the Go exporter)", ProtocolHTTP, ProtocolGRPC))
+		c.Protocol = ProtocolHTTP
+	}
+
+	switch {
+	case env.String(lookup, EnvMetricsEndpoint, "") != "":
+		// Signal-specific endpoints are used as they are.
+		c.URL = env.String(lookup, EnvMetricsEndpoint, "")
+		errs = append(errs, checkURL(EnvMetricsEndpoint, c.URL))
+	case env.String(lookup, EnvEndpoint, "") != "":
+		base := env.String(lookup, EnvEndpoint, "")
+		errs = append(errs, checkURL(EnvEndpoint, base))
+		c.URL = base
+		if c.Protocol == ProtocolHTTP {
+			c.URL = strings.TrimRight(base, "/") + "/v1/metrics"
+		}
+	case p.url != "":
+		c.URL = p.url
+	case c.Protocol == ProtocolGRPC:
+		c.URL = defaultGRPCEndpoint
+	default:
+		c.URL = defaultHTTPEndpoint + "/v1/metrics"
+	}
+
+	for k, v := range p.headers {
+		c.Headers[k] = v
+	}
+	for _, name := range []string{EnvHeaders, EnvMetricsHeaders} {
+		h, err := parseHeaders(name, env.String(lookup, name, ""))
+		errs = append(errs, err)
+		for k, v := range h {
+			c.Headers[k] = v
+		}
+	}
+
+	c.Compression = strings.ToLower(first(lookup, "", "gzip", EnvMetricsCompress, EnvCompression))
+	if c.Compression != "gzip" && c.Compression != "none" {
+		errs = append(errs, env.Errorf(firstSet(lookup, EnvMetricsCompress, EnvCompression), c.Compression, "want gzip or none"))
+	}
+
+	c.Timeout, err = millis(lookup, defaultTimeout, EnvMetricsTimeout, EnvTimeout)
+	errs = append(errs, err)
+	c.Interval, err = millis(lookup, defaultInterval, EnvInterval)
+	errs = append(errs, err)
+	c.ExportTimeout, err = millis(lookup, defaultExportTimeout, EnvExportTimeout)
+	errs = append(errs, err)
+
+	c.Temporality = strings.ToLower(first(lookup, p.temporality, Cumulative, EnvTemporality))
+	if c.Temporality != Cumulative && c.Temporality != Delta && c.Temporality != LowMemory {
+		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "want cumulative, delta or lowmemory"))
+	}
+	if c.Vendor == "datadog" && c.Temporality == Cumulative && env.String(lookup, EnvDatadogKey, "") != "" {
+		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake refuses cumulative sums; use delta"))
+	}
+	c.MaxBatch = p.maxBatch
+	return c, errors.Join(errs...)
+}
+
+// vendorPreset fills in a destination from a few vendor variables. The
+// endpoints and headers are the vendors' documented OTLP ingest.
+func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
+	required := func(name string) (string, error) {
+		v := env.String(lookup, name, "")
+		if v == "" {
+			return "", env.Errorf(EnvVendor, vendor, "needs %s", name)
+		}
+		return v, nil
+	}
+	switch vendor {
+	case "collector":
+		return preset{protocol: ProtocolHTTP, url: defaultHTTPEndpoint + "/v1/metrics", temporality: Cumulative}, nil
+	case "splunk":
+		// https://docs.splunk.com/observability/en/gdi/other-ingestion-methods/rest-APIs-for-datapoints.html
+		// OTLP over HTTP is ingested at /v2/datapoint/otlp, authenticated by
+		// an org access token in X-SF-Token. Cumulative sums are accepted.
+		realm, err1 := required(EnvSplunkRealm)
+		token, err2 := required(EnvSplunkToken)
+		if err := errors.Join(err1, err2); err != nil {
+			return preset{}, err
+		}
+		if !validHostLabel(realm) {
+			return preset{}, env.Errorf(EnvSplunkRealm, realm, "want a realm such as us0, us1, eu0")
+		}
+		return preset{protocol: ProtocolHTTP, url: "https://ingest." + realm + ".signalfx.com/v2/datapoint/otlp",
+			headers: map[string]string{"X-SF-Token": token}, temporality: Cumulative}, nil
+	case "newrelic":
+		// https://docs.newrelic.com/docs/opentelemetry/best-practices/opentelemetry-otlp/
+		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net, the
+		// license key in api-key, delta temporality preferred, payloads up
+		// to 1 MB.
+		key, err := required(EnvNewRelicKey)
+		if err != nil {
+			return preset{}, err
+		}
+		host := "otlp.nr-data.net"
+		switch r := strings.ToLower(env.String(lookup, EnvNewRelicRegion, "us")); r {
+		case "us":
+		case "eu":
+			host = "otlp.eu01.nr-data.net"
+		default:
+			return preset{}, env.Errorf(EnvNewRelicRegion, r, "want us or eu")
+		}
+		return preset{protocol: ProtocolHTTP, url: "https://" + host + "/v1/metrics",
+			headers: map[string]string{"api-key": key}, temporality: Delta, maxBatch: 5000}, nil
+	case "datadog":
+		// https://docs.datadoghq.com/opentelemetry/setup/intake_endpoint/
+		// Direct intake: https://otlp.<site>/v1/metrics with dd-api-key,
+		// http/protobuf only, delta only, 500 KB per payload.
+		// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest_in_the_agent/
+		// Without an API key: the local Agent's OTLP receiver on :4318.
+		if key := env.String(lookup, EnvDatadogKey, ""); key != "" {
+			site := env.String(lookup, EnvDatadogSite, "datadoghq.com")
+			if !validHost(site) {
+				return preset{}, env.Errorf(EnvDatadogSite, site, "want a Datadog site such as datadoghq.com or datadoghq.eu")
+			}
+			return preset{protocol: ProtocolHTTP, url: "https://otlp." + site + "/v1/metrics",
+				headers: map[string]string{"dd-api-key": key}, temporality: Delta, maxBatch: 2000}, nil
+		}
+		host := env.String(lookup, EnvDatadogAgent, "localhost")
+		if !validHost(host) {
+			return preset{}, env.Errorf(EnvDatadogAgent, host, "want a host name or address")
+		}
+		return preset{protocol: ProtocolHTTP, url: "http://" + host + ":4318/v1/metrics", temporality: Delta}, nil
+	}
+	return preset{}, nil
+}
+
+func validHostLabel(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func validHost(s string) bool {
+	for _, part := range strings.Split(s, ".") {
+		if !validHostLabel(strings.ToLower(part)) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return env.Errorf(name, raw, "want an http:// or https:// URL")
+	}
+	return nil
+}
+
+// first returns the first set variable among names, else def when the
+// preset has nothing.
+func first(lookup env.Lookup, presetValue, def string, names ...string) string {
+	for _, n := range names {
+		if v := env.String(lookup, n, ""); v != "" {
+			return v
+		}
+	}
+	if presetValue != "" {
+		return presetValue
+	}
+	return def
+}
+
+func firstSet(lookup env.Lookup, names ...string) string {
+	for _, n := range names {
+		if env.String(lookup, n, "") != "" {
+			return n
+		}
+	}
+	return names[len(names)-1]
+}
+
+// millis reads a duration in milliseconds, the specification's unit.
+func millis(lookup env.Lookup, def time.Duration, names ...string) (time.Duration, error) {
+	for _, n := range names {
+		raw := env.String(lookup, n, "")
+		if raw == "" {
+			continue
+		}
+		ms, err := strconv.Atoi(raw)
+		if err != nil || ms <= 0 || ms > 24*3600*1000 {
+			return def, env.Errorf(n, raw, "want a positive number of milliseconds")
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	return def, nil
+}
+
+// parseHeaders reads the specification's "k=v,k2=v2" with URL-encoded
+// values. Values are secrets: an error never echoes them.
+func parseHeaders(name, raw string) (map[string]string, error) {
+	return parseKeyValues(name, raw, true)
+}
+
+func parseKeyValues(name, raw string, secret bool) (map[string]string, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for i, pair := range strings.Split(raw, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("item %d is not key=value", i+1)}
+		}
+		dv, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", k)}
+		}
+		out[k] = dv
+	}
+	return out, nil
+}
+
+// Settings returns the effective configuration as NAME=value lines for
+// `metricsbridge check`, with header values masked.
+func (c Config) Settings() []string {
+	var exporters []string
+	if c.Prometheus {
+		exporters = append(exporters, "prometheus")
+	}
+	if c.OTLP {
+		exporters = append(exporters, "otlp")
+	}
+	if len(exporters) == 0 {
+		exporters = []string{"none"}
+	}
+	keys := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	headers := make([]string, len(keys))
+	for i, k := range keys {
+		// Every header value is treated as a secret: the specification's
+		// headers variable is where API keys go.
+		headers[i] = fmt.Sprintf("%s=(hidden, %d bytes)", k, len(c.Headers[k]))
+	}
+	return []string{
+		EnvExporters + "=" + strings.Join(exporters, ","),
+		EnvVendor + "=" + c.Vendor,
+		"otlp.protocol=" + c.Protocol,
+		"otlp.url=" + c.URL,
+		"otlp.headers=" + strings.Join(headers, ","),
+		"otlp.compression=" + c.Compression,
+		"otlp.temporality=" + c.Temporality,
+		"otlp.interval=" + c.Interval.String(),
+		"otlp.timeout=" + c.Timeout.String(),
+	}
+}
+
+// Resource describes this process for pushed metrics: service.name
+// defaults to "metricsbridge" and service.version to version;
+// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them.
+func Resource(lookup env.Lookup, version string) (*resource.Resource, error) {
+	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
+	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		attrs = append(attrs, attribute.String(k, kv[k]))
+	}
+	if name := env.String(lookup, EnvServiceName, ""); name != "" {
+		attrs = append(attrs, semconv.ServiceName(name))
+	}
+	// Later attributes with the same key win in NewWithAttributes.
+	return resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL, attrs...))
+}

@@ -1,0 +1,302 @@
+// Package otlptest receives OTLP/HTTP metric exports on loopback and runs
+// the OpenTelemetry Collector built by scripts/build-collector.sh, for the
+// end-to-end tests of the push path.
+package otlptest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Request is one export as it arrived.
+type Request struct {
+	Path    string
+	Host    string
+	Header  http.Header
+	Metrics *colmetricpb.ExportMetricsServiceRequest
+}
+
+// Sink is an OTLP/HTTP metrics receiver that keeps every request.
+type Sink struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// NewSink starts a receiver on 127.0.0.1, with TLS when tls is true; it is
+// closed when the test ends.
+func NewSink(t testing.TB, useTLS bool) *Sink {
+	t.Helper()
+	s := &Sink{}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	if useTLS {
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the receiver's base URL.
+func (s *Sink) URL() string { return s.srv.URL }
+
+// Client returns an HTTP client that sends every request, whatever its
+// host, to the sink, trusting the sink's certificate: a vendor's ingest
+// host stands in for itself while the bytes stay on loopback.
+func (s *Sink) Client() *http.Client {
+	addr := s.srv.Listener.Addr().String()
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	if s.srv.TLS != nil {
+		// httptest's certificate names example.com; checking that name
+		// keeps verification on while the request names the vendor's host.
+		tr.TLSClientConfig = &tls.Config{
+			RootCAs:    s.srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs,
+			ServerName: "example.com",
+		}
+	}
+	return &http.Client{Transport: tr}
+}
+
+func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := &colmetricpb.ExportMetricsServiceRequest{}
+	if err := proto.Unmarshal(b, req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req})
+	s.mu.Unlock()
+	resp, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(resp)
+}
+
+// Requests returns a copy of what arrived so far.
+func (s *Sink) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// Points returns every data point of the named sum metric that arrived, in
+// order, with its temporality.
+func (s *Sink) Points(name string) (points []*metricpb.NumberDataPoint, temporality []metricpb.AggregationTemporality) {
+	for _, r := range s.Requests() {
+		for _, rm := range r.Metrics.ResourceMetrics {
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if m.Name != name || m.GetSum() == nil {
+						continue
+					}
+					for _, dp := range m.GetSum().DataPoints {
+						points = append(points, dp)
+						temporality = append(temporality, m.GetSum().AggregationTemporality)
+					}
+				}
+			}
+		}
+	}
+	return points, temporality
+}
+
+// Total is what a backend would show as the total of a counter over all
+// its series: the sum of every delta point, or of the latest cumulative
+// value of each series.
+func (s *Sink) Total(name string) int64 {
+	points, temps := s.Points(name)
+	latest := map[string]int64{}
+	var delta int64
+	for i, dp := range points {
+		if temps[i] == metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA {
+			delta += dp.GetAsInt()
+			continue
+		}
+		latest[fmt.Sprint(dp.Attributes)] = dp.GetAsInt()
+	}
+	for _, v := range latest {
+		delta += v
+	}
+	return delta
+}
+
+// WaitTotal polls until Total(name) is want or the timeout passes.
+func (s *Sink) WaitTotal(t testing.TB, name string, want int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := s.Total(name)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("total of %s = %d after %s, want %d", name, got, timeout, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Collector is a running OpenTelemetry Collector.
+type Collector struct {
+	t        testing.TB
+	bin, cfg string
+	// Endpoint is the OTLP/HTTP receiver's base URL, GRPC the gRPC one.
+	Endpoint, GRPC string
+	cmd            *exec.Cmd
+	done           chan struct{}
+	logs           *bytes.Buffer
+	mu             sync.Mutex
+}
+
+// Binary builds the collector distribution, or reuses the cached build, and
+// returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "build-collector.sh")
+	out, err := exec.Command(script).Output()
+	if err != nil {
+		t.Fatalf("scripts/build-collector.sh: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+// StartCollector runs the collector with an OTLP receiver on free loopback
+// ports, forwarding every metric to sink through its otlp_http exporter.
+func StartCollector(t testing.TB, sink *Sink) *Collector {
+	t.Helper()
+	c := &Collector{t: t, bin: Binary(t)}
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	c.Endpoint, c.GRPC = "http://"+httpAddr, "http://"+grpcAddr
+	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
+	config := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+      grpc:
+        endpoint: %s
+exporters:
+  otlp_http:
+    endpoint: %s
+    retry_on_failure:
+      enabled: true
+      initial_interval: 100ms
+  debug:
+    verbosity: basic
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [otlp_http, debug]
+`, httpAddr, grpcAddr, sink.URL())
+	if err := os.WriteFile(c.cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// Start (re)starts the collector on its ports and waits until it accepts
+// connections.
+func (c *Collector) Start() {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logs = &bytes.Buffer{}
+	c.cmd = exec.Command(c.bin, "--config=file:"+c.cfg)
+	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatalf("start collector: %v", err)
+	}
+	c.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(c.cmd, c.done)
+	addr := strings.TrimPrefix(c.Endpoint, "http://")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case <-c.done:
+			c.t.Fatalf("collector exited:\n%s", c.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("collector not listening on %s:\n%s", addr, c.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM, so the collector drains its queue, and waits.
+func (c *Collector) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.cmd = nil
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
