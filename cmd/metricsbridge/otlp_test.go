@@ -28,7 +28,9 @@ func TestServePushesOnShutdown(t *testing.T) {
 	defer cancel()
 	stderr := &syncBuffer{}
 	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars)) }()
+	go func() {
+		exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars))
+	}()
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
