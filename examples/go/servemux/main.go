@@ -1,0 +1,128 @@
+// Command servemux is the smallest complete program that measures a plain
+// net/http ServeMux with metricsbridge and serves the scrape endpoint behind
+// a bearer token.
+//
+//	export JWT_SECRET_KEY=$(openssl rand -hex 32)
+//	go run ./examples/go/servemux &
+//	curl 127.0.0.1:4444/hello/gopher
+//	curl 127.0.0.1:4444/status/503
+//	TOKEN=$(go run ./cmd/metricsbridge token create --username prometheus@monitoring)
+//	curl -H "Authorization: Bearer $TOKEN" 127.0.0.1:4444/metrics/prometheus
+//
+// The handler label is the pattern the mux matched ("/hello/{name}"), so
+// any number of names still makes one series. Every METRICS_*, HOST, PORT
+// and JWT_* variable of the metricsbridge binary applies; ENABLE_METRICS
+// defaults to true here because serving metrics is the program's point.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/otelmetrics"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("servemux stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	cfg, err := otelmetrics.ConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if _, set := os.LookupEnv("ENABLE_METRICS"); !set {
+		cfg.Enabled = true
+	}
+	authCfg, err := auth.ConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if !authCfg.HasKey() {
+		return errors.New("set JWT_SECRET_KEY (e.g. export JWT_SECRET_KEY=$(openssl rand -hex 32)): the metrics endpoint is only served with authentication")
+	}
+
+	p, err := otelmetrics.NewProvider(cfg, otelmetrics.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	// The verifier counts refused scrapes into the same pipeline.
+	verifier, err := auth.NewVerifier(authCfg, auth.WithMeterProvider(p.MeterProvider()), auth.WithLogger(logger))
+	if err != nil {
+		return errors.Join(err, p.Shutdown(context.Background()))
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello/{name}", hello)
+	mux.HandleFunc("GET /status/{code}", status)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
+	})
+	mux.Handle("GET /metrics/prometheus", verifier.Middleware(p.MetricsHandler()))
+
+	srv := &http.Server{
+		Addr: cfg.Addr(),
+		// The middleware wraps the mux, not the other way round: it reads
+		// the matched pattern from the request after the mux has routed it.
+		Handler:           p.Middleware(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("servemux listening", "addr", "http://"+cfg.Addr(), "metrics", "http://"+cfg.Addr()+"/metrics/prometheus")
+
+	select {
+	case err := <-errc:
+		return errors.Join(err, p.Shutdown(context.Background()))
+	case <-ctx.Done():
+	}
+	// Drain requests first so their measurements are in the final flush.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(srv.Shutdown(sctx), p.Shutdown(sctx))
+}
+
+func hello(w http.ResponseWriter, r *http.Request) {
+	// Explicit, so a name that looks like HTML is never sniffed as HTML.
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "hello, %s\n", r.PathValue("name"))
+}
+
+// status answers with the status code it is asked for, so the dashboard's
+// error panels and the 5xx alert can be tried out by hand.
+func status(w http.ResponseWriter, r *http.Request) {
+	code, err := strconv.Atoi(r.PathValue("code"))
+	if err != nil || code < 200 || code > 599 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a status code from 200 to 599"})
+		return
+	}
+	if code == http.StatusNoContent || code == http.StatusNotModified {
+		w.WriteHeader(code) // these may not carry a body
+		return
+	}
+	writeJSON(w, code, map[string]int{"status": code})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,493 @@
+package examples
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
+)
+
+// Query is one PromQL expression shipped in the examples, ready to run.
+type Query struct {
+	// Source says where the expression is defined, for failure messages.
+	Source string
+	Expr   string
+}
+
+// DashboardVars are the values Grafana substitutes into the dashboard's
+// expressions.
+type DashboardVars struct {
+	Prefix       string // ${prefix}: "" or e.g. "shop_api_"
+	Job          string // $job, a regular expression
+	RateInterval string // $__rate_interval
+	Range        string // $__range
+}
+
+// DefaultDashboardVars are what a fresh dashboard on the default namespace
+// uses: every job, and windows that suit a test's short history.
+var DefaultDashboardVars = DashboardVars{Prefix: "", Job: ".+", RateInterval: "1m", Range: "5m"}
+
+var grafanaVar = regexp.MustCompile(`\$\{(\w+)\}|\$(\w+)`)
+
+// DashboardQueries returns every query of every panel of
+// grafana/dashboard.json with the Grafana variables replaced by v. A
+// variable it does not know fails the test, so a new one cannot slip
+// through unexpanded.
+func DashboardQueries(t testing.TB, v DashboardVars) []Query {
+	t.Helper()
+	values := map[string]string{
+		"prefix":          v.Prefix,
+		"job":             v.Job,
+		"__rate_interval": v.RateInterval,
+		"__range":         v.Range,
+	}
+	var qs []Query
+	for _, p := range loadDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			expr := grafanaVar.ReplaceAllStringFunc(tg.Expr, func(m string) string {
+				sub := grafanaVar.FindStringSubmatch(m)
+				name := sub[1] + sub[2]
+				val, ok := values[name]
+				if !ok {
+					t.Fatalf("panel %q query %s: unknown variable %s", p.Title, tg.RefID, m)
+				}
+				return val
+			})
+			qs = append(qs, Query{Source: fmt.Sprintf("panel %q query %s", p.Title, tg.RefID), Expr: expr})
+		}
+	}
+	if len(qs) == 0 {
+		t.Fatal("the dashboard has no queries")
+	}
+	return qs
+}
+
+// RecordingRuleQueries returns the expression of every recording rule in
+// prometheus/rules.yml.
+func RecordingRuleQueries(t testing.TB) []Query {
+	t.Helper()
+	var rf struct {
+		Groups []struct {
+			Name  string
+			Rules []struct{ Record, Alert, Expr string }
+		}
+	}
+	loadYAML(t, "prometheus/rules.yml", &rf)
+	var qs []Query
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				qs = append(qs, Query{Source: "recording rule " + r.Record, Expr: strings.TrimSpace(r.Expr)})
+			}
+		}
+	}
+	if len(qs) == 0 {
+		t.Fatal("rules.yml has no recording rules")
+	}
+	return qs
+}
+
+// ShippedQueries returns the dashboard's queries with DefaultDashboardVars
+// followed by the recording rules.
+func ShippedQueries(t testing.TB) []Query {
+	t.Helper()
+	return append(DashboardQueries(t, DefaultDashboardVars), RecordingRuleQueries(t)...)
+}
+
+const testSecret = "examples-test-secret-0123456789abcdef"
+
+var servemux struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if servemux.dir != "" {
+		os.RemoveAll(servemux.dir)
+	}
+	os.Exit(code)
+}
+
+// buildServemux compiles go/servemux once per test binary.
+func buildServemux(t testing.TB) string {
+	t.Helper()
+	servemux.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			servemux.err = fmt.Errorf("the go command is not in PATH: %w", err)
+			return
+		}
+		servemux.dir, servemux.err = os.MkdirTemp("", "servemux")
+		if servemux.err != nil {
+			return
+		}
+		servemux.bin = filepath.Join(servemux.dir, "servemux")
+		out, err := exec.Command(goBin, "build", "-o", servemux.bin, "./go/servemux").CombinedOutput()
+		if err != nil {
+			servemux.err = fmt.Errorf("go build ./go/servemux: %v\n%s", err, out)
+		}
+	})
+	if servemux.err != nil {
+		t.Fatal(servemux.err)
+	}
+	return servemux.bin
+}
+
+// startServemux runs the example program on a free loopback port with the
+// given extra environment and returns its address.
+func startServemux(t *testing.T, vars ...string) string {
+	t.Helper()
+	bin := buildServemux(t)
+	addr := promtest.FreeAddr(t)
+	host, port, _ := strings.Cut(addr, ":")
+	env := []string{"HOST=" + host, "PORT=" + port, "JWT_SECRET_KEY=" + testSecret}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "METRICS_") && !strings.HasPrefix(name, "JWT_") &&
+			!slices.Contains([]string{"HOST", "PORT", "ENABLE_METRICS", "AUTH_REQUIRED"}, name) {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(env, vars...)
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("servemux on %s exited with %v", addr, err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("servemux on %s did not stop on SIGINT", addr)
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("servemux on %s:\n%s", addr, logs)
+			mu.Unlock()
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		select {
+		case err := <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("servemux exited early (%v):\n%s", err, logs)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("servemux on %s not healthy after 15s", addr)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// traffic sends a fixed mix of successes, client errors and 5xx.
+func traffic(t *testing.T, addr string) {
+	t.Helper()
+	for _, r := range []struct {
+		path string
+		want int
+	}{
+		{"/hello/ada", 200}, {"/hello/grace", 200}, {"/hello/linus", 200}, {"/hello/ken", 200},
+		{"/status/201", 201}, {"/status/404", 404}, {"/status/503", 503}, {"/status/500", 500},
+		{"/nowhere", 404},
+	} {
+		resp, err := http.Get("http://" + addr + r.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != r.want {
+			t.Fatalf("GET %s: %d, want %d", r.path, resp.StatusCode, r.want)
+		}
+	}
+}
+
+func writeToken(t *testing.T, dir string) string {
+	t.Helper()
+	tok, err := auth.Mint(auth.MintOptions{Username: "prometheus@monitoring", Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, tokenFile)
+	if err := os.WriteFile(f, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func marshalYAML(t testing.TB, v any) string {
+	t.Helper()
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func mustQuery(t *testing.T, prom *promtest.Server, q Query) []promtest.Sample {
+	t.Helper()
+	res, err := prom.Query(q.Expr)
+	if err != nil {
+		t.Fatalf("%s: %v", q.Source, err)
+	}
+	return res
+}
+
+// The shipped prometheus.yml, with only its target, token path, rule path
+// and intervals changed, scrapes the example program through its bearer
+// token; every dashboard query and recording rule then parses and returns
+// data, and the prefix and job variables select what they should.
+func TestShippedQueriesReturnData(t *testing.T) {
+	plain := startServemux(t)
+	prefixed := startServemux(t, "METRICS_NAMESPACE=shop", "METRICS_SUBSYSTEM=api")
+	traffic(t, plain)
+	traffic(t, prefixed)
+
+	rulesPath, err := filepath.Abs("prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	loadYAML(t, "prometheus/prometheus.yml", &cfg)
+	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	cfg["rule_files"] = []any{rulesPath}
+	scrapes := cfg["scrape_configs"].([]any)
+	job := scrapes[0].(map[string]any)
+	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, t.TempDir())
+	job["static_configs"] = []any{map[string]any{"targets": []any{plain}}}
+	shop := map[string]any{}
+	for k, v := range job {
+		shop[k] = v
+	}
+	shop["job_name"] = "shop"
+	shop["static_configs"] = []any{map[string]any{"targets": []any{prefixed}}}
+	cfg["scrape_configs"] = append(scrapes, shop)
+	prom := promtest.Start(t, marshalYAML(t, cfg))
+
+	prom.WaitFor(t, `count(up{job=~"mcp-gateway|shop"} == 1) == 2`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+	// A second batch after the first scrape gives every rate() a slope.
+	traffic(t, plain)
+	traffic(t, prefixed)
+	for _, q := range []string{
+		`sum(increase(http_requests_total{job="mcp-gateway",status="503"}[1m])) > 0`,
+		`sum(increase(shop_api_http_requests_total{job="shop",status="503"}[1m])) > 0`,
+	} {
+		prom.WaitFor(t, q, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+	}
+
+	for _, tc := range []struct {
+		name      string
+		vars      DashboardVars
+		wantEmpty bool
+	}{
+		{"default namespace", DashboardVars{Prefix: "", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, false},
+		{"prefixed namespace", DashboardVars{Prefix: "shop_api_", Job: "shop", RateInterval: "1m", Range: "5m"}, false},
+		{"all jobs", DefaultDashboardVars, false},
+		// Each job has only one kind of name, so a query that ignored
+		// either variable would find the other job's series.
+		{"unprefixed names of the prefixed job", DashboardVars{Prefix: "", Job: "shop", RateInterval: "1m", Range: "5m"}, true},
+		{"prefixed names of the default job", DashboardVars{Prefix: "shop_api_", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, q := range DashboardQueries(t, tc.vars) {
+				res := mustQuery(t, prom, q)
+				if tc.wantEmpty {
+					if len(res) != 0 {
+						t.Errorf("%s: want no data, got %v\n%s", q.Source, res, q.Expr)
+					}
+					continue
+				}
+				// Idle routes (/health after start-up) may be 0; the traffic
+				// makes some series positive in every panel.
+				positive := false
+				for _, s := range res {
+					if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) || s.Value < 0 {
+						t.Errorf("%s: %v = %v\n%s", q.Source, s.Metric, s.Value, q.Expr)
+					}
+					positive = positive || s.Value > 0
+				}
+				if !positive {
+					t.Errorf("%s: no positive value in %v\n%s", q.Source, res, q.Expr)
+				}
+			}
+		})
+	}
+
+	t.Run("job variable", func(t *testing.T) {
+		for prefix, want := range map[string]string{"": "mcp-gateway", "shop_api_": "shop"} {
+			got := labelValues(t, prom, "job", prefix+"http_requests_total")
+			if !slices.Equal(got, []string{want}) {
+				t.Errorf("label_values(%shttp_requests_total, job) = %v, want [%s]", prefix, got, want)
+			}
+		}
+	})
+
+	t.Run("recording rules", func(t *testing.T) {
+		for _, q := range RecordingRuleQueries(t) {
+			res := mustQuery(t, prom, q)
+			if !slices.ContainsFunc(res, func(s promtest.Sample) bool { return s.Metric["job"] == jobName && !math.IsNaN(s.Value) }) {
+				t.Errorf("%s: no value for job %s: %v\n%s", q.Source, jobName, res, q.Expr)
+			}
+		}
+		// The server itself evaluates them, and the alerts, without error.
+		prom.WaitFor(t, `job:http_requests_5xx:ratio_rate5m{job="mcp-gateway"} > 0`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+		for _, r := range ruleHealth(t, prom) {
+			if r.Health != "ok" {
+				t.Errorf("rule %s: health %q, error %q", r.Name, r.Health, r.LastError)
+			}
+		}
+	})
+}
+
+func labelValues(t *testing.T, prom *promtest.Server, label, match string) []string {
+	t.Helper()
+	var r struct {
+		Status string
+		Data   []string
+	}
+	getJSON(t, prom.URL+"/api/v1/label/"+label+"/values?match[]="+match, &r)
+	if r.Status != "success" {
+		t.Fatalf("label values of %s: status %q", label, r.Status)
+	}
+	return r.Data
+}
+
+type ruleState struct {
+	Name      string
+	Health    string
+	LastError string `json:"lastError"`
+}
+
+func ruleHealth(t *testing.T, prom *promtest.Server) []ruleState {
+	t.Helper()
+	var r struct {
+		Data struct {
+			Groups []struct{ Rules []ruleState }
+		}
+	}
+	getJSON(t, prom.URL+"/api/v1/rules", &r)
+	var all []ruleState
+	for _, g := range r.Data.Groups {
+		all = append(all, g.Rules...)
+	}
+	if len(all) == 0 {
+		t.Fatal("Prometheus loaded no rules")
+	}
+	return all
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+}
+
+// The ConfigMap's job, run by a real Prometheus over pods as Kubernetes
+// discovery would report them: only the bridge's opted-in, running pod is
+// scraped, at the path and port its annotations name, with the token, and
+// its series carry the namespace and pod labels.
+func TestKubernetesJobScrapesAnnotatedPods(t *testing.T) {
+	k, objs := k8sManifests(t)
+	var cm struct{ Data map[string]string }
+	k8sObject(t, objs, "ConfigMap/prometheus-config", &cm)
+	var bridge deployment
+	k8sObject(t, objs, "Deployment/metricsbridge", &bridge)
+	tmpl := bridge.Spec.Template.Metadata
+
+	addr := startServemux(t)
+	_, port, _ := strings.Cut(addr, ":")
+	with := func(m map[string]string, k, v string) map[string]string {
+		c := map[string]string{}
+		for key, val := range m {
+			c[key] = val
+		}
+		c[k] = v
+		return c
+	}
+	// The pod's IP is loopback and its container port the manifest's; the
+	// annotation names the port the program really listens on, as it
+	// would name 4444 in the cluster.
+	ann := with(tmpl.Annotations, "prometheus.io/port", port)
+	const kept = "metricsbridge-5d8f7c9b4-x2x7q"
+	pods := []fakePod{
+		{name: kept, namespace: k.Namespace, phase: "Running", addr: "127.0.0.1:4444", labels: tmpl.Labels, annotations: ann},
+		{name: "other-app-0", namespace: k.Namespace, phase: "Running", addr: "127.0.0.1:4444", labels: with(tmpl.Labels, "app", "other-app"), annotations: ann},
+		{name: "metricsbridge-opted-out", namespace: k.Namespace, phase: "Running", addr: "127.0.0.1:4444", labels: tmpl.Labels, annotations: with(ann, "prometheus.io/scrape", "false")},
+		{name: "metricsbridge-pending", namespace: k.Namespace, phase: "Pending", addr: "127.0.0.1:4444", labels: tmpl.Labels, annotations: ann},
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(cm.Data["rules.yml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	decodeYAML(t, "ConfigMap prometheus.yml", []byte(cm.Data["prometheus.yml"]), &cfg)
+	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	cfg["rule_files"] = []any{filepath.Join(dir, "rules.yml")}
+	job := cfg["scrape_configs"].([]any)[0].(map[string]any)
+	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, dir)
+	podsAsFileSD(t, cfg, dir, pods)
+	prom := promtest.Start(t, marshalYAML(t, cfg))
+
+	up := prom.WaitFor(t, `up{job="mcp-gateway"} == 1`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+	want := map[string]string{"__name__": "up", "job": jobName, "instance": addr, "namespace": k.Namespace, "pod": kept}
+	if !maps.Equal(up[0].Metric, want) {
+		t.Errorf("scraped target %v, want %v", up[0].Metric, want)
+	}
+	// Relabelling drops targets before the first scrape, so by now any
+	// other target would have an up series too.
+	if res := mustQuery(t, prom, Query{"targets", `count(up{job="mcp-gateway"})`}); len(res) != 1 || res[0].Value != 1 {
+		t.Errorf("want exactly the one pod scraped, got %v", res)
+	}
+	prom.WaitFor(t, `http_requests_total{job="mcp-gateway",pod="`+kept+`",handler="/metrics/prometheus",status="200"} > 0`, 30*time.Second,
+		func(s []promtest.Sample) bool { return len(s) == 1 })
+}
