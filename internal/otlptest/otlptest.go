@@ -26,6 +26,8 @@ import (
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
 
 // Request is one export as it arrived.
@@ -205,7 +207,7 @@ func Binary(t testing.TB) string {
 func StartCollector(t testing.TB, sink *Sink) *Collector {
 	t.Helper()
 	c := &Collector{t: t, bin: Binary(t)}
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	httpAddr, grpcAddr := promtest.FreeAddr(t), promtest.FreeAddr(t)
 	c.Endpoint, c.GRPC = "http://"+httpAddr, "http://"+grpcAddr
 	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
@@ -289,14 +291,4 @@ func (c *Collector) Stop() {
 		<-c.done
 	}
 	c.cmd = nil
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
