@@ -175,15 +175,16 @@ type exporter struct {
 	delta   bool
 	backoff time.Duration
 
-	mu    sync.Mutex // guards acked; the reader may export from Shutdown too
-	acked map[seriesKey]acked
+	// mu serialises exports (the reader may export from Shutdown while a
+	// periodic export runs) and guards acked and the failure log state.
+	mu           sync.Mutex
+	acked        map[seriesKey]acked
+	failingSince time.Time
+	lastLog      time.Time
+	failedInRow  int
+	logger       *slog.Logger
 
 	successes, failures atomic.Int64
-	logMu               sync.Mutex
-	failingSince        time.Time
-	lastLog             time.Time
-	failedInRow         int
-	logger              *slog.Logger
 }
 
 type seriesKey struct {
@@ -263,10 +264,8 @@ func retryable(err error) bool {
 }
 
 // report counts the export and logs failures at most once a minute, and
-// the recovery once.
+// the recovery once. The caller holds e.mu.
 func (e *exporter) report(err error) {
-	e.logMu.Lock()
-	defer e.logMu.Unlock()
 	now := time.Now()
 	if err == nil {
 		e.successes.Add(1)

@@ -25,7 +25,6 @@ const interopModules = "../../.cache/npm/node_modules"
 
 // jsLib runs testdata/interop/interop.mjs with the machine's node.
 type jsLib struct {
-	t       *testing.T
 	name    string
 	node    string
 	modules string
@@ -44,12 +43,12 @@ func newJSLib(t *testing.T, name string) jsLib {
 	if _, err := os.Stat(filepath.Join(modules, name, "package.json")); err != nil {
 		t.Fatalf("npm package %s is not installed in %s; run scripts/install-deps.sh", name, interopModules)
 	}
-	return jsLib{t: t, name: name, node: node, modules: modules}
+	return jsLib{name: name, node: node, modules: modules}
 }
 
 // run returns the script's stdout, and whether it exited 0.
-func (j jsLib) run(args ...string) (string, bool) {
-	j.t.Helper()
+func (j jsLib) run(t *testing.T, args ...string) (string, bool) {
+	t.Helper()
 	cmd := exec.Command(j.node, append([]string{"testdata/interop/interop.mjs", args[0], j.name}, args[1:]...)...)
 	cmd.Env = append(os.Environ(), "INTEROP_NODE_MODULES="+j.modules)
 	var stderr strings.Builder
@@ -57,9 +56,9 @@ func (j jsLib) run(args ...string) (string, bool) {
 	out, err := cmd.Output()
 	if err != nil {
 		if _, exited := err.(*exec.ExitError); !exited {
-			j.t.Fatalf("node: %v", err)
+			t.Fatalf("node: %v", err)
 		}
-		j.t.Logf("%s %s: %s", j.name, args[0], strings.TrimSpace(stderr.String()))
+		t.Logf("%s %s: %s", j.name, args[0], strings.TrimSpace(stderr.String()))
 		return "", false
 	}
 	return strings.TrimSpace(string(out)), true
@@ -117,7 +116,6 @@ func TestJWTInteroperability(t *testing.T) {
 		js := newJSLib(t, lib)
 		for _, alg := range []string{"HS256", "RS256", "ES256"} {
 			t.Run(lib+"/"+alg, func(t *testing.T) {
-				js.t = t
 				keys, other := newKeyMaterial(t, alg), newKeyMaterial(t, alg)
 				vars := map[string]string{}
 				for k, v := range policy {
@@ -130,7 +128,7 @@ func TestJWTInteroperability(t *testing.T) {
 					time.Now().Add(10*time.Minute).Unix())
 
 				// Theirs, verified here.
-				theirs, ok := js.run("sign", alg, keys.signFile, claims)
+				theirs, ok := js.run(t, "sign", alg, keys.signFile, claims)
 				if !ok {
 					t.Fatal("sign failed")
 				}
@@ -138,7 +136,7 @@ func TestJWTInteroperability(t *testing.T) {
 				if code != 0 || !strings.Contains(out, `"sub": "prometheus@monitoring"`) {
 					t.Errorf("%s's %s token refused here: exit %d %s%s", lib, alg, code, out, errOut)
 				}
-				forged, _ := js.run("sign", alg, other.signFile, claims)
+				forged, _ := js.run(t, "sign", alg, other.signFile, claims)
 				if code, _, errOut := cli(t, vars, "", "token", "verify", "--token", forged); code != exitFail || !strings.Contains(errOut, "signature does not verify") {
 					t.Errorf("a %s token signed with another key: exit %d %s", lib, code, errOut)
 				}
@@ -146,7 +144,7 @@ func TestJWTInteroperability(t *testing.T) {
 				// Ours, verified there.
 				ours := createToken(t, nil, append([]string{"--username", "prometheus@monitoring", "--exp", "10",
 					"--aud", "metricsbridge", "--iss", "https://issuer.example", "--scope", "metrics:read"}, keys.createArgs...)...)
-				payload, ok := js.run("verify", alg, keys.verifyFile, ours)
+				payload, ok := js.run(t, "verify", alg, keys.verifyFile, ours)
 				if !ok {
 					t.Fatalf("%s refused our %s token", lib, alg)
 				}
@@ -156,10 +154,10 @@ func TestJWTInteroperability(t *testing.T) {
 				}
 				parts := strings.Split(ours, ".")
 				parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","aud":"metricsbridge"}`))
-				if _, ok := js.run("verify", alg, keys.verifyFile, strings.Join(parts, ".")); ok {
+				if _, ok := js.run(t, "verify", alg, keys.verifyFile, strings.Join(parts, ".")); ok {
 					t.Errorf("%s accepted our %s token with an edited payload", lib, alg)
 				}
-				if _, ok := js.run("verify", alg, other.verifyFile, ours); ok {
+				if _, ok := js.run(t, "verify", alg, other.verifyFile, ours); ok {
 					t.Errorf("%s accepted our %s token with another key", lib, alg)
 				}
 			})

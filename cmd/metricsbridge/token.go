@@ -47,17 +47,16 @@ func token(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.
 
 // tokenCreate prints the token alone on stdout so $(...) captures it.
 func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	l := env.Lookup(lookup)
 	fs := newFlagSet("token create", stderr)
 	username := fs.String("username", "", "subject of the token, e.g. prometheus@monitoring (required)")
 	exp := fs.Int("exp", 0, "minutes until expiry; 0 means the token never expires (no exp claim)")
 	// The secret's default is read after parsing so -h never prints it.
 	secret := fs.String("secret", "", "HMAC secret for HS* (default: env JWT_SECRET_KEY)")
 	privateKey := fs.String("private-key", "", "PEM private key file for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
-	algo := fs.String("algo", env.String(l, auth.EnvAlgorithm, ""), "signing algorithm: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
-	aud := fs.String("aud", env.String(l, auth.EnvAudience, ""), "aud claim (env JWT_AUDIENCE)")
-	iss := fs.String("iss", env.String(l, auth.EnvIssuer, ""), "iss claim (env JWT_ISSUER)")
-	scope := fs.String("scope", env.String(l, auth.EnvRequiredScope, ""), "scope claim, space-separated (env METRICS_REQUIRED_SCOPE)")
+	algo := fs.String("algo", env.String(lookup, auth.EnvAlgorithm, ""), "signing algorithm: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
+	aud := fs.String("aud", env.String(lookup, auth.EnvAudience, ""), "aud claim (env JWT_AUDIENCE)")
+	iss := fs.String("iss", env.String(lookup, auth.EnvIssuer, ""), "iss claim (env JWT_ISSUER)")
+	scope := fs.String("scope", env.String(lookup, auth.EnvRequiredScope, ""), "scope claim, space-separated (env METRICS_REQUIRED_SCOPE)")
 	data := fs.String("data", "", `extra claims as a JSON object, e.g. '{"team":"sre"}'`)
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
