@@ -40,7 +40,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		status := rw.status
 		p := recover()
-		if p != nil {
+		// http.ErrAbortHandler after the header went out is how a proxy
+		// ends a stream the client or upstream broke: the client saw the
+		// status already written, so that is what is counted.
+		if p != nil && (p != http.ErrAbortHandler || !rw.wroteHeader) {
 			status = http.StatusInternalServerError
 		}
 		m.record(r, status, time.Since(start))

@@ -188,6 +188,41 @@ func TestPanicIsRecordedAs500AndRepanicked(t *testing.T) {
 	}
 }
 
+// http.ErrAbortHandler is how httputil.ReverseProxy ends a response whose
+// stream broke; once a status went out, that status is what counts.
+func TestAbortedStreamKeepsItsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(w http.ResponseWriter)
+		want   string
+	}{
+		{"after the header", func(w http.ResponseWriter) { w.WriteHeader(http.StatusAccepted) }, "202"},
+		{"after a body write", func(w http.ResponseWriter) { _, _ = w.Write([]byte("data: 1\n\n")) }, "200"},
+		{"before anything", func(http.ResponseWriter) {}, "500"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestProvider(t, nil)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /stream", func(w http.ResponseWriter, _ *http.Request) {
+				tc.before(w)
+				panic(http.ErrAbortHandler)
+			})
+			func() {
+				defer func() {
+					if r := recover(); r != http.ErrAbortHandler {
+						t.Errorf("recovered %v, want http.ErrAbortHandler", r)
+					}
+				}()
+				do(p.Middleware(mux), "GET", "/stream")
+			}()
+			want := `http_requests_total{handler="/stream",method="GET",status="` + tc.want + `"} 1`
+			if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, want) {
+				t.Errorf("missing %s in\n%s", want, strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
 func TestTwoProvidersInOneProcess(t *testing.T) {
 	a := newTestProvider(t, nil)
 	b := newTestProvider(t, map[string]string{EnvNamespace: "b"})
