@@ -18,9 +18,6 @@ var staticFiles embed.FS
 func registerDemo(mux *http.ServeMux) {
 	mux.HandleFunc("POST /tools/invoke", invokeTool)
 	mux.HandleFunc("GET /servers/{id}/sse", serverEvents)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
-	})
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 }
@@ -65,6 +62,8 @@ func serverEvents(w http.ResponseWriter, r *http.Request) {
 		interval = 200 * time.Millisecond
 	}
 	rc := http.NewResponseController(w)
+	// A stream may outlive WRITE_TIMEOUT, which is meant for ordinary responses.
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 // Exit codes: 2 is reserved for configuration the program refuses.
@@ -31,21 +28,25 @@ const (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
-const usage = `usage: metricsbridge [command]
+const usage = `usage: metricsbridge [command] [flags]
 
 commands:
-  serve     run the instrumented demo gateway (default)
-  check     validate the configuration from the environment and print it
-  token     create or verify scrape tokens (metricsbridge token -h)
+  serve     run the instrumented demo gateway, or with --upstream an
+            instrumenting reverse proxy in front of any HTTP service (default)
+  check     validate the configuration (environment and flags) and print it
+  token     create or verify scrape tokens
   version   print the version
+  help      print this text
 
-Configuration comes from the environment: ENABLE_METRICS, METRICS_*, HOST,
-PORT, AUTH_REQUIRED, JWT_*, OTEL_* and METRICS_OTLP_VENDOR. See README.md.
+Run "metricsbridge COMMAND -h" for the flags of a command and the
+environment variable each one can also be set by. Metrics, scrape-token and
+OTLP settings come from ENABLE_METRICS, METRICS_*, AUTH_REQUIRED, JWT_*,
+OTEL_* and METRICS_OTLP_VENDOR. See README.md.
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || slices.Contains([]string{"-h", "-help", "--help"}, args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -56,9 +57,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "token":
 		return token(args, stdin, stdout, stderr, lookup)
 	case "version":
+		fs := newFlagSet("version", stderr)
+		fs.Usage = func() {
+			fmt.Fprint(fs.Output(), "usage: metricsbridge version\n\nprints the version and exits; it has no flags\n")
+		}
+		if err := fs.Parse(args); err != nil {
+			return exitCodeOf(err)
+		}
 		fmt.Fprintln(stdout, appVersion())
 		return exitOK
-	case "help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
@@ -83,6 +91,7 @@ type settings struct {
 	// push is whether instruments are pushed over OTLP.
 	push     bool
 	resource *resource.Resource
+	server   serverSettings
 }
 
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
@@ -102,6 +111,14 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	errs = append(errs, err)
 	s.resource, err = collector.Resource(lookup, appVersion())
 	errs = append(errs, err)
+	s.server, err = loadServerSettings(lookup)
+	errs = append(errs, err)
+	// The bridge's own probes would otherwise outnumber real traffic on a
+	// quiet service; an explicit METRICS_EXCLUDED_HANDLERS (even empty)
+	// replaces this default.
+	if _, ok := lookup(otelmetrics.EnvExcludedHandlers); !ok {
+		s.metrics.ExcludedHandlers = []string{pathHealth, pathReady}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
@@ -121,20 +138,34 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 // disabled the endpoint only answers 503, so there is nothing to protect.
 func (s settings) protected() bool { return s.metrics.Enabled && s.authRequired }
 
+// exitCodeOf is the exit status after a flag parse error: asking for help
+// is a success.
+func exitCodeOf(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitConfig
+}
+
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
 }
 
+const checkSummary = `Loads the configuration from the environment and the flags exactly as serve
+would, prints the effective settings with secrets masked and exits 0, or
+prints every bad value and exits 2.
+`
+
 func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	fs := newFlagSet("check", stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	lookup, rename, err := parseOptions("check", checkSummary, args, stderr, lookup)
+	if err != nil {
+		return exitCodeOf(err)
 	}
 	s, err := loadSettings(lookup)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, rename(err))
 		return exitConfig
 	}
 	m := s.metrics
@@ -168,110 +199,33 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	for _, line := range s.otlp.Settings() {
 		fmt.Fprintln(stdout, line)
 	}
+	srv := s.server
+	upstream := ""
+	if srv.upstream != nil {
+		upstream = srv.upstream.String()
+	}
+	fmt.Fprintf(stdout, "%s=%s\n", envUpstream, upstream)
+	fmt.Fprintf(stdout, "%s=%s\n", envRoutes, strings.Join(srv.routes, ","))
+	fmt.Fprintf(stdout, "%s=%s\n", envMetricsAddr, srv.metricsAddr)
+	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envTLSCert, srv.tlsCert, envTLSKey, srv.tlsKey)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{envUpstreamTimeout, srv.upstreamTimeout}, {envReadHeaderTimeout, srv.readHeaderTimeout},
+		{envReadTimeout, srv.readTimeout}, {envWriteTimeout, srv.writeTimeout},
+		{envIdleTimeout, srv.idleTimeout}, {envShutdownTimeout, srv.shutdownTimeout},
+	} {
+		fmt.Fprintf(stdout, "%s=%s\n", d.name, d.v)
+	}
+	fmt.Fprintf(stdout, "%s=%d\n", envMaxHeaderBytes, srv.maxHeaderBytes)
+	format := "text"
+	if srv.logJSON {
+		format = "json"
+	}
+	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envLogFormat, format, envLogLevel, strings.ToLower(srv.logLevel.String()))
 	for _, w := range a.Warnings() {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	return exitOK
-}
-
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// after SIGTERM before the listener is closed under them.
-const shutdownTimeout = 10 * time.Second
-
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	fs := newFlagSet("serve", stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	s, err := loadSettings(lookup)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitConfig
-	}
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
-	var pusher *collector.Pusher
-	if s.push {
-		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(logger)); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitConfig
-		}
-		popts = append(popts, otelmetrics.WithReader(pusher.Reader()))
-	}
-	p, err := otelmetrics.NewProvider(s.metrics, popts...)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitConfig
-	}
-	otlpState := "off"
-	if pusher != nil {
-		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitFail
-		}
-		otlpState = s.otlp.URL + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
-	}
-
-	metrics := p.MetricsHandler()
-	authState := "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
-	switch {
-	case s.protected():
-		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(p.MeterProvider()), auth.WithLogger(logger))
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitConfig
-		}
-		metrics = v.Middleware(metrics)
-		authState = "bearer token (" + s.auth.Algorithm + ")"
-		for _, w := range s.auth.Warnings() {
-			logger.Warn("weak scrape-token key", "detail", w)
-		}
-	case s.metrics.Enabled:
-		authState = "OFF"
-		logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
-			"metrics", promexport.Path)
-	}
-
-	mux := http.NewServeMux()
-	registerDemo(mux)
-	mux.Handle("GET "+promexport.Path, metrics)
-
-	ln, err := net.Listen("tcp", s.metrics.Addr())
-	if err != nil {
-		logger.Error("cannot listen", "addr", s.metrics.Addr(), "err", err)
-		return exitFail
-	}
-	srv := &http.Server{
-		Handler:           p.Middleware(mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	base := "http://" + ln.Addr().String()
-	logger.Info("metricsbridge serving", "gateway", base, "metrics", base+promexport.Path,
-		"metrics_enabled", s.metrics.Enabled, "auth", authState, "otlp", otlpState, "version", appVersion())
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		logger.Error("server stopped", "err", err)
-		return exitFail
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", "timeout", shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	code := exitOK
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Error("draining requests", "err", err)
-		code = exitFail
-	}
-	// Shutting the provider down pushes a final OTLP export.
-	if err := p.Shutdown(sctx); err != nil {
-		logger.Error("flushing metrics", "err", err)
-		code = exitFail
-	}
-	return code
 }

@@ -30,45 +30,81 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-var gatewayRE = regexp.MustCompile(`gateway=(http://\S+)`)
+var (
+	gatewayRE = regexp.MustCompile(`gateway=(https?://\S+)`)
+	metricsRE = regexp.MustCompile(`metrics=(https?://\S+)`)
+)
 
-// startServe runs `metricsbridge serve` in-process on a free port and
-// returns its base URL; the server is stopped (as by SIGTERM) at cleanup
-// and must exit 0.
-func startServe(t *testing.T, vars map[string]string) (string, *syncBuffer) {
+// bridge is `metricsbridge serve` running in-process.
+type bridge struct {
+	base    string // the main listener's URL
+	metrics string // the scrape endpoint's URL
+	stderr  *syncBuffer
+	cancel  context.CancelFunc
+	exit    chan int
+}
+
+// startBridge runs `metricsbridge serve args...` in-process on a free port
+// and waits for its start-up line; the server is stopped (as by SIGTERM)
+// at cleanup and must exit 0.
+func startBridge(t testing.TB, vars map[string]string, args ...string) *bridge {
 	t.Helper()
 	m := map[string]string{"PORT": "0"}
 	for k, v := range vars {
 		m[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
-	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, stderr, env.Map(m)) }()
+	b := &bridge{stderr: &syncBuffer{}, cancel: cancel, exit: make(chan int, 1)}
+	go func() {
+		b.exit <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, b.stderr, env.Map(m))
+	}()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-exit:
-			if code != 0 {
-				t.Errorf("serve exited %d:\n%s", code, stderr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("serve did not stop:\n%s", stderr)
+		if code := b.stop(t); code > 0 {
+			t.Errorf("serve exited %d:\n%s", code, b.stderr)
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1], stderr
+		out := b.stderr.String()
+		if m := gatewayRE.FindStringSubmatch(out); m != nil {
+			b.base = m[1]
+			b.metrics = metricsRE.FindStringSubmatch(out)[1]
+			return b
 		}
 		select {
-		case code := <-exit:
-			t.Fatalf("serve exited %d:\n%s", code, stderr)
+		case code := <-b.exit:
+			t.Fatalf("serve exited %d:\n%s", code, b.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("no start-up line:\n%s", stderr)
-	return "", nil
+	t.Fatalf("no start-up line:\n%s", b.stderr)
+	return nil
+}
+
+// stop delivers what SIGTERM would and returns the exit status; a second
+// call returns -1 at once.
+func (b *bridge) stop(t testing.TB) int {
+	t.Helper()
+	b.cancel()
+	select {
+	case code, ok := <-b.exit:
+		if !ok {
+			return -1
+		}
+		close(b.exit)
+		return code
+	case <-time.After(30 * time.Second):
+		t.Errorf("serve did not stop:\n%s", b.stderr)
+		return -1
+	}
+}
+
+// startServe is startBridge for the tests that need only the base URL and
+// the log.
+func startServe(t *testing.T, vars map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	b := startBridge(t, vars)
+	return b.base, b.stderr
 }
 
 func TestBadConfigurationExits2(t *testing.T) {

@@ -36,6 +36,9 @@ func token(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.
 		return exitConfig
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, tokenUsage)
+		return exitOK
 	case "create":
 		return tokenCreate(args[1:], stdout, stderr, lookup)
 	case "verify":
@@ -59,7 +62,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 	scope := fs.String("scope", env.String(lookup, auth.EnvRequiredScope, ""), "scope claim, space-separated (env METRICS_REQUIRED_SCOPE)")
 	data := fs.String("data", "", `extra claims as a JSON object, e.g. '{"team":"sre"}'`)
 	if err := fs.Parse(args); err != nil {
-		return exitConfig
+		return exitCodeOf(err)
 	}
 	if *username == "" {
 		fmt.Fprintln(stderr, "metricsbridge token create: --username is required")
@@ -145,10 +148,10 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		"secret": auth.EnvSecret, "public-key": auth.EnvPublicKeyPath, "algo": auth.EnvAlgorithm,
 		"aud": auth.EnvAudience, "iss": auth.EnvIssuer, "scope": auth.EnvRequiredScope,
 	} {
-		fs.Func(flagName, "overrides "+envName, func(v string) error { overrides[envName] = v; return nil })
+		fs.Func(flagName, "overrides env "+envName, func(v string) error { overrides[envName] = v; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitConfig
+		return exitCodeOf(err)
 	}
 	if *tok == "" {
 		b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrInvalid is wrapped by every *Error.
@@ -80,6 +81,20 @@ func Int(l Lookup, name string, def, lo, hi int) (int, error) {
 		return def, Errorf(name, raw, "want an integer from %d to %d", lo, hi)
 	}
 	return n, nil
+}
+
+// Duration parses a Go duration ("30s", "1m30s") within [lo, hi]. A bare
+// number is refused rather than guessed to be seconds or milliseconds.
+func Duration(l Lookup, name string, def, lo, hi time.Duration) (time.Duration, error) {
+	raw := String(l, name, "")
+	if raw == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < lo || d > hi {
+		return def, Errorf(name, raw, "want a duration from %s to %s, such as 30s or 2m", lo, hi)
+	}
+	return d, nil
 }
 
 // List splits a comma-separated value into trimmed items. An empty item (as

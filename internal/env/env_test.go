@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestErrorHidesSecrets(t *testing.T) {
@@ -50,6 +51,34 @@ func TestInt(t *testing.T) {
 	for _, bad := range []string{"-1", "101", "4x", "1e3"} {
 		if _, err := Int(Map(map[string]string{"X": bad}), "X", 1, 0, 100); err == nil {
 			t.Errorf("Int(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 5 * time.Second, false},
+		{"90s", 90 * time.Second, false},
+		{" 1m30s ", 90 * time.Second, false},
+		{"0s", 0, false},
+		{"30", 0, true}, // unit missing: seconds or milliseconds?
+		{"-1s", 0, true},
+		{"2h", 0, true},
+		{"soon", 0, true},
+	} {
+		got, err := Duration(Map(map[string]string{"X": tc.in}), "X", 5*time.Second, 0, time.Hour)
+		if tc.wantErr {
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `invalid X="`) {
+				t.Errorf("Duration(%q) error %v, want one naming X", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Duration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// StatusClientClosedRequest is what a request the client abandoned before
+// the upstream answered is counted as. The client never sees it; 502 would
+// blame the upstream and page someone for a closed browser tab. The code
+// is the one nginx uses, so dashboards already know it.
+const StatusClientClosedRequest = 499
+
+// route marks a template in the matcher mux; its string is the pattern the
+// middleware turns into the handler label.
+type route string
+
+func (route) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// compileRoutes builds a ServeMux used only to match templates, so the
+// handler label follows exactly the pattern rules operators know from
+// net/http, conflicts included.
+func compileRoutes(templates []string) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	for _, t := range templates {
+		if err := addRoute(mux, t); err != nil {
+			return nil, err
+		}
+	}
+	return mux, nil
+}
+
+// addRoute turns ServeMux's panic on a bad or conflicting pattern into an
+// error for the start-up message.
+func addRoute(mux *http.ServeMux, t string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("route %q: %v", t, p)
+		}
+	}()
+	if strings.ContainsAny(t, "\r\n\t") {
+		return fmt.Errorf("route %q: control characters", t)
+	}
+	mux.Handle(t, route(t))
+	return nil
+}
+
+// proxy forwards every request it gets to the upstream and sets
+// Request.Pattern to the route template matched, for the middleware around
+// it to read.
+type proxy struct {
+	routes *http.ServeMux
+	rp     *httputil.ReverseProxy
+	logger *slog.Logger
+	// lastLog rate-limits upstream failure logs, which arrive once per
+	// request while the upstream is down.
+	lastLog    atomic.Int64
+	suppressed atomic.Int64
+}
+
+// newProxy returns the instrumenting reverse proxy of s.upstream.
+func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
+	routes, err := compileRoutes(s.routes)
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{routes: routes, logger: logger}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: s.upstreamTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = s.upstreamTimeout
+	// The default of 2 idle connections per host makes a busy proxy open
+	// and close a connection for most requests.
+	tr.MaxIdleConns = 1024
+	tr.MaxIdleConnsPerHost = 512
+	upstream := s.upstream
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			// Keep the chain of proxies in front of us, as Director-style
+			// proxies do, and add the client we saw.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			pr.SetXForwarded()
+		},
+		Transport:    tr,
+		ErrorHandler: p.upstreamError,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return p, nil
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Pattern = ""
+	if h, _ := p.routes.Handler(r); h != nil {
+		if t, ok := h.(route); ok {
+			r.Pattern = string(t)
+		}
+	}
+	p.rp.ServeHTTP(&streamWriter{ResponseWriter: w}, r)
+}
+
+// upstreamError answers for an upstream that could not be reached (502) or
+// did not answer in time (504).
+func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadGateway, "upstream unavailable"
+	var ne net.Error
+	switch {
+	case r.Context().Err() != nil:
+		status, msg = StatusClientClosedRequest, "client closed the request"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		status, msg = http.StatusGatewayTimeout, "upstream timed out"
+	}
+	if status != StatusClientClosedRequest {
+		p.logFailure(r, status, err)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// logFailure logs the first failure, then at most one every 10 s with the
+// number left out, so a dead upstream under load does not flood the log.
+func (p *proxy) logFailure(r *http.Request, status int, err error) {
+	now := time.Now().UnixNano()
+	last := p.lastLog.Load()
+	if now-last < int64(10*time.Second) || !p.lastLog.CompareAndSwap(last, now) {
+		p.suppressed.Add(1)
+		return
+	}
+	p.logger.Warn("upstream request failed", "status", status, "method", r.Method, "path", r.URL.Path,
+		"err", err, "similar_failures_not_logged", p.suppressed.Swap(0))
+}
+
+// streamWriter lifts the write deadline from streaming responses (SSE, or
+// any body of unknown length) when their header goes out, so WRITE_TIMEOUT
+// bounds ordinary responses without cutting long streams.
+type streamWriter struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+func (w *streamWriter) WriteHeader(code int) {
+	if !w.wroteHeader && code >= 200 {
+		w.wroteHeader = true
+		h := w.Header()
+		if strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") || h.Get("Content-Length") == "" {
+			_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Time{})
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *streamWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// FlushError keeps flushing visible to http.ResponseController, which
+// ReverseProxy uses for every streamed chunk.
+func (w *streamWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
