@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,12 +39,18 @@ func compileRoutes(templates []string) (*http.ServeMux, error) {
 	return mux, nil
 }
 
+var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
+
 // addRoute turns ServeMux's panic on a bad or conflicting pattern into an
 // error for the start-up message.
 func addRoute(mux *http.ServeMux, t string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("route %q: %v", t, p)
+			// ServeMux explains a conflict over several lines and names
+			// the source lines that registered each pattern; a start-up
+			// error is one line about the operator's routes.
+			msg := registeredAt.ReplaceAllString(fmt.Sprint(p), "")
+			err = fmt.Errorf("route %q: %s", t, strings.Join(strings.Fields(msg), " "))
 		}
 	}()
 	if strings.ContainsAny(t, "\r\n\t") {

@@ -24,10 +24,14 @@ type testUpstream struct {
 	release chan struct{} // closing it lets /servers/{id}/sse finish
 }
 
-func newTestUpstream(t *testing.T) *testUpstream {
+// newTestUpstream serves the routes below plus extra, keyed by pattern.
+func newTestUpstream(t *testing.T, extra map[string]http.HandlerFunc) *testUpstream {
 	t.Helper()
 	u := &testUpstream{release: make(chan struct{})}
 	mux := http.NewServeMux()
+	for pattern, h := range extra {
+		mux.HandleFunc(pattern, h)
+	}
 	mux.HandleFunc("POST /tools/invoke", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
@@ -124,7 +128,7 @@ func get(t *testing.T, client *http.Client, url string, header http.Header) (int
 // route template and records upstream failures with the status the client
 // got.
 func TestProxy(t *testing.T) {
-	up := newTestUpstream(t)
+	up := newTestUpstream(t, nil)
 	b := startBridge(t, map[string]string{
 		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
 		// Short enough to prove a stream outlives them.

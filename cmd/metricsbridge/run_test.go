@@ -122,6 +122,21 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
 		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
 		{"secret for RS", map[string]string{"JWT_ALGORITHM": "EdDSA", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden)`},
+		{"upstream scheme", map[string]string{"UPSTREAM_URL": "ftp://example.com"}, `invalid UPSTREAM_URL="ftp://example.com": want an http:// or https:// URL`},
+		{"upstream without host", map[string]string{"UPSTREAM_URL": "http://"}, `invalid UPSTREAM_URL="http://": the URL has no host`},
+		{"upstream credentials", map[string]string{"UPSTREAM_URL": "http://admin:hunter2@example.com"}, `invalid UPSTREAM_URL="http://admin:xxxxx@example.com": credentials`},
+		{"route syntax", map[string]string{"UPSTREAM_URL": "http://127.0.0.1:8080", "METRICS_ROUTES": "/servers/{id/sse"}, `invalid METRICS_ROUTES="/servers/{id/sse": route "/servers/{id/sse"`},
+		{"route conflict", map[string]string{"UPSTREAM_URL": "http://127.0.0.1:8080", "METRICS_ROUTES": "/a/{x},/{y}/b"}, `invalid METRICS_ROUTES="/a/{x},/{y}/b": route "/{y}/b"`},
+		{"empty route", map[string]string{"UPSTREAM_URL": "http://127.0.0.1:8080", "METRICS_ROUTES": "/a,,/b"}, `invalid METRICS_ROUTES="/a,,/b": item 2`},
+		{"routes without upstream", map[string]string{"METRICS_ROUTES": "/a"}, `invalid METRICS_ROUTES="/a": route templates label proxied requests`},
+		{"metrics address", map[string]string{"METRICS_ADDR": "9464"}, `invalid METRICS_ADDR="9464": want HOST:PORT`},
+		{"key without cert", map[string]string{"TLS_KEY_FILE": "/etc/tls.key"}, `invalid TLS_CERT_FILE="": TLS_KEY_FILE is set`},
+		{"unreadable cert", map[string]string{"TLS_CERT_FILE": "/nonexistent.crt", "TLS_KEY_FILE": "/nonexistent.key"}, `invalid TLS_CERT_FILE="/nonexistent.crt": cannot load it`},
+		{"duration without unit", map[string]string{"WRITE_TIMEOUT": "30"}, `invalid WRITE_TIMEOUT="30": want a duration`},
+		{"negative duration", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, `invalid SHUTDOWN_TIMEOUT="-1s"`},
+		{"header size", map[string]string{"MAX_HEADER_BYTES": "1"}, `invalid MAX_HEADER_BYTES="1": want an integer from 1024`},
+		{"log format", map[string]string{"LOG_FORMAT": "logfmt"}, `invalid LOG_FORMAT="logfmt": want text or json`},
+		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, `invalid LOG_LEVEL="verbose"`},
 	} {
 		for _, cmd := range []string{"serve", "check"} {
 			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
@@ -135,6 +150,50 @@ func TestBadConfigurationExits2(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A bad value given as a flag is reported under the flag's name, and a
+// flag overrides its environment variable.
+func TestFlags(t *testing.T) {
+	code, out, errOut := cli(t, map[string]string{"UPSTREAM_URL": "http://127.0.0.1:1"}, "", "check", "--upstream", "gopher://x")
+	if code != exitConfig || !strings.Contains(errOut, `invalid --upstream="gopher://x"`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = cli(t, map[string]string{"UPSTREAM_URL": "http://127.0.0.1:1", "PORT": "1"},
+		"", "check", "--upstream=https://api.internal:8443/v1", "--port", "8080", "--routes", "GET /servers/{id}/sse", "--log-format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
+		"METRICS_EXCLUDED_HANDLERS=/health,/ready\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := cli(t, nil, "", "serve", "extra"); code != exitConfig || !strings.Contains(errOut, `unexpected argument "extra"`) {
+		t.Errorf("serve extra: exit %d, %q", code, errOut)
+	}
+}
+
+// -h on every command exits 0 and lists each flag with the variable that
+// can also set it.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"serve", "-h"}, {"check", "--help"}, {"token", "-h"},
+		{"token", "create", "-h"}, {"token", "verify", "-h"}, {"version", "-h"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := cli(t, nil, "", args...)
+			if code != exitOK || out+errOut == "" {
+				t.Fatalf("exit %d, output %q", code, out+errOut)
+			}
+			if args[0] == "serve" || args[0] == "check" {
+				for _, o := range serveOptions {
+					if !strings.Contains(errOut, "-"+o.flag+" ") || !strings.Contains(errOut, "[env "+o.env+"]") {
+						t.Errorf("help lacks -%s [env %s]:\n%s", o.flag, o.env, errOut)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -147,13 +147,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	var inflight atomic.Int64
 	newServer := func(h http.Handler) *http.Server {
 		h = p.Middleware(h)
+		var tc *tls.Config
+		if tlsConfig != nil {
+			// Each server adds its ALPN protocols to its own copy.
+			tc = tlsConfig.Clone()
+		}
 		return &http.Server{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				inflight.Add(1)
 				defer inflight.Add(-1)
 				h.ServeHTTP(w, r)
 			}),
-			TLSConfig:         tlsConfig,
+			TLSConfig:         tc,
 			ReadHeaderTimeout: s.server.readHeaderTimeout,
 			ReadTimeout:       s.server.readTimeout,
 			WriteTimeout:      s.server.writeTimeout,
