@@ -26,7 +26,7 @@ bench-smoke:
 
 # Every fuzz target, briefly in the test command and longer on demand.
 # go test -fuzz takes one target and one package at a time.
-FUZZ_TARGETS = ./auth:FuzzVerify
+FUZZ_TARGETS = ./auth:FuzzVerify ./cmd/metricsbridge:FuzzRoutes
 FUZZTIME ?= 10s
 
 fuzz-smoke:
@@ -43,4 +43,4 @@ test: deps check race bench-smoke fuzz-smoke
 
 # Side-by-side figures quoted in README.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport ./auth
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport ./auth ./cmd/metricsbridge

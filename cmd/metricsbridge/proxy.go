@@ -104,13 +104,19 @@ func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Pattern = ""
-	if h, _ := p.routes.Handler(r); h != nil {
-		if t, ok := h.(route); ok {
-			r.Pattern = string(t)
-		}
-	}
+	r.Pattern = p.match(r)
 	p.rp.ServeHTTP(&streamWriter{ResponseWriter: w}, r)
+}
+
+// match returns the template r matches, or "" for none. Only a route
+// marker counts: the redirects and 405s ServeMux would answer with are not
+// routes, and the proxy forwards those requests unchanged.
+func (p *proxy) match(r *http.Request) string {
+	h, _ := p.routes.Handler(r)
+	if t, ok := h.(route); ok {
+		return string(t)
+	}
+	return ""
 }
 
 // upstreamError answers for an upstream that could not be reached (502) or

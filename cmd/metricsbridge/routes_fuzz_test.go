@@ -1,0 +1,42 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzRoutes feeds arbitrary route lists and requests to the matcher:
+// building it may fail with an error, never a panic, and a request is
+// labelled with one of the configured templates or with nothing.
+func FuzzRoutes(f *testing.F) {
+	for _, seed := range []struct{ routes, method, path string }{
+		{"POST /tools/invoke,GET /servers/{id}/sse", "GET", "/servers/42/sse"},
+		{"/a/{x},/{y}/b", "GET", "/a/b"},
+		{"/files/{path...},/{$}", "DELETE", "/files/a/b/c"},
+		{"GET example.com/x", "HEAD", "/x"},
+		{"/servers/{id/sse", "GET", "/servers/1/sse"},
+		{"/a/", "GET", "/a"},
+		{"/é/{ü}", "PUT", "/%C3%A9/x"},
+		{"/", "CONNECT", ""},
+	} {
+		f.Add(seed.routes, seed.method, seed.path)
+	}
+	f.Fuzz(func(t *testing.T, routes, method, path string) {
+		templates := strings.Split(routes, ",")
+		mux, err := compileRoutes(templates)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "route ") || strings.Contains(err.Error(), "registered at") {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		p := &proxy{routes: mux}
+		r := &http.Request{Method: method, URL: &url.URL{Path: path}, Host: "example.com", Header: http.Header{}}
+		if got := p.match(r); got != "" && !slices.Contains(templates, got) {
+			t.Fatalf("matched %q, not one of %q", got, templates)
+		}
+	})
+}
