@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -294,4 +295,80 @@ func TestProxyUpstreamDownAndMetricsListener(t *testing.T) {
 	if n := strings.Count(b.stderr.String(), "upstream request failed"); n != 1 {
 		t.Errorf("%d failure lines logged, want 1 (rate-limited):\n%s", n, b.stderr)
 	}
+}
+
+// The server's limits hold against hostile clients: an oversized header is
+// refused with 431, a client dribbling its header is disconnected after
+// READ_HEADER_TIMEOUT, an idle keep-alive connection after IDLE_TIMEOUT,
+// and none of them reaches the upstream or the metrics.
+func TestServerLimits(t *testing.T) {
+	reached := make(chan string, 10)
+	up := newTestUpstream(t, map[string]http.HandlerFunc{"/": func(w http.ResponseWriter, r *http.Request) { reached <- r.URL.Path }})
+	b := startBridge(t, map[string]string{
+		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "UPSTREAM_URL": up.URL,
+		"READ_HEADER_TIMEOUT": "300ms", "IDLE_TIMEOUT": "300ms", "MAX_HEADER_BYTES": "65536",
+	})
+	addr := strings.TrimPrefix(b.base, "http://")
+
+	t.Run("1 MiB header", func(t *testing.T) {
+		code, _ := get(t, http.DefaultClient, b.base+"/big", http.Header{"X-Big": {strings.Repeat("a", 1<<20)}})
+		if code != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("status %d, want 431", code)
+		}
+	})
+	// closedWithin reports whether the server closes c within d.
+	closedWithin := func(c net.Conn, d time.Duration) bool {
+		c.SetReadDeadline(time.Now().Add(d))
+		_, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+	}
+	t.Run("slow header", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		io.WriteString(c, "GET /slowloris HTTP/1.1\r\nHost: x\r\n")
+		// One header byte every 50 ms would keep a server without a header
+		// deadline waiting for ever.
+		go func() {
+			for i := 0; i < 100; i++ {
+				if _, err := io.WriteString(c, "X"); err != nil {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		if !closedWithin(c, 3*time.Second) {
+			t.Fatal("the connection is still open after 3s")
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("closed after %s, before READ_HEADER_TIMEOUT", d)
+		}
+	})
+	t.Run("idle keep-alive", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		if !closedWithin(c, 3*time.Second) {
+			t.Fatal("an idle connection is still open after 3s")
+		}
+	})
+	select {
+	case p := <-reached:
+		t.Errorf("%s reached the upstream", p)
+	default:
+	}
+	// net/http refuses these before any handler runs, so they are not
+	// requests the service answered and are not counted.
+	waitCounts(t, http.DefaultClient, b.metrics, map[string]int{})
 }
