@@ -4,7 +4,7 @@
 # they keep compiling and working.
 GO ?= go
 
-.PHONY: all deps test check race bench-smoke bench build fuzz-smoke fuzz
+.PHONY: all deps test check race bench-smoke bench build fuzz-smoke fuzz soak
 
 all: build
 
@@ -39,7 +39,16 @@ fuzz-smoke:
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=5m
 
+# 200,000 requests per mode through the demo gateway and the proxy while a
+# real Prometheus and a loop scraper scrape; the test command runs it with
+# SOAK_REQUESTS=20000.
+SOAK_REQUESTS ?= 200000
+
+soak:
+	$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./cmd/metricsbridge -soak.requests=$(SOAK_REQUESTS)
+
 test: deps check race bench-smoke fuzz-smoke
+	$(MAKE) soak SOAK_REQUESTS=20000
 
 # Side-by-side figures quoted in README.md.
 bench:

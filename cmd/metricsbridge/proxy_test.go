@@ -74,11 +74,15 @@ func newTestUpstream(t *testing.T, extra map[string]http.HandlerFunc) *testUpstr
 
 var requestsRE = regexp.MustCompile(`^http_requests_total\{handler="([^"]*)",method="([^"]*)",status="([^"]*)"\} (\S+)$`)
 
-// requestCounts scrapes url and returns http_requests_total keyed by
-// "METHOD handler status".
-func requestCounts(t *testing.T, client *http.Client, url string) map[string]int {
+// requestCounts scrapes url, with a bearer token unless it is empty, and
+// returns http_requests_total keyed by "METHOD handler status".
+func requestCounts(t *testing.T, client *http.Client, url, token string) map[string]int {
 	t.Helper()
-	resp, err := client.Get(url)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +107,7 @@ func waitCounts(t *testing.T, client *http.Client, url string, want map[string]i
 	t.Helper()
 	var got map[string]int
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		got = requestCounts(t, client, url)
+		got = requestCounts(t, client, url, "")
 		maps.DeleteFunc(got, func(k string, _ int) bool { return strings.HasPrefix(k, "GET /metrics/prometheus ") })
 		if maps.Equal(got, want) {
 			return

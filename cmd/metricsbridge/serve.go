@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -59,6 +61,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logger := newLogger(stderr, s.server)
+	// The SDK reports each failed export through the process-wide handler,
+	// which would print an unstructured line per interval; the pusher
+	// already counts failures and logs them rate-limited.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Debug("opentelemetry", "err", err) }))
 
 	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
 	var pusher *collector.Pusher
