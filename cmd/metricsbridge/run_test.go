@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"context"
 	"fmt"
 	"io"
@@ -369,5 +370,48 @@ func post(t *testing.T, url, body string, want int) {
 	resp.Body.Close()
 	if resp.StatusCode != want {
 		t.Errorf("POST %s %s: %d, want %d", url, body, resp.StatusCode, want)
+	}
+}
+
+// LOG_FORMAT=json writes one JSON object per line, and LOG_LEVEL=debug
+// shows the auth refusals that are hidden at the default level.
+func TestJSONLogs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"serve", "--log-level", "debug"}, strings.NewReader(""), io.Discard, stderr, env.Map(map[string]string{
+			"PORT": "0", "LOG_FORMAT": "json", "ENABLE_METRICS": "true", "JWT_SECRET_KEY": "json-logs-test-secret-0123456789abcdef",
+		}))
+	}()
+	var start map[string]any
+	for deadline := time.Now().Add(10 * time.Second); start == nil; time.Sleep(20 * time.Millisecond) {
+		for line := range strings.Lines(stderr.String()) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("not JSON: %q", line)
+			}
+			if m["msg"] == "metricsbridge serving" {
+				start = m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up line:\n%s", stderr)
+		}
+	}
+	base, _ := start["gateway"].(string)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || start["level"] != "INFO" {
+		t.Fatalf("start-up line %v", start)
+	}
+	resp := mustGet(t, base+"/metrics/prometheus", nil)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("scrape without a token: %d", resp.StatusCode)
+	}
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), `"level":"DEBUG"`) || !strings.Contains(stderr.String(), `"reason":"missing"`) {
+		t.Errorf("no debug line for the refused scrape:\n%s", stderr)
 	}
 }
