@@ -329,17 +329,20 @@ type container struct {
 			SecretKeyRef *struct{ Name, Key string } `yaml:"secretKeyRef"`
 		} `yaml:"valueFrom"`
 	}
-	LivenessProbe *struct {
-		HTTPGet *struct {
-			Path string
-			Port string
-		} `yaml:"httpGet"`
-	} `yaml:"livenessProbe"`
-	VolumeMounts []struct {
+	LivenessProbe  *probe `yaml:"livenessProbe"`
+	ReadinessProbe *probe `yaml:"readinessProbe"`
+	VolumeMounts   []struct {
 		Name      string
 		MountPath string `yaml:"mountPath"`
 		ReadOnly  bool   `yaml:"readOnly"`
 	} `yaml:"volumeMounts"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string
+		Port string
+	} `yaml:"httpGet"`
 }
 
 func (c container) env(name string) string {
@@ -748,8 +751,13 @@ func TestKubernetesManifestsAgree(t *testing.T) {
 	if secretRef == nil || !slices.Contains(k.secretKeys(secretRef.Name), secretRef.Key) {
 		t.Errorf("metricsbridge: JWT_SECRET_KEY is not a key of a generated Secret (%+v, generators %+v)", secretRef, k.SecretGenerator)
 	}
-	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/health" || c.port(t, c.LivenessProbe.HTTPGet.Port) != bridgePort {
-		t.Errorf("metricsbridge: liveness probe is not GET /health on %d", bridgePort)
+	for _, p := range []struct {
+		kind, path string
+		probe      *probe
+	}{{"liveness", "/health", c.LivenessProbe}, {"readiness", "/ready", c.ReadinessProbe}} {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path || c.port(t, p.probe.HTTPGet.Port) != bridgePort {
+			t.Errorf("metricsbridge: %s probe is not GET %s on %d", p.kind, p.path, bridgePort)
+		}
 	}
 	ann := pod.Metadata.Annotations
 	if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != metricsPath || ann["prometheus.io/port"] != strconv.Itoa(bridgePort) {

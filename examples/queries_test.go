@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -112,58 +113,69 @@ func ShippedQueries(t testing.TB) []Query {
 
 const testSecret = "examples-test-secret-0123456789abcdef"
 
-var servemux struct {
-	once sync.Once
+// programs caches the example programs built by this test binary, by
+// package path.
+var programs struct {
+	mu   sync.Mutex
 	dir  string
-	bin  string
-	err  error
+	bins map[string]string
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if servemux.dir != "" {
-		os.RemoveAll(servemux.dir)
+	if programs.dir != "" {
+		os.RemoveAll(programs.dir)
 	}
 	os.Exit(code)
 }
 
-// buildServemux compiles go/servemux once per test binary.
-func buildServemux(t testing.TB) string {
+// buildProgram compiles the main package pkg once per test binary.
+func buildProgram(t testing.TB, pkg string) string {
 	t.Helper()
-	servemux.once.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			servemux.err = fmt.Errorf("the go command is not in PATH: %w", err)
-			return
-		}
-		servemux.dir, servemux.err = os.MkdirTemp("", "servemux")
-		if servemux.err != nil {
-			return
-		}
-		servemux.bin = filepath.Join(servemux.dir, "servemux")
-		out, err := exec.Command(goBin, "build", "-o", servemux.bin, "./go/servemux").CombinedOutput()
-		if err != nil {
-			servemux.err = fmt.Errorf("go build ./go/servemux: %v\n%s", err, out)
-		}
-	})
-	if servemux.err != nil {
-		t.Fatal(servemux.err)
+	programs.mu.Lock()
+	defer programs.mu.Unlock()
+	if bin, ok := programs.bins[pkg]; ok {
+		return bin
 	}
-	return servemux.bin
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not in PATH: %v", err)
+	}
+	if programs.dir == "" {
+		if programs.dir, err = os.MkdirTemp("", "examples"); err != nil {
+			t.Fatal(err)
+		}
+		programs.bins = map[string]string{}
+	}
+	bin := filepath.Join(programs.dir, path.Base(pkg))
+	if out, err := exec.Command(goBin, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	programs.bins[pkg] = bin
+	return bin
 }
 
 // startServemux runs the example program on a free loopback port with the
 // given extra environment and returns its address.
 func startServemux(t *testing.T, vars ...string) string {
 	t.Helper()
-	bin := buildServemux(t)
+	return startProgram(t, "./go/servemux", vars...)
+}
+
+// startProgram runs the main package pkg on a free loopback port with the
+// scrape-token secret and the given extra environment, and none of the
+// bridge's settings from the test's own environment. It returns the
+// address once GET /health answers 200.
+func startProgram(t *testing.T, pkg string, vars ...string) string {
+	t.Helper()
+	bin := buildProgram(t, pkg)
 	addr := promtest.FreeAddr(t)
 	host, port, _ := strings.Cut(addr, ":")
 	env := []string{"HOST=" + host, "PORT=" + port, "JWT_SECRET_KEY=" + testSecret}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "METRICS_") && !strings.HasPrefix(name, "JWT_") &&
-			!slices.Contains([]string{"HOST", "PORT", "ENABLE_METRICS", "AUTH_REQUIRED"}, name) {
+		if !strings.HasPrefix(name, "METRICS_") && !strings.HasPrefix(name, "JWT_") && !strings.HasPrefix(name, "OTEL_") &&
+			!slices.Contains([]string{"HOST", "PORT", "ENABLE_METRICS", "AUTH_REQUIRED", "UPSTREAM_URL", "LOG_FORMAT", "LOG_LEVEL"}, name) {
 			env = append(env, kv)
 		}
 	}
@@ -176,6 +188,7 @@ func startServemux(t *testing.T, vars ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	name := path.Base(pkg)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
@@ -183,16 +196,16 @@ func startServemux(t *testing.T, vars ...string) string {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("servemux on %s exited with %v", addr, err)
+				t.Errorf("%s on %s exited with %v", name, addr, err)
 			}
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
 			<-done
-			t.Errorf("servemux on %s did not stop on SIGINT", addr)
+			t.Errorf("%s on %s did not stop on SIGINT", name, addr)
 		}
 		if t.Failed() {
 			mu.Lock()
-			t.Logf("servemux on %s:\n%s", addr, logs)
+			t.Logf("%s on %s:\n%s", name, addr, logs)
 			mu.Unlock()
 		}
 	})
@@ -209,11 +222,11 @@ func startServemux(t *testing.T, vars ...string) string {
 		case err := <-done:
 			mu.Lock()
 			defer mu.Unlock()
-			t.Fatalf("servemux exited early (%v):\n%s", err, logs)
+			t.Fatalf("%s exited early (%v):\n%s", name, err, logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("servemux on %s not healthy after 15s", addr)
+			t.Fatalf("%s on %s not healthy after 15s", name, addr)
 		}
 	}
 }

@@ -120,9 +120,17 @@ type Sample struct {
 	Value  float64
 }
 
-// Query runs an instant query and returns its vector result.
-func (s *Server) Query(q string) ([]Sample, error) {
-	resp, err := http.Get(s.URL + "/api/v1/query?query=" + url.QueryEscape(q))
+// Query runs an instant query now and returns its vector result.
+func (s *Server) Query(q string) ([]Sample, error) { return s.QueryAt(q, time.Time{}) }
+
+// QueryAt runs an instant query evaluated at the given time (millisecond
+// precision, as sample timestamps have), or now if it is zero.
+func (s *Server) QueryAt(q string, at time.Time) ([]Sample, error) {
+	u := s.URL + "/api/v1/query?query=" + url.QueryEscape(q)
+	if !at.IsZero() {
+		u += "&time=" + strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)
+	}
+	resp, err := http.Get(u)
 	if err != nil {
 		return nil, err
 	}

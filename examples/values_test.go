@@ -1,0 +1,315 @@
+package examples
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
+)
+
+// trafficKind is one kind of request sent to the demo gateway, with the
+// series it lands in.
+type trafficKind struct {
+	name     string
+	method   string
+	path     func(i int) string
+	body     string
+	handler  string // the handler label
+	status   int
+	slowness string // "fast", "35ms" or "350ms": which latency bucket it lands in
+	count    int    // how many are sent after the primer
+}
+
+// valueTraffic is the known mix: successes, client errors and 5xx, fast and
+// slow, over four handlers. The sleeps sit in the middle of their buckets
+// (0.025–0.05 and 0.25–0.5) so scheduling delays cannot move them out.
+var valueTraffic = []trafficKind{
+	{"echo", "POST", fixed("/tools/invoke"), `{"tool":"echo"}`, "/tools/invoke", 200, "fast", 240},
+	{"fail", "POST", fixed("/tools/invoke"), `{"tool":"fail"}`, "/tools/invoke", 500, "fast", 40},
+	{"bad body", "POST", fixed("/tools/invoke"), `not json`, "/tools/invoke", 400, "fast", 20},
+	{"sleep 35ms", "POST", fixed("/tools/invoke"), `{"tool":"sleep","args":{"ms":35}}`, "/tools/invoke", 200, "35ms", 60},
+	{"sleep 350ms", "POST", fixed("/tools/invoke"), `{"tool":"sleep","args":{"ms":350}}`, "/tools/invoke", 200, "350ms", 30},
+	{"sse", "GET", func(i int) string { return "/servers/" + strconv.Itoa(i) + "/sse?events=1" }, "", "/servers/{id}/sse", 200, "fast", 20},
+	{"unrouted", "GET", func(i int) string { return "/nowhere/" + strconv.Itoa(i) }, "", "none", 404, "fast", 20},
+	{"static", "GET", fixed("/static/"), "", "/static/", 200, "fast", 10},
+}
+
+func fixed(p string) func(int) string { return func(int) string { return p } }
+
+// sendTraffic sends count requests of each kind (or one of each when
+// primer is set) from 8 clients, checking every status.
+func sendTraffic(t *testing.T, base string, primer bool) {
+	t.Helper()
+	type job struct {
+		k trafficKind
+		i int
+	}
+	var jobs []job
+	for _, k := range valueTraffic {
+		n := k.count
+		if primer {
+			n = 1
+		}
+		for i := range n {
+			jobs = append(jobs, job{k, i})
+		}
+	}
+	// Interleave the kinds so slow requests overlap fast ones.
+	slices.SortStableFunc(jobs, func(a, b job) int { return a.i - b.i })
+	work := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []string
+	for range 8 {
+		wg.Go(func() {
+			for j := range work {
+				req, _ := http.NewRequest(j.k.method, base+j.k.path(j.i), strings.NewReader(j.k.body))
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != j.k.status {
+					mu.Lock()
+					errs = append(errs, fmt.Sprintf("%s %s: %v %v, want %d", j.k.method, j.k.path(j.i), resp, err, j.k.status))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d requests went wrong, first: %s", len(errs), errs[0])
+	}
+}
+
+// expected sums the traffic's counts by the given labels; each key is the
+// label values joined by spaces, in the order given.
+func expected(by ...string) map[string]float64 {
+	m := map[string]float64{}
+	for _, k := range valueTraffic {
+		vals := map[string]string{"method": k.method, "handler": k.handler, "status": strconv.Itoa(k.status), "job": jobName}
+		var key []string
+		for _, l := range by {
+			key = append(key, vals[l])
+		}
+		m[strings.Join(key, " ")] += float64(k.count)
+	}
+	return m
+}
+
+// keyed turns a query result into the same keys as expected.
+func keyed(res []promtest.Sample, by ...string) map[string]float64 {
+	m := map[string]float64{}
+	for _, s := range res {
+		var key []string
+		for _, l := range by {
+			key = append(key, s.Metric[l])
+		}
+		m[strings.Join(key, " ")] = s.Value
+	}
+	return m
+}
+
+// scrapeTime returns the timestamp of the newest scrape of the job that
+// started after the given time.
+func scrapeTime(t *testing.T, prom *promtest.Server, after time.Time) time.Time {
+	t.Helper()
+	// timestamp() of a bare selector is the sample's own time; of any other
+	// expression (up == 1) it would be the evaluation time.
+	res := prom.WaitFor(t, `timestamp(up{job="`+jobName+`"})`, 30*time.Second, func(s []promtest.Sample) bool {
+		return len(s) == 1 && s[0].Value*1000 > float64(after.UnixMilli())
+	})
+	return time.UnixMilli(int64(math.Round(res[0].Value * 1000)))
+}
+
+// The real bridge, with auth on, scraped by a real Prometheus using the
+// shipped prometheus.yml, receives a known mix of requests; every dashboard
+// query and every recording rule then returns exactly what that traffic
+// implies.
+//
+// Exactness comes from the window. One request of each kind (the primer)
+// creates every series before the measured traffic; the window runs from
+// the scrape that saw the primer to the scrape after the traffic, and the
+// queries are evaluated at that last scrape. With samples at both ends of
+// the window, Prometheus does not extrapolate, so increase() is the number
+// of requests sent and rate() that number over the window's length. The
+// dashboard's $__range and $__rate_interval and the rules' 5m are set to
+// the window; what is checked is each expression's logic, for the windows
+// its authors chose are only a parameter.
+func TestShippedQueriesMatchTraffic(t *testing.T) {
+	addr := startProgram(t, "../cmd/metricsbridge", "ENABLE_METRICS=true",
+		// The scrapes and probes would add requests the test does not send.
+		"METRICS_EXCLUDED_HANDLERS=/metrics/prometheus,/health,/ready")
+	base := "http://" + addr
+
+	rulesPath, err := filepath.Abs("prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	loadYAML(t, "prometheus/prometheus.yml", &cfg)
+	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	cfg["rule_files"] = []any{rulesPath}
+	job := cfg["scrape_configs"].([]any)[0].(map[string]any)
+	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, t.TempDir())
+	job["static_configs"] = []any{map[string]any{"targets": []any{addr}}}
+	prom := promtest.Start(t, marshalYAML(t, cfg))
+	prom.WaitFor(t, `up{job="`+jobName+`"} == 1`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+
+	sendTraffic(t, base, true)
+	from := scrapeTime(t, prom, time.Now())
+	// The scrape at from is stored; everything sent now comes after it.
+	start := time.Now()
+	sendTraffic(t, base, false)
+	sent := time.Since(start)
+	to := scrapeTime(t, prom, time.Now())
+	window := to.Sub(from)
+	w := strconv.FormatInt(window.Milliseconds(), 10) + "ms"
+	secs := window.Seconds()
+	t.Logf("%.0f requests in %s; window %s", sum(expected()), sent.Round(time.Millisecond), window)
+
+	rates := func(by ...string) map[string]float64 {
+		m := expected(by...)
+		for k := range m {
+			m[k] /= secs
+		}
+		return m
+	}
+	fiveXX := func(by ...string) map[string]float64 {
+		m := rates(append([]string{"status"}, by...)...)
+		for k := range m {
+			if !strings.HasPrefix(k, "5") {
+				delete(m, k)
+			}
+		}
+		return m
+	}
+	const fast, slowLo, slowHi = 0.025, 0.25, 0.5
+	// Each shipped query, keyed by its Source, and what it must return.
+	type want struct {
+		by    []string
+		exact map[string]float64       // values by key, to 1e-9
+		rng   map[string][2]float64    // or a (lo, hi] range by key
+		check func(map[string]float64) // anything more
+	}
+	wants := map[string]want{
+		`panel "Request rate" query A`:             {by: []string{"method", "handler"}, exact: rates("method", "handler")},
+		`panel "Error rate" query A`:               {by: []string{"status", "method", "handler"}, exact: fiveXX("method", "handler")},
+		`panel "Latency percentiles" query A`:      {rng: map[string][2]float64{"": {0, fast}}},
+		`panel "Latency percentiles" query B`:      {rng: map[string][2]float64{"": {slowLo, slowHi}}},
+		`panel "Latency percentiles" query C`:      {rng: map[string][2]float64{"": {slowLo, slowHi}}},
+		`panel "Status code distribution" query A`: {by: []string{"status"}, exact: expected("status")},
+		`panel "Top endpoints" query A`:            {by: []string{"method", "handler"}, exact: expected("method", "handler")},
+
+		"recording rule job_handler_method_status:http_requests:rate5m": {by: []string{"job", "handler", "method", "status"}, exact: rates("job", "handler", "method", "status")},
+		"recording rule job:http_requests:rate5m":                       {by: []string{"job"}, exact: rates("job")},
+		"recording rule job:http_requests_5xx:ratio_rate5m": {by: []string{"job"}, exact: map[string]float64{
+			jobName: expected("status")["500"] / sum(expected()),
+		}},
+		"recording rule job:http_request_duration_seconds:p50_rate5m": {by: []string{"job"}, rng: map[string][2]float64{jobName: {0, fast}}},
+		"recording rule job:http_request_duration_seconds:p95_rate5m": {by: []string{"job"}, rng: map[string][2]float64{jobName: {slowLo, slowHi}}},
+		"recording rule job:http_request_duration_seconds:p99_rate5m": {by: []string{"job"}, rng: map[string][2]float64{jobName: {slowLo, slowHi}}},
+		// Only /tools/invoke has slow requests (30 of 390, above 1%).
+		"recording rule job_handler:http_request_duration_seconds:p99_rate5m": {by: []string{"job", "handler"}, rng: map[string][2]float64{
+			jobName + " /tools/invoke":     {slowLo, slowHi},
+			jobName + " /servers/{id}/sse": {0, fast},
+			jobName + " none":              {0, fast},
+			jobName + " /static/":          {0, fast},
+		}},
+	}
+
+	vars := DashboardVars{Prefix: "", Job: jobName, RateInterval: w, Range: w}
+	queries := append(DashboardQueries(t, vars), RecordingRuleQueries(t)...)
+	seen := map[string]bool{}
+	for _, q := range queries {
+		seen[q.Source] = true
+		wt, ok := wants[q.Source]
+		if !ok {
+			t.Errorf("%s has no expected value in this test; add one\n%s", q.Source, q.Expr)
+			continue
+		}
+		expr := strings.ReplaceAll(q.Expr, "[5m]", "["+w+"]")
+		res, err := prom.QueryAt(expr, to)
+		if err != nil {
+			t.Errorf("%s: %v", q.Source, err)
+			continue
+		}
+		got := keyed(res, wt.by...)
+		switch {
+		case wt.exact != nil:
+			if !approxEqual(got, wt.exact) {
+				t.Errorf("%s = %s\nwant %s\n%s", q.Source, format(got), format(wt.exact), expr)
+			}
+		case wt.rng != nil:
+			if len(got) != len(wt.rng) {
+				t.Errorf("%s = %s, want keys of %v\n%s", q.Source, format(got), wt.rng, expr)
+			}
+			for k, r := range wt.rng {
+				if v, ok := got[k]; !ok || !(v > r[0] && v <= r[1]) {
+					t.Errorf("%s{%s} = %v, want in (%v, %v]\n%s", q.Source, k, v, r[0], r[1], expr)
+				}
+			}
+		}
+	}
+	for src := range wants {
+		if !seen[src] {
+			t.Errorf("expectation for %s, which is no longer shipped", src)
+		}
+	}
+	// A deliberately wrong total would be caught: the check is not vacuous.
+	if approxEqual(map[string]float64{"x": 330}, map[string]float64{"x": 331}) {
+		t.Error("approxEqual accepts an off-by-one total")
+	}
+}
+
+func sum(m map[string]float64) float64 {
+	var s float64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// approxEqual compares with a relative tolerance for float rounding in
+// rate() and the division by the window.
+func approxEqual(got, want map[string]float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || math.Abs(g-w) > 1e-9*math.Max(1, math.Abs(w)) {
+			return false
+		}
+	}
+	return true
+}
+
+func format(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %q: %.6g", k, m[k])
+	}
+	return b.String()
+}
