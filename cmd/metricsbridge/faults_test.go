@@ -179,6 +179,11 @@ func TestFaultOTLPBlackHole(t *testing.T) {
 	})
 	client := loadClient(t, 16)
 	ctx := context.Background()
+	// The same load on a bridge that does not push, for comparison.
+	plain := startBridge(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false"})
+	runLoad(ctx, client, 500, 16, demoMix(plain.base))
+	baseline := runLoad(ctx, client, 4000, 16, demoMix(plain.base))
+	plain.stop(t)
 	warm := runLoad(ctx, client, 500, 16, demoMix(b.base))
 	g1 := runtime.NumGoroutine()
 	r := runLoad(ctx, client, 4000, 16, demoMix(b.base))
@@ -187,6 +192,8 @@ func TestFaultOTLPBlackHole(t *testing.T) {
 	slowest := percentile(r.latencies, 1)
 	t.Logf("%d requests with the OTLP destination black-holed: p50 %s, p99 %s, slowest %s; goroutines %d then %d",
 		r.total(), percentile(r.latencies, 0.5), percentile(r.latencies, 0.99), slowest, g1, g2)
+	t.Logf("the same without OTLP push: p50 %s, p99 %s, slowest %s",
+		percentile(baseline.latencies, 0.5), percentile(baseline.latencies, 0.99), percentile(baseline.latencies, 1))
 	if r.errors != 0 {
 		t.Errorf("%d requests failed", r.errors)
 	}
