@@ -299,18 +299,8 @@ func TestShippedQueriesReturnData(t *testing.T) {
 	traffic(t, plain)
 	traffic(t, prefixed)
 
-	rulesPath, err := filepath.Abs("prometheus/rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	loadYAML(t, "prometheus/prometheus.yml", &cfg)
-	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-	cfg["rule_files"] = []any{rulesPath}
+	cfg, job := shippedConfig(t, plain)
 	scrapes := cfg["scrape_configs"].([]any)
-	job := scrapes[0].(map[string]any)
-	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, t.TempDir())
-	job["static_configs"] = []any{map[string]any{"targets": []any{plain}}}
 	shop := map[string]any{}
 	for k, v := range job {
 		shop[k] = v
@@ -393,6 +383,25 @@ func TestShippedQueriesReturnData(t *testing.T) {
 			}
 		}
 	})
+}
+
+// shippedConfig returns prometheus/prometheus.yml with only what a test
+// must change rewritten: 1s intervals, the rules file's path, the token
+// file (a freshly minted token) and the target. It also returns the
+// mcp-gateway job, for further changes.
+func shippedConfig(t *testing.T, target string) (cfg, job map[string]any) {
+	t.Helper()
+	rulesPath, err := filepath.Abs("prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadYAML(t, "prometheus/prometheus.yml", &cfg)
+	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	cfg["rule_files"] = []any{rulesPath}
+	job = cfg["scrape_configs"].([]any)[0].(map[string]any)
+	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, t.TempDir())
+	job["static_configs"] = []any{map[string]any{"targets": []any{target}}}
+	return cfg, job
 }
 
 func labelValues(t *testing.T, prom *promtest.Server, label, match string) []string {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -158,17 +157,7 @@ func TestShippedQueriesMatchTraffic(t *testing.T) {
 		"METRICS_EXCLUDED_HANDLERS=/metrics/prometheus,/health,/ready")
 	base := "http://" + addr
 
-	rulesPath, err := filepath.Abs("prometheus/rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	loadYAML(t, "prometheus/prometheus.yml", &cfg)
-	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-	cfg["rule_files"] = []any{rulesPath}
-	job := cfg["scrape_configs"].([]any)[0].(map[string]any)
-	job["authorization"].(map[string]any)["credentials_file"] = writeToken(t, t.TempDir())
-	job["static_configs"] = []any{map[string]any{"targets": []any{addr}}}
+	cfg, _ := shippedConfig(t, addr)
 	prom := promtest.Start(t, marshalYAML(t, cfg))
 	prom.WaitFor(t, `up{job="`+jobName+`"} == 1`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
 

@@ -158,15 +158,25 @@ would, prints the effective settings with secrets masked and exits 0, or
 prints every bad value and exits 2.
 `
 
-func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	lookup, rename, err := parseOptions("check", checkSummary, args, stderr, lookup)
+// loadCommand parses the flags of serve or check and loads the settings;
+// when it fails it has said why on stderr and returns the exit status.
+func loadCommand(name, summary string, args []string, stderr io.Writer, lookup env.Lookup) (settings, env.Lookup, int, bool) {
+	lookup, rename, err := parseOptions(name, summary, args, stderr, lookup)
 	if err != nil {
-		return exitCodeOf(err)
+		return settings{}, nil, exitCodeOf(err), false
 	}
 	s, err := loadSettings(lookup)
 	if err != nil {
 		fmt.Fprintln(stderr, rename(err))
-		return exitConfig
+		return settings{}, nil, exitConfig, false
+	}
+	return s, lookup, exitOK, true
+}
+
+func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
+	s, lookup, code, ok := loadCommand("check", checkSummary, args, stderr, lookup)
+	if !ok {
+		return code
 	}
 	m := s.metrics
 	labels := make([]string, len(m.CustomLabels))

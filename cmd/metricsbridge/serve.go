@@ -49,14 +49,9 @@ const certPollInterval = 5 * time.Second
 const closeGrace = 5 * time.Second
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	lookup, rename, err := parseOptions("serve", serveSummary, args, stderr, lookup)
-	if err != nil {
-		return exitCodeOf(err)
-	}
-	s, err := loadSettings(lookup)
-	if err != nil {
-		fmt.Fprintln(stderr, rename(err))
-		return exitConfig
+	s, _, code, ok := loadCommand("serve", serveSummary, args, stderr, lookup)
+	if !ok {
+		return code
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -68,6 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 
 	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
 	var pusher *collector.Pusher
+	var err error
 	if s.push {
 		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(logger)); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -253,7 +249,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		logger.Warn("handlers still running after their connections closed; their requests are missing from the final push", "count", n)
 	}
 
-	code := exitOK
+	code = exitOK
 	fctx, fcancel := context.WithTimeout(context.Background(), s.otlp.ExportTimeout+time.Second)
 	defer fcancel()
 	// Shutting the provider down pushes a final OTLP export.
