@@ -100,9 +100,13 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.Subsystem = env.String(l, EnvSubsystem, "")
 	if _, err := views.Prefix(c.Namespace, ""); err != nil {
 		keep(env.Errorf(EnvNamespace, c.Namespace, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
+	} else if err := checkPrefixPart(c.Namespace); err != nil {
+		keep(env.Errorf(EnvNamespace, c.Namespace, "%s", err))
 	}
 	if _, err := views.Prefix("", c.Subsystem); err != nil {
 		keep(env.Errorf(EnvSubsystem, c.Subsystem, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
+	} else if err := checkPrefixPart(c.Subsystem); err != nil {
+		keep(env.Errorf(EnvSubsystem, c.Subsystem, "%s", err))
 	}
 
 	c.CustomLabels, err = parseCustomLabels(l)
@@ -132,6 +136,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+	} else {
+		for _, part := range []struct{ what, v string }{{"namespace", c.Namespace}, {"subsystem", c.Subsystem}} {
+			if err := checkPrefixPart(part.v); err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s %q: %s", env.ErrInvalid, part.what, part.v, err))
+			}
+		}
 	}
 	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
@@ -163,7 +173,19 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 		}
 		alts[i] = "(?:" + p + ")"
 	}
-	return regexp.Compile("^(?:" + strings.Join(alts, "|") + ")$")
+	// Each item compiles alone, yet the joined expression is two groups
+	// deeper and as large as all items together, so it can still exceed
+	// the parser's nesting or size limits.
+	re, err := regexp.Compile("^(?:" + strings.Join(alts, "|") + ")$")
+	if err != nil {
+		reason := err.Error()
+		var rerr *syntax.Error
+		if errors.As(err, &rerr) {
+			reason = string(rerr.Code)
+		}
+		return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "the items joined into one anchored alternation are not a valid Go regular expression: %s", reason)
+	}
+	return re, nil
 }
 
 // reservedLabels would clash with labels Prometheus or app_info set itself.
@@ -200,6 +222,10 @@ func validateLabels(labels []Label) error {
 			return fmt.Errorf("key %q is not a label name matching [a-zA-Z_][a-zA-Z0-9_]*", lb.Key)
 		case strings.HasPrefix(lb.Key, "__") || slices.Contains(reservedLabels, lb.Key):
 			return fmt.Errorf("key %q is reserved (reserved: __*, %s)", lb.Key, strings.Join(reservedLabels, ", "))
+		case strings.Contains(lb.Key, "__") || strings.Trim(lb.Key, "_") == "":
+			// The exporter collapses repeated underscores and drops a name
+			// made of underscores only, with the whole app_info series.
+			return fmt.Errorf("key %q has repeated underscores or nothing but underscores, which the exporter would rename or drop", lb.Key)
 		case seen[lb.Key]:
 			return fmt.Errorf("key %q appears more than once", lb.Key)
 		case lb.Value == "":
@@ -227,12 +253,36 @@ func validLabelName(s string) bool {
 	return true
 }
 
+// checkPrefixPart refuses namespace and subsystem values that pass as
+// Prometheus names but that the exporter's OTel-to-Prometheus name
+// translation would change, so the series would not carry the prefix asked
+// for: it splits names at underscores and drops empty words, removes the
+// word "total" before appending _total to counters, and omits the _seconds
+// suffix of the histogram when "seconds" is already a word of its name.
+func checkPrefixPart(v string) error {
+	if v == "" {
+		return nil
+	}
+	if strings.HasPrefix(v, "_") || strings.HasSuffix(v, "_") || strings.Contains(v, "__") {
+		return errors.New("leading, trailing or repeated underscores would be collapsed in the series names; separate words with single underscores")
+	}
+	for _, word := range strings.Split(v, "_") {
+		if word == "total" || word == "seconds" {
+			return fmt.Errorf("the word %q would be removed from or change the series names", word)
+		}
+	}
+	return nil
+}
+
 func parseBuckets(raw string) ([]float64, error) {
 	parts := strings.Split(raw, ",")
 	out := make([]float64, 0, len(parts))
 	for _, p := range parts {
 		p = strings.TrimSpace(p)
 		f, err := strconv.ParseFloat(p, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is out of range for a 64-bit float; want ascending positive seconds like 0.1,0.5,1", p)
+		}
 		if err != nil {
 			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is not a number; want ascending positive seconds like 0.1,0.5,1", p)
 		}

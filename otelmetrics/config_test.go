@@ -71,6 +71,20 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"bucket zero", EnvLatencyBuckets, "0,1", `bucket boundary 0 must be`},
 		{"bucket inf", EnvLatencyBuckets, "1,+Inf", `bucket boundary +Inf must be`},
 		{"bucket NaN", EnvLatencyBuckets, "NaN", `bucket boundary NaN must be`},
+		// Accepted before, then renamed or dropped by the exporter.
+		{"label key with repeated underscores", EnvCustomLabels, "a__b=x", `key "a__b" has repeated underscores or nothing but underscores`},
+		{"label key of underscores only", EnvCustomLabels, "_=x", `key "_" has repeated underscores`},
+		{"namespace leading underscore", EnvNamespace, "_x", `invalid METRICS_NAMESPACE="_x": leading, trailing or repeated underscores`},
+		{"namespace repeated underscores", EnvNamespace, "a__b", `leading, trailing or repeated underscores`},
+		{"subsystem trailing underscore", EnvSubsystem, "api_", `invalid METRICS_SUBSYSTEM="api_": leading, trailing`},
+		{"subsystem of underscores only", EnvSubsystem, "_", `leading, trailing or repeated underscores`},
+		{"namespace word total", EnvNamespace, "total", `the word "total" would be removed`},
+		{"subsystem word seconds", EnvSubsystem, "api_seconds", `the word "seconds" would be removed`},
+		// Each item compiles, the joined expression did not, and the error
+		// did not name the variable.
+		{"excluded items nest too deeply once joined", EnvExcludedHandlers, nested(999, "/x"), `invalid METRICS_EXCLUDED_HANDLERS="((((`},
+		{"excluded items nest too deeply, reason", EnvExcludedHandlers, nested(999, "/x"), `not a valid Go regular expression: expression nests too deeply`},
+		{"bucket out of range", EnvLatencyBuckets, "0.1,1e400", `"1e400" is out of range for a 64-bit float`},
 		{"cardinality", EnvCardinalityLimit, "lots", `invalid METRICS_CARDINALITY_LIMIT="lots": want an integer from 2 to 1000000`},
 		{"cardinality low", EnvCardinalityLimit, "1", `want an integer from 2`},
 		{"port", EnvPort, "70000", `invalid PORT="70000": want an integer from 0 to 65535`},
@@ -86,6 +100,74 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			msg := err.Error()
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.variable) || strings.Contains(msg, "\n") {
 				t.Errorf("error %q\nwant one line naming %s and containing %q", msg, tc.variable, tc.want)
+			}
+		})
+	}
+}
+
+// Names the exporter keeps as they are, next to the refused ones above.
+func TestConfigFromEnvKeepsExportableNames(t *testing.T) {
+	c, err := ConfigFromEnv(env.Map(map[string]string{
+		EnvNamespace:    "Total",
+		EnvSubsystem:    "my_seconds2",
+		EnvCustomLabels: "_env=a,env_=b,a_b_c=d",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams := exercise(t, c, "/")
+	info := fams["Total_my_seconds2_app_info"]
+	if info == nil || labelString(info.GetMetric()[0].GetLabel(), "") != `{_env="a",a_b_c="d",env_="b",version="fuzz"}` {
+		t.Errorf("families %v", fams)
+	}
+}
+
+// The joined exclusion expression is two groups deeper than its items; the
+// deepest item that still fits is accepted and works.
+func TestExcludedHandlersAtParserLimits(t *testing.T) {
+	deepest := nested(998, "/x")
+	c, err := ConfigFromEnv(env.Map(map[string]string{EnvExcludedHandlers: deepest}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]float64{"/x": 0, "/y": 1} {
+		var total float64
+		for _, m := range exercise(t, c, path)["http_requests_total"].GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+		if total != want {
+			t.Errorf("%s recorded %v times, want %v", path, total, want)
+		}
+	}
+	c.ExcludedHandlers = []string{nested(999, "/x")}
+	if err := c.Validate(); !errors.Is(err, env.ErrInvalid) || !strings.Contains(err.Error(), EnvExcludedHandlers) {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func nested(depth int, inner string) string {
+	return strings.Repeat("(", depth) + inner + strings.Repeat(")", depth)
+}
+
+func TestValidateRefusesWhatTheExporterWouldRename(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"namespace", func(c *Config) { c.Namespace = "shop__x" }, `namespace "shop__x": leading, trailing`},
+		{"subsystem", func(c *Config) { c.Subsystem = "total" }, `subsystem "total": the word "total"`},
+		{"label key", func(c *Config) { c.CustomLabels = []Label{{"a__b", "x"}} }, `key "a__b" has repeated underscores`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.change(&c)
+			err := c.Validate()
+			if !errors.Is(err, env.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+			if _, err := NewProvider(c); !errors.Is(err, env.ErrInvalid) {
+				t.Errorf("NewProvider = %v", err)
 			}
 		})
 	}
