@@ -1,0 +1,214 @@
+package otelmetrics
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
+)
+
+// attackPath returns the i-th of the attack's raw paths, all distinct: IDs
+// in a route template, files under a prefix route, unmatched paths, paths
+// the mux redirects and percent-encoded ones.
+func attackPath(i int) string {
+	switch i % 5 {
+	case 0:
+		return "/servers/" + strconv.Itoa(i) + "/sse"
+	case 1:
+		return "/static/" + strconv.Itoa(i) + "/site.css"
+	case 2:
+		return "/users/" + strconv.Itoa(i) + "/profile"
+	case 3:
+		return "/a/" + strconv.Itoa(i) + "/../../health" // redirected to a clean path
+	default:
+		return "/%7E" + strconv.FormatInt(int64(i), 36) + "/%2F%00"
+	}
+}
+
+// attackMethod makes every fourth request use one of bogusMethods
+// non-standard methods, each used as often as the others, and the rest a
+// standard method in assorted case.
+func attackMethod(i, bogusMethods int) string {
+	if i%4 == 0 {
+		return "BOGUS-" + strconv.Itoa((i/4)%bogusMethods)
+	}
+	return [...]string{"GET", "get", "Post", "HEAD", "options", "DELETE", "PATCH"}[i%7]
+}
+
+// Hostile traffic cannot grow the scrape: 100,000 requests with distinct
+// raw paths, a quarter of them with 1,000 different made-up methods, give a
+// few dozen series whose labels are route templates or "none" and standard
+// methods or "_OTHER". With a low series limit the excess goes to the one
+// overflow series, counted by the self-metric and logged once. Either way
+// the counter's total is exactly the number of requests, and the heap after
+// a GC holds no trace of the paths.
+func TestCardinalityAttack(t *testing.T) {
+	const (
+		requests     = 100_000
+		bogusMethods = 1_000
+		workers      = 4
+		// Generous: the growth measured is under 100 KB (the series and
+		// what the SDK keeps for them), while keeping as little as 64
+		// bytes per request would add 6 MB.
+		maxHeapGrowth = 4 << 20
+		// These paths reach 25 label sets of the 10 methods × 9 handler
+		// values × a few statuses that exist; one per path would be 100,000.
+		maxSeries = 100
+	)
+	handlers := []string{"/tools/invoke", "/servers/{id}/sse", "/health", "/unavailable", "/early-hints", "/static/", "/hosted", "/panic", HandlerNone}
+
+	for _, tc := range []struct {
+		name     string
+		limit    int
+		overflow bool
+	}{
+		{"default series limit", DefaultCardinalityLimit, false},
+		{"series limit reached", 8, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ConfigFromEnv(env.Map(map[string]string{
+				EnvEnableMetrics: "true", EnvCardinalityLimit: strconv.Itoa(tc.limit),
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			p, err := NewProvider(cfg, WithVersion("test"), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = p.Shutdown(t.Context()) }()
+			h := p.Middleware(testMux())
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := w; i < requests; i += workers {
+						h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(attackMethod(i, bogusMethods), attackPath(i), nil))
+					}
+				})
+			}
+			wg.Wait()
+
+			text := scrape(t, p)
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+
+			fams := parse(t, text)
+			counted, counterSeries := sumSeries(t, fams["http_requests_total"], handlers, tc.overflow)
+			timed, histSeries := sumSeries(t, fams["http_request_duration_seconds"], handlers, tc.overflow)
+			overflowed := fams["metricsbridge_series_overflow_total"].GetMetric()[0].GetCounter().GetValue()
+			t.Logf("%d requests: %d counter and %d histogram series, %v overflowed, %d-byte scrape; heap %.1f → %.1f MiB (%+d bytes)",
+				requests, counterSeries, histSeries, overflowed, len(text),
+				float64(before.HeapAlloc)/(1<<20), float64(after.HeapAlloc)/(1<<20), growth)
+
+			if counted != requests || timed != requests {
+				t.Errorf("counted %v requests and timed %v, sent %d", counted, timed, requests)
+			}
+			if counterSeries > maxSeries || histSeries > maxSeries || counterSeries > tc.limit || histSeries > tc.limit {
+				t.Errorf("%d counter and %d histogram series; want at most %d and at most the limit %d", counterSeries, histSeries, maxSeries, tc.limit)
+			}
+			if n := len(*p.inst.cache.m.Load()); n > tc.limit-1 {
+				t.Errorf("series cache holds %d label sets, above the limit's %d", n, tc.limit-1)
+			}
+			warnings := strings.Count(logs.String(), "series limit reached")
+			if tc.overflow {
+				overflowSeries := counterValue(fams["http_requests_total"], `{otel_metric_overflow="true"}`)
+				if overflowed == 0 || overflowed != overflowSeries || warnings != 1 {
+					t.Errorf("self-metric %v, overflow series %v, %d warnings; want equal, non-zero, one warning\n%s", overflowed, overflowSeries, warnings, logs.String())
+				}
+			} else {
+				if overflowed != 0 || warnings != 0 {
+					t.Errorf("overflow below the limit: self-metric %v, %d warnings", overflowed, warnings)
+				}
+				var other float64
+				for _, m := range fams["http_requests_total"].GetMetric() {
+					if strings.Contains(labelString(m.GetLabel(), ""), `method="_OTHER"`) {
+						other += m.GetCounter().GetValue()
+					}
+				}
+				if want := float64((requests + 3) / 4); other != want {
+					t.Errorf("%v requests labelled _OTHER, sent %v with bogus methods", other, want)
+				}
+			}
+			if growth > maxHeapGrowth {
+				t.Errorf("heap grew by %d bytes over the attack, more than %d", growth, maxHeapGrowth)
+			}
+			promtest.CheckMetrics(t, []byte(text))
+		})
+	}
+}
+
+// sumSeries adds up a counter's values or a histogram's counts and checks
+// that every series is labelled by the contract: a route template or
+// "none", a standard method or "_OTHER", and a three-digit status, or is
+// the overflow series when that is expected.
+func sumSeries(t *testing.T, mf *dto.MetricFamily, handlers []string, overflow bool) (total float64, series int) {
+	t.Helper()
+	for _, m := range mf.GetMetric() {
+		series++
+		if mf.GetType() == dto.MetricType_HISTOGRAM {
+			total += float64(m.GetHistogram().GetSampleCount())
+		} else {
+			total += m.GetCounter().GetValue()
+		}
+		labels := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			labels[lp.GetName()] = lp.GetValue()
+		}
+		if overflow && len(labels) == 1 && labels["otel_metric_overflow"] == "true" {
+			continue
+		}
+		status, hasStatus := labels["status"]
+		delete(labels, "status")
+		if _, err := strconv.Atoi(status); hasStatus && (len(status) != 3 || err != nil) {
+			t.Errorf("status label %q", status)
+		}
+		if len(labels) != 2 || !slices.Contains(handlers, labels["handler"]) || !slices.Contains(methods[:], labels["method"]) {
+			t.Errorf("series %s%s is not labelled by a route template and a standard method", mf.GetName(), labelString(m.GetLabel(), ""))
+		}
+	}
+	return total, series
+}
+
+func counterValue(mf *dto.MetricFamily, labels string) float64 {
+	for _, m := range mf.GetMetric() {
+		if labelString(m.GetLabel(), "") == labels {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// syncBuffer collects log output written from the request goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
