@@ -1,9 +1,12 @@
 package promexport
 
 import (
+	"compress/gzip"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -71,9 +74,10 @@ func New(opts ...Option) (*Exporter, error) {
 		ErrorLog: slogAdapter{c.logger},
 		// Serve what could be gathered rather than fail the whole scrape
 		// over one bad family; the error is logged.
-		ErrorHandling:       promhttp.ContinueOnError,
-		EnableOpenMetrics:   true,
-		OfferedCompressions: []promhttp.Compression{promhttp.Identity, promhttp.Gzip},
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+		// ServeHTTP negotiates gzip itself: see acceptsGzip for why.
+		DisableCompression: true,
 	})
 	return &Exporter{reader: reader, registry: c.registry, handler: h}, nil
 }
@@ -84,8 +88,22 @@ func (e *Exporter) Reader() sdkmetric.Reader { return e.reader }
 // Gatherer returns the registry the endpoint serves.
 func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }
 
-// ServeHTTP serves the current metrics.
-func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.handler.ServeHTTP(w, r) }
+// ServeHTTP serves the current metrics, gzip'd when the client accepts it.
+func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r.Header["Accept-Encoding"]) {
+		e.handler.ServeHTTP(w, r)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	gw := gzipWriters.Get().(*gzipResponseWriter)
+	gw.ResponseWriter, gw.started, gw.compress = w, false, false
+	e.handler.ServeHTTP(gw, r)
+	gw.finish()
+	gw.ResponseWriter = nil
+	gzipWriters.Put(gw)
+}
 
 type slogAdapter struct{ l *slog.Logger }
 
@@ -105,3 +123,140 @@ func Disabled() http.Handler {
 		_, _ = w.Write([]byte(disabledBody))
 	})
 }
+
+// acceptsGzip applies RFC 9110 §12.5.3 to the Accept-Encoding field lines:
+// gzip when it has a non-zero weight (its own, x-gzip's, or that of "*"
+// when it is not named) and identity is not weighted higher. Identity that
+// is neither named nor covered by "*" is acceptable but carries no
+// preference, so "gzip;q=0.5" alone still gets gzip. When a coding is named
+// twice the lower weight counts, so a refusal is never overridden. An
+// element that is not a coding with at most a valid weight is skipped.
+//
+// promhttp's negotiation compares codings case-sensitively, lets "*" win
+// over an identity the client refused, uses the first of duplicate
+// entries, ignores everything after a malformed element and logs an error
+// on every scrape whose header refuses a coding; this does none of that
+// and allocates nothing.
+func acceptsGzip(fields []string) bool {
+	gzipQ, identityQ, anyQ := -1, -1, -1 // thousandths; -1: not named
+	for _, f := range fields {
+		for f != "" {
+			var elem string
+			elem, f, _ = strings.Cut(f, ",")
+			coding, q, ok := parseCoding(elem)
+			switch {
+			case !ok:
+			case strings.EqualFold(coding, "gzip") || strings.EqualFold(coding, "x-gzip"):
+				gzipQ = lowerWeight(gzipQ, q)
+			case strings.EqualFold(coding, "identity"):
+				identityQ = lowerWeight(identityQ, q)
+			case coding == "*":
+				anyQ = lowerWeight(anyQ, q)
+			}
+		}
+	}
+	if gzipQ < 0 {
+		gzipQ = anyQ
+	}
+	if identityQ < 0 {
+		identityQ = anyQ
+	}
+	return gzipQ > 0 && gzipQ >= identityQ
+}
+
+func lowerWeight(old, q int) int {
+	if old < 0 || q < old {
+		return q
+	}
+	return old
+}
+
+// parseCoding splits one list element, `coding [ OWS ";" OWS "q=" qvalue ]`
+// with the "q" in either case, into the coding and its weight in
+// thousandths (1000 when absent).
+func parseCoding(elem string) (coding string, q int, ok bool) {
+	coding, weight, hasWeight := strings.Cut(strings.Trim(elem, " \t"), ";")
+	coding = strings.TrimRight(coding, " \t")
+	if coding == "" {
+		return "", 0, false
+	}
+	if !hasWeight {
+		return coding, 1000, true
+	}
+	weight = strings.TrimLeft(weight, " \t")
+	if len(weight) < 2 || (weight[0] != 'q' && weight[0] != 'Q') || weight[1] != '=' {
+		return "", 0, false
+	}
+	q, ok = parseQValue(weight[2:])
+	return coding, q, ok
+}
+
+// parseQValue parses `( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`.
+func parseQValue(s string) (int, bool) {
+	if s == "" || (s[0] != '0' && s[0] != '1') {
+		return 0, false
+	}
+	q := int(s[0]-'0') * 1000
+	frac := s[1:]
+	if frac == "" {
+		return q, true
+	}
+	if frac[0] != '.' || len(frac) > 4 {
+		return 0, false
+	}
+	for i, scale := 1, 100; i < len(frac); i, scale = i+1, scale/10 {
+		d := frac[i]
+		if d < '0' || d > '9' || (q == 1000 && d != '0') {
+			return 0, false
+		}
+		q += int(d-'0') * scale
+	}
+	return q, true
+}
+
+var gzipWriters = sync.Pool{New: func() any { return &gzipResponseWriter{zw: gzip.NewWriter(nil)} }}
+
+// gzipResponseWriter compresses what promhttp writes, unless promhttp took
+// Content-Encoding off again before writing: it does so to send a gather
+// error as plain text.
+type gzipResponseWriter struct {
+	http.ResponseWriter
+	zw                *gzip.Writer
+	started, compress bool
+}
+
+func (g *gzipResponseWriter) start() {
+	if g.started {
+		return
+	}
+	g.started = true
+	g.compress = g.Header().Get("Content-Encoding") == "gzip"
+	if g.compress {
+		g.Header().Del("Content-Length")
+		g.zw.Reset(g.ResponseWriter)
+	}
+}
+
+func (g *gzipResponseWriter) WriteHeader(code int) {
+	g.start()
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *gzipResponseWriter) Write(b []byte) (int, error) {
+	g.start()
+	if g.compress {
+		return g.zw.Write(b)
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// finish ends the gzip stream, also an empty one, so the body always
+// matches the Content-Encoding it was announced with.
+func (g *gzipResponseWriter) finish() {
+	g.start()
+	if g.compress {
+		_ = g.zw.Close() // a client gone mid-body is not the exporter's error
+	}
+}
+
+func (g *gzipResponseWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
