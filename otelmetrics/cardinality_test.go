@@ -2,7 +2,9 @@ package otelmetrics
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"slices"
@@ -49,7 +51,9 @@ func attackMethod(i, bogusMethods int) string {
 // raw paths, a quarter of them with 1,000 different made-up methods, give a
 // few dozen series whose labels are route templates or "none" and standard
 // methods or "_OTHER". With a low series limit the excess goes to the one
-// overflow series, counted by the self-metric and logged once. Either way
+// overflow series, counted by the self-metric and logged once; that is also
+// where an application with thousands of real route templates ends up, so
+// the last case spreads the same traffic over 2,000 of them. Either way
 // the counter's total is exactly the number of requests, and the heap after
 // a GC holds no trace of the paths.
 func TestCardinalityAttack(t *testing.T) {
@@ -58,22 +62,27 @@ func TestCardinalityAttack(t *testing.T) {
 		bogusMethods = 1_000
 		workers      = 4
 		// Generous: the growth measured is under 100 KB (the series and
-		// what the SDK keeps for them), while keeping as little as 64
-		// bytes per request would add 6 MB.
+		// what the SDK keeps for them), about 350 KB with 2,000 route
+		// templates whether 20,000 or 400,000 requests are sent, while
+		// keeping as little as 64 bytes per request would add 6 MB.
 		maxHeapGrowth = 4 << 20
 		// These paths reach 25 label sets of the 10 methods × 9 handler
 		// values × a few statuses that exist; one per path would be 100,000.
 		maxSeries = 100
 	)
-	handlers := []string{"/tools/invoke", "/servers/{id}/sse", "/health", "/unavailable", "/early-hints", "/static/", "/hosted", "/panic", HandlerNone}
+	testHandlers := []string{"/tools/invoke", "/servers/{id}/sse", "/health", "/unavailable", "/early-hints", "/static/", "/hosted", "/panic", HandlerNone}
 
 	for _, tc := range []struct {
 		name     string
 		limit    int
+		routes   int // route templates served instead of testMux; 0: testMux
 		overflow bool
 	}{
-		{"default series limit", DefaultCardinalityLimit, false},
-		{"series limit reached", 8, true},
+		{"default series limit", DefaultCardinalityLimit, 0, false},
+		{"series limit reached", 8, 0, true},
+		// Up to 14,000 label sets exist here (2,000 templates × 7 method
+		// values, plus "none"), all but 49 of which must overflow.
+		{"many route templates over a small limit", 50, 2_000, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := ConfigFromEnv(env.Map(map[string]string{
@@ -88,7 +97,20 @@ func TestCardinalityAttack(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = p.Shutdown(t.Context()) }()
-			h := p.Middleware(testMux())
+			var mux http.Handler = testMux()
+			path, handlers := attackPath, testHandlers
+			if tc.routes > 0 {
+				mux, handlers = templatesMux(tc.routes)
+				path = func(i int) string {
+					if i%5 == 4 {
+						return attackPath(i) // unmatched: "none"
+					}
+					// i/20 leaves i%4 and i%7 free, so each template
+					// gets bogus and standard methods alike.
+					return "/route" + strconv.Itoa((i/20)%tc.routes) + "/" + strconv.Itoa(i)
+				}
+			}
+			h := p.Middleware(mux)
 			var before runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -97,7 +119,7 @@ func TestCardinalityAttack(t *testing.T) {
 			for w := range workers {
 				wg.Go(func() {
 					for i := w; i < requests; i += workers {
-						h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(attackMethod(i, bogusMethods), attackPath(i), nil))
+						h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(attackMethod(i, bogusMethods), path(i), nil))
 					}
 				})
 			}
@@ -107,6 +129,9 @@ func TestCardinalityAttack(t *testing.T) {
 			var after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&after)
+			// Otherwise the mux, measured in before, is already garbage here
+			// and a large one (2,000 routes) hides any growth.
+			runtime.KeepAlive(h)
 			growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 
 			fams := parse(t, text)
@@ -152,6 +177,20 @@ func TestCardinalityAttack(t *testing.T) {
 			promtest.CheckMetrics(t, []byte(text))
 		})
 	}
+}
+
+// templatesMux serves n route templates that accept any method, so bogus
+// methods reach a template too, and returns the handler label values the
+// scrape may show.
+func templatesMux(n int) (*http.ServeMux, []string) {
+	mux := http.NewServeMux()
+	handlers := []string{HandlerNone}
+	for i := range n {
+		pattern := "/route" + strconv.Itoa(i) + "/{id}"
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "x") })
+		handlers = append(handlers, pattern)
+	}
+	return mux, handlers
 }
 
 // sumSeries adds up a counter's values or a histogram's counts and checks
