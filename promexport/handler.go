@@ -132,6 +132,11 @@ func Disabled() http.Handler {
 // twice the lower weight counts, so a refusal is never overridden. An
 // element that is not a coding with at most a valid weight is skipped.
 //
+// A header that refuses identity and leaves gzip unacceptable too
+// ("identity;q=0", "*;q=0") gets the plain body rather than 406: §12.5.3
+// allows disregarding the header then, and Prometheus records a 406 as a
+// failed scrape with no data, whereas any scraper can read the plain text.
+//
 // promhttp's negotiation compares codings case-sensitively, lets "*" win
 // over an identity the client refused, uses the first of duplicate
 // entries, ignores everything after a malformed element and logs an error
