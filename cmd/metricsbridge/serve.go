@@ -105,13 +105,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 			"metrics", promexport.Path)
 	}
 
-	var draining atomic.Bool
 	own := http.NewServeMux()
-	registerOwn(own, metrics, &draining, s.server.upstream)
+	registerOwn(own, metrics, s.server.upstream)
 	shared := s.server.metricsAddr == ""
 	var app http.Handler
 	mode := "demo gateway"
-	if s.server.upstream != nil {
+	switch {
+	case s.server.upstream != nil:
 		px, err := newProxy(s.server, logger)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -121,13 +121,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		if shared {
 			app = withOwn(own, px)
 		}
-	} else {
-		mux := http.NewServeMux()
-		registerDemo(mux)
-		if shared {
-			registerOwn(mux, metrics, &draining, nil)
-		}
-		app = mux
+	case shared:
+		registerDemo(own)
+		app = own
+	default:
+		demo := http.NewServeMux()
+		registerDemo(demo)
+		app = demo
 	}
 
 	var tlsConfig *tls.Config
@@ -223,7 +223,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	case <-ctx.Done():
 	}
 
-	draining.Store(true)
 	logger.Info("shutting down: draining in-flight requests", "timeout", s.server.shutdownTimeout, "in_flight", inflight.Load())
 	sctx, scancel := context.WithTimeout(context.Background(), s.server.shutdownTimeout)
 	defer scancel()
@@ -263,16 +262,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 
 // registerOwn mounts the bridge's endpoints. They answer without a scrape
 // token: probes carry none, and they reveal nothing.
-func registerOwn(mux *http.ServeMux, metrics http.Handler, draining *atomic.Bool, upstream *url.URL) {
+func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL) {
 	mux.Handle("GET "+promexport.Path, metrics)
 	mux.HandleFunc("GET "+pathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
 	})
+	// Readiness needs no draining state: on SIGTERM the listeners close at
+	// once, so no probe could see one; Kubernetes takes a terminating pod
+	// out of its Service by itself.
 	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, r *http.Request) {
-		if draining.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
-			return
-		}
 		if upstream != nil {
 			if err := dialUpstream(r.Context(), upstream); err != nil {
 				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable", "error": err.Error()})
