@@ -18,6 +18,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // bridge is an instrumented server whose metrics go both to the scrape
@@ -44,6 +45,7 @@ func newBridge(t *testing.T, vars map[string]string) *bridge {
 	}
 	mcfg := otelmetrics.DefaultConfig()
 	mcfg.Enabled = true
+	mcfg.CustomLabels = []otelmetrics.Label{{Key: "env", Value: "e2e"}}
 	p, err := otelmetrics.NewProvider(mcfg, otelmetrics.WithReader(pusher.Reader()), otelmetrics.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +87,16 @@ func (b *bridge) send(t *testing.T, n int) {
 // scraped is sum(http_requests_total) on the Prometheus endpoint.
 func (b *bridge) scraped(t *testing.T) int64 {
 	t.Helper()
+	var total int64
+	for _, n := range b.scrapedBy(t) {
+		total += n
+	}
+	return total
+}
+
+// scrapedBy is http_requests_total by "method handler status".
+func (b *bridge) scrapedBy(t *testing.T) map[string]int64 {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	b.p.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/prometheus", nil))
 	parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -92,11 +104,67 @@ func (b *bridge) scraped(t *testing.T) int64 {
 	if err != nil {
 		t.Fatalf("parse scrape: %v", err)
 	}
-	var total float64
+	by := map[string]int64{}
 	for _, m := range families["http_requests_total"].GetMetric() {
-		total += m.GetCounter().GetValue()
+		l := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		by[l["method"]+" "+l["handler"]+" "+l["status"]] += int64(m.GetCounter().GetValue())
 	}
-	return int64(total)
+	return by
+}
+
+// checkSemconv fails unless what arrived is http.server.request.duration
+// with the semantic conventions' attributes and nothing else, the custom
+// labels as resource attributes, and the same counts per method, route and
+// status as the scrape endpoint shows.
+func checkSemconv(t *testing.T, sink *otlptest.Sink, b *bridge) {
+	t.Helper()
+	allowed := map[string]bool{}
+	for _, k := range views.HTTPServerKeys {
+		allowed[string(k)] = true
+	}
+	points, _ := sink.Histograms(views.InstrumentHTTPServerDuration)
+	if len(points) == 0 {
+		t.Fatal("no http.server.request.duration points arrived")
+	}
+	for _, dp := range points {
+		for k := range otlptest.Attrs(dp.Attributes) {
+			if !allowed[k] {
+				t.Errorf("attribute %q on http.server.request.duration", k)
+			}
+		}
+	}
+	for _, r := range sink.Requests() {
+		for _, rm := range r.Metrics.ResourceMetrics {
+			if got := otlptest.Attrs(rm.GetResource().GetAttributes())["env"]; got != "e2e" {
+				t.Errorf("resource attribute env = %q, want the custom label's e2e", got)
+			}
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if strings.HasPrefix(m.Name, "http_") {
+						t.Errorf("metric %q pushed: OTLP must carry the semantic conventions only", m.Name)
+					}
+				}
+			}
+		}
+	}
+	for key, want := range b.scrapedBy(t) {
+		method, route, status := splitKey(key)
+		got := sink.TotalWhere(views.InstrumentHTTPServerDuration, func(a map[string]string) bool {
+			return a[string(views.KeyHTTPMethod)] == method && a[string(views.KeyHTTPRoute)] == route &&
+				a[string(views.KeyHTTPStatus)] == status
+		})
+		if got != want {
+			t.Errorf("%s: pushed %d, scraped %d", key, got, want)
+		}
+	}
+}
+
+func splitKey(key string) (method, route, status string) {
+	f := strings.Fields(key)
+	return f[0], f[1], f[2]
 }
 
 func (b *bridge) flush(t *testing.T) error {
@@ -136,7 +204,7 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			if err := b.flush(t); err != nil {
 				t.Fatalf("flush: %v", err)
 			}
-			sink.WaitTotal(t, "http_requests", n, 20*time.Second)
+			sink.WaitTotal(t, views.InstrumentHTTPServerDuration, n, 20*time.Second)
 			if got := b.scraped(t); got != n {
 				t.Fatalf("scraped %d, want %d", got, n)
 			}
@@ -154,11 +222,12 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			if err := b.flush(t); err != nil {
 				t.Fatalf("flush after restart: %v", err)
 			}
-			sink.WaitTotal(t, "http_requests", n+m, 20*time.Second)
+			sink.WaitTotal(t, views.InstrumentHTTPServerDuration, n+m, 20*time.Second)
 			if got := b.scraped(t); got != n+m {
 				t.Fatalf("scraped %d, want %d", got, n+m)
 			}
-			_, temps := sink.Points("http_requests")
+			checkSemconv(t, sink, b)
+			_, temps := sink.Histograms(views.InstrumentHTTPServerDuration)
 			want := map[string]string{collector.Cumulative: "CUMULATIVE", collector.Delta: "DELTA"}[tc.temporality]
 			for _, tm := range temps {
 				if !strings.HasSuffix(tm.String(), want) {

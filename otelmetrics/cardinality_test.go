@@ -148,8 +148,8 @@ func TestCardinalityAttack(t *testing.T) {
 			if counterSeries > maxSeries || histSeries > maxSeries || counterSeries > tc.limit || histSeries > tc.limit {
 				t.Errorf("%d counter and %d histogram series; want at most %d and at most the limit %d", counterSeries, histSeries, maxSeries, tc.limit)
 			}
-			if n := len(*p.inst.cache.m.Load()); n > tc.limit-1 {
-				t.Errorf("series cache holds %d label sets, above the limit's %d", n, tc.limit-1)
+			if n := p.inst.cache.len(); n > tc.limit {
+				t.Errorf("series cache holds %d attribute sets, above the limit %d", n, tc.limit)
 			}
 			warnings := strings.Count(logs.String(), "series limit reached")
 			if tc.overflow {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -24,6 +25,8 @@ const (
 	EnvCustomLabels     = "METRICS_CUSTOM_LABELS"
 	EnvLatencyBuckets   = "METRICS_LATENCY_BUCKETS"
 	EnvCardinalityLimit = "METRICS_CARDINALITY_LIMIT"
+	EnvPrometheusNames  = "METRICS_PROMETHEUS_NAMES"
+	EnvBodySizes        = "METRICS_BODY_SIZES"
 	EnvHost             = "HOST"
 	EnvPort             = "PORT"
 )
@@ -46,16 +49,26 @@ type Label struct{ Key, Value string }
 type Config struct {
 	// Enabled serves the scrape endpoint; when false it answers 503.
 	Enabled bool
-	// ExcludedHandlers are regular expressions matched against the whole
-	// request path; a matching request is not recorded.
+	// ExcludedHandlers are Go regular expressions. As in the reference
+	// gateway each is an unanchored search: a request is not recorded when
+	// one matches its route template or its raw path ("/metrics" also
+	// leaves out "/metrics/prometheus"; anchor with ^...$).
 	ExcludedHandlers []string
 	Namespace        string
 	Subsystem        string
 	CustomLabels     []Label
 	LatencyBuckets   []float64
 	CardinalityLimit int
-	Host             string
-	Port             int
+	// PrometheusNames is the form of the HTTP series on the scrape
+	// endpoint: "seed" (http_requests_total and
+	// http_request_duration_seconds), "semconv" (the OTel exporter's
+	// http_server_request_duration_seconds) or "both".
+	PrometheusNames string
+	// BodySizes keeps the http.server.{request,response}.body.size
+	// histograms an instrumentation such as otelhttp records.
+	BodySizes bool
+	Host      string
+	Port      int
 }
 
 // DefaultConfig returns the settings used when no variable is set.
@@ -64,6 +77,7 @@ func DefaultConfig() Config {
 		Namespace:        "default",
 		LatencyBuckets:   slices.Clone(views.DefaultBuckets),
 		CardinalityLimit: DefaultCardinalityLimit,
+		PrometheusNames:  string(promexport.NamesSeed),
 		Host:             "127.0.0.1",
 		Port:             4444,
 	}
@@ -98,15 +112,15 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 
 	c.Namespace = env.String(l, EnvNamespace, c.Namespace)
 	c.Subsystem = env.String(l, EnvSubsystem, "")
-	if _, err := views.Prefix(c.Namespace, ""); err != nil {
-		keep(env.Errorf(EnvNamespace, c.Namespace, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
-	} else if err := checkPrefixPart(c.Namespace); err != nil {
-		keep(env.Errorf(EnvNamespace, c.Namespace, "%s", err))
+	if c.Namespace != "" && c.Namespace != "default" {
+		if err := views.CheckNamePart(c.Namespace); err != nil {
+			keep(env.Errorf(EnvNamespace, c.Namespace, "%s", err))
+		}
 	}
-	if _, err := views.Prefix("", c.Subsystem); err != nil {
-		keep(env.Errorf(EnvSubsystem, c.Subsystem, "want a name matching [a-zA-Z_][a-zA-Z0-9_]*"))
-	} else if err := checkPrefixPart(c.Subsystem); err != nil {
-		keep(env.Errorf(EnvSubsystem, c.Subsystem, "%s", err))
+	if c.Subsystem != "" {
+		if err := views.CheckNamePart(c.Subsystem); err != nil {
+			keep(env.Errorf(EnvSubsystem, c.Subsystem, "%s", err))
+		}
 	}
 
 	c.CustomLabels, err = parseCustomLabels(l)
@@ -118,6 +132,13 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	c.CardinalityLimit, err = env.Int(l, EnvCardinalityLimit, DefaultCardinalityLimit, 2, 1_000_000)
+	keep(err)
+
+	c.PrometheusNames = env.String(l, EnvPrometheusNames, c.PrometheusNames)
+	if err := checkNames(c.PrometheusNames); err != nil {
+		keep(env.Errorf(EnvPrometheusNames, c.PrometheusNames, "%s", err))
+	}
+	c.BodySizes, err = env.Bool(l, EnvBodySizes, false)
 	keep(err)
 
 	c.Host = env.String(l, EnvHost, c.Host)
@@ -136,12 +157,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
-	} else {
-		for _, part := range []struct{ what, v string }{{"namespace", c.Namespace}, {"subsystem", c.Subsystem}} {
-			if err := checkPrefixPart(part.v); err != nil {
-				errs = append(errs, fmt.Errorf("%w: %s %q: %s", env.ErrInvalid, part.what, part.v, err))
-			}
-		}
+	}
+	if err := checkNames(c.PrometheusNames); err != nil {
+		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", env.ErrInvalid, c.PrometheusNames, err))
 	}
 	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
@@ -155,8 +173,17 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// compileExcluded anchors each pattern to the whole path and joins them into
-// one alternation, so a request pays for one match whatever the list length.
+func checkNames(n string) error {
+	switch promexport.Names(n) {
+	case promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth:
+		return nil
+	}
+	return fmt.Errorf("want %s, %s or %s", promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth)
+}
+
+// compileExcluded joins the patterns into one alternation, so a request
+// pays for one search whatever the list length. Each stays unanchored, as
+// the reference gateway's re.search is.
 func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 	if len(patterns) == 0 {
 		return nil, nil
@@ -176,14 +203,14 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 	// Each item compiles alone, yet the joined expression is two groups
 	// deeper and as large as all items together, so it can still exceed
 	// the parser's nesting or size limits.
-	re, err := regexp.Compile("^(?:" + strings.Join(alts, "|") + ")$")
+	re, err := regexp.Compile(strings.Join(alts, "|"))
 	if err != nil {
 		reason := err.Error()
 		var rerr *syntax.Error
 		if errors.As(err, &rerr) {
 			reason = string(rerr.Code)
 		}
-		return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "the items joined into one anchored alternation are not a valid Go regular expression: %s", reason)
+		return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "the items joined into one alternation are not a valid Go regular expression: %s", reason)
 	}
 	return re, nil
 }
@@ -251,27 +278,6 @@ func validLabelName(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkPrefixPart refuses namespace and subsystem values that pass as
-// Prometheus names but that the exporter's OTel-to-Prometheus name
-// translation would change, so the series would not carry the prefix asked
-// for: it splits names at underscores and drops empty words, removes the
-// word "total" before appending _total to counters, and omits the _seconds
-// suffix of the histogram when "seconds" is already a word of its name.
-func checkPrefixPart(v string) error {
-	if v == "" {
-		return nil
-	}
-	if strings.HasPrefix(v, "_") || strings.HasSuffix(v, "_") || strings.Contains(v, "__") {
-		return errors.New("leading, trailing or repeated underscores would be collapsed in the series names; separate words with single underscores")
-	}
-	for _, word := range strings.Split(v, "_") {
-		if word == "total" || word == "seconds" {
-			return fmt.Errorf("the word %q would be removed from or change the series names", word)
-		}
-	}
-	return nil
 }
 
 func parseBuckets(raw string) ([]float64, error) {

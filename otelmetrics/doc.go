@@ -1,10 +1,11 @@
 // Package otelmetrics measures HTTP requests through the OpenTelemetry meter
-// API and exposes them as the Prometheus series http_requests_total and
+// API, as the stable semantic convention http.server.request.duration, and
+// serves them as the Prometheus series http_requests_total and
 // http_request_duration_seconds, plus app_info.
 //
 // A Provider owns an sdkmetric.MeterProvider with the metricsbridge views, a
 // Prometheus registry of its own (never the global one, so any number of
-// Providers can live in one process) and the instruments the middleware
+// Providers can live in one process) and the instrument the middleware
 // records into:
 //
 //	cfg, err := otelmetrics.ConfigFromEnv(os.LookupEnv)
@@ -12,6 +13,13 @@
 //	mux.Handle("GET /metrics/prometheus", p.MetricsHandler())
 //	http.ListenAndServe(cfg.Addr(), p.Middleware(mux))
 //
-// The middleware labels each request with the route template it matched
-// (http.Request.Pattern), never the raw path, so the series stay bounded.
+// Instrumentation that already records the semantic conventions needs no
+// middleware of ours: otelhttp or otelgin handed p.MeterProvider() give the
+// same series.
+//
+//	http.ListenAndServe(cfg.Addr(), otelhttp.NewHandler(mux, "svc",
+//		otelhttp.WithMeterProvider(p.MeterProvider()), otelhttp.WithFilter(p.Filter())))
+//
+// Requests are labelled with the route template they matched (http.route),
+// never the raw path, so the series stay bounded.
 package otelmetrics

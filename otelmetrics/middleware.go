@@ -8,13 +8,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 // HandlerNone is the handler label of a request that matched no route.
-const HandlerNone = "none"
+const HandlerNone = promexport.HandlerNone
 
-// Middleware wraps next so every finished request is counted in
-// http_requests_total and timed in http_request_duration_seconds.
+// Middleware wraps next so every finished request is recorded once in
+// http.server.request.duration, from which the scrape endpoint derives
+// http_requests_total and http_request_duration_seconds.
 //
 // next is normally an *http.ServeMux: the handler label is the pattern the
 // mux matched, read from Request.Pattern after next returns, with any method
@@ -58,18 +61,22 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (m *middleware) record(r *http.Request, status int, d time.Duration) {
 	s := m.inst.cache.get(seriesKey{
-		method:  methodIndex(r.Method),
-		status:  uint16(status),
-		handler: routeTemplate(r.Pattern),
+		method: methodIndex(r.Method),
+		status: uint16(status),
+		https:  r.TLS != nil,
+		route:  routeTemplate(r.Pattern),
 	})
-	s.count.Add(1)
+	if s.excluded {
+		return
+	}
 	m.inst.duration.Record(r.Context(), d.Seconds(), s.rec...)
 }
 
-// routeTemplate turns a ServeMux pattern "[METHOD ][HOST]/path" into its path.
+// routeTemplate turns a ServeMux pattern "[METHOD ][HOST]/path" into its
+// path, the value of http.route.
 func routeTemplate(pattern string) string {
 	if pattern == "" {
-		return HandlerNone
+		return ""
 	}
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {
 		pattern = strings.TrimLeft(pattern[i+1:], " \t")

@@ -93,20 +93,24 @@ func TestExposition(t *testing.T) {
 			},
 		},
 		{
-			name: "excluded paths are matched whole and not recorded",
-			env:  map[string]string{EnvExcludedHandlers: "/servers/.*/sse, /static/.*,/health"},
+			// The reference gateway's re.search: a pattern matches anywhere
+			// in the raw path or in the route template.
+			name: "excluded patterns search the path and the template",
+			env:  map[string]string{EnvExcludedHandlers: `/static/, ^/health$,\{id\}`},
 			reqs: []req{
-				{"GET", "/servers/1/sse"}, {"GET", "/static/a.css"}, {"GET", "/health"},
-				{"GET", "/healthz"},           // /health must match the whole path
-				{"GET", "/api/servers/1/sse"}, // anchored at the start too
+				{"GET", "/static/a.css"},     // unanchored: a prefix is enough
+				{"GET", "/api/static/a.css"}, // and so is the middle
+				{"GET", "/health"},           // anchored explicitly
+				{"GET", "/healthz"},          // so this one counts
+				{"GET", "/servers/1/sse"},    // the template /servers/{id}/sse matches
 				{"POST", "/tools/invoke"},
 			},
 			want: []string{
 				`app_info{version="test"} 1`,
 				`http_request_duration_seconds_count{handler="/tools/invoke",method="POST"} 1`,
-				`http_request_duration_seconds_count{handler="none",method="GET"} 2`,
+				`http_request_duration_seconds_count{handler="none",method="GET"} 1`,
 				`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 1`,
-				`http_requests_total{handler="none",method="GET",status="404"} 2`,
+				`http_requests_total{handler="none",method="GET",status="404"} 1`,
 				`metricsbridge_series_overflow_total 0`,
 			},
 		},
@@ -250,7 +254,7 @@ func TestDisabledRecordsNothingAndAnswers503(t *testing.T) {
 
 func TestRouteTemplate(t *testing.T) {
 	for _, tc := range []struct{ pattern, want string }{
-		{"", "none"},
+		{"", ""},
 		{"/", "/"},
 		{"/servers/{id}/sse", "/servers/{id}/sse"},
 		{"GET /servers/{id}/sse", "/servers/{id}/sse"},

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -89,6 +88,8 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		views.WithSubsystem(cfg.Subsystem),
 		views.WithBuckets(cfg.LatencyBuckets),
 		views.WithInfoLabels(infoKeys...),
+		views.WithBodySizes(cfg.BodySizes),
+		views.WithTrustedScope(ScopeName),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("otelmetrics: %w", err)
@@ -100,7 +101,10 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		sdkmetric.WithCardinalityLimit(cfg.CardinalityLimit),
 	}
 	if cfg.Enabled {
-		p.exporter, err = promexport.New(promexport.WithLogger(o.logger))
+		p.exporter, err = promexport.New(
+			promexport.WithLogger(o.logger),
+			promexport.WithNames(promexport.Names(cfg.PrometheusNames)),
+			promexport.WithPrefix(cfg.Namespace, cfg.Subsystem))
 		if err != nil {
 			return nil, fmt.Errorf("otelmetrics: %w", err)
 		}
@@ -109,8 +113,10 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	for _, r := range o.readers {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
-	if o.res != nil {
-		mpOpts = append(mpOpts, sdkmetric.WithResource(o.res))
+	if res, err := withCustomLabels(o.res, cfg.CustomLabels); err != nil {
+		return nil, fmt.Errorf("otelmetrics: %w", err)
+	} else if res != nil {
+		mpOpts = append(mpOpts, sdkmetric.WithResource(res))
 	}
 	p.mp = sdkmetric.NewMeterProvider(mpOpts...)
 
@@ -128,6 +134,21 @@ func (p *Provider) Config() Config { return p.cfg }
 // they pass through the same readers.
 func (p *Provider) MeterProvider() *sdkmetric.MeterProvider { return p.mp }
 
+// Filter reports whether a request is to be recorded, by
+// METRICS_EXCLUDED_HANDLERS against its raw path, with the signature of
+// otelhttp.Filter, so a service instrumented with otelhttp leaves out the
+// same requests as the bridge's middleware:
+//
+//	otelhttp.NewHandler(mux, "svc", otelhttp.WithMeterProvider(p.MeterProvider()), otelhttp.WithFilter(p.Filter()))
+//
+// otelhttp applies filters before the request is routed, so a pattern that
+// only matches a route template (and not the raw path) excludes requests
+// from the bridge's middleware alone.
+func (p *Provider) Filter() func(*http.Request) bool {
+	re := p.inst.excluded
+	return func(r *http.Request) bool { return re == nil || !re.MatchString(r.URL.Path) }
+}
+
 // MetricsHandler serves the Prometheus endpoint, or 503 with a JSON body
 // when metrics are disabled. Authentication wraps it from outside.
 func (p *Provider) MetricsHandler() http.Handler {
@@ -141,7 +162,31 @@ func (p *Provider) MetricsHandler() http.Handler {
 func (p *Provider) ForceFlush(ctx context.Context) error { return p.mp.ForceFlush(ctx) }
 
 // Shutdown flushes and stops every reader. Record calls after it are no-ops.
-func (p *Provider) Shutdown(ctx context.Context) error { return p.mp.Shutdown(ctx) }
+func (p *Provider) Shutdown(ctx context.Context) error {
+	err := p.mp.Shutdown(ctx)
+	if p.exporter != nil {
+		err = errors.Join(err, p.exporter.Shutdown(ctx))
+	}
+	return err
+}
+
+// withCustomLabels adds METRICS_CUSTOM_LABELS to the resource pushed
+// readers report, so OTLP destinations see the deployment facts app_info
+// carries on the scrape. The resource's own attributes (OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES) win over a custom label of the same key.
+func withCustomLabels(res *resource.Resource, labels []Label) (*resource.Resource, error) {
+	if len(labels) == 0 {
+		return res, nil
+	}
+	kvs := make([]attribute.KeyValue, len(labels))
+	for i, l := range labels {
+		kvs[i] = attribute.String(l.Key, l.Value)
+	}
+	if res == nil {
+		res = resource.Default()
+	}
+	return resource.Merge(resource.NewSchemaless(kvs...), res)
+}
 
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -161,43 +206,19 @@ type instruments struct {
 func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Regexp) (*instruments, error) {
 	in := &instruments{excluded: excluded}
 	var err error
-	in.duration, err = m.Float64Histogram(views.InstrumentDuration,
+	// The stable semantic convention, so that OTLP destinations' service
+	// views read it, and so that otelhttp and otelgin given this provider
+	// feed the same series.
+	in.duration, err = m.Float64Histogram(views.InstrumentHTTPServerDuration,
 		metric.WithUnit("s"),
-		metric.WithDescription("HTTP request latency."),
+		metric.WithDescription("Duration of HTTP server requests."),
 		metric.WithExplicitBucketBoundaries(cfg.LatencyBuckets...))
 	if err != nil {
 		return nil, err
 	}
 
-	var warned atomic.Bool
-	in.cache = newSeriesCache(cfg.CardinalityLimit, func() {
-		if !warned.Swap(true) {
-			o.logger.Warn("series limit reached; further label sets are recorded into the overflow series",
-				"limit", cfg.CardinalityLimit, "env", EnvCardinalityLimit)
-		}
-	})
-	// Requests are counted in per-series atomics that this asynchronous
-	// counter reports at collection: the OTel instrument for a monotonic
-	// sum kept by the caller. It halves the SDK work on the request path.
-	_, err = m.Int64ObservableCounter(views.InstrumentRequests,
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Finished HTTP requests."),
-		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
-			in.cache.observe(obs)
-			return nil
-		}))
-	if err != nil {
-		return nil, err
-	}
-	_, err = m.Int64ObservableCounter(views.InstrumentSeriesOverflow,
-		metric.WithUnit("{request}"),
-		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
-			obs.Observe(in.cache.overflow.Load())
-			return nil
-		}))
-	if err != nil {
-		return nil, err
-	}
+	// The SDK decides what overflows; the scrape endpoint reports it.
+	in.cache = newSeriesCache(cfg.CardinalityLimit, excluded)
 
 	kvs := []attribute.KeyValue{views.KeyVersion.String(o.version)}
 	for _, l := range cfg.CustomLabels {

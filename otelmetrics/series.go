@@ -1,6 +1,7 @@
 package otelmetrics
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,8 +13,9 @@ import (
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
-// methods are the label values for the standard methods; index 0 is what
-// every other method becomes, so bogus methods cannot add series.
+// methods are the values of http.request.method for the standard methods;
+// index 0 is what every other method becomes, so bogus methods cannot add
+// series.
 var methods = [...]string{"_OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
 func methodIndex(m string) uint8 {
@@ -44,107 +46,126 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
+// seriesKey is what distinguishes one attribute set of
+// http.server.request.duration from another; route is "" when no route
+// matched.
 type seriesKey struct {
-	method  uint8
-	status  uint16
-	handler string
+	method uint8
+	status uint16
+	https  bool
+	route  string
 }
 
-// overflowObserve reports the requests counter's overflowed requests under
-// the attribute the SDK itself puts on its overflow series.
-var overflowObserve = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(views.KeyOverflow.Bool(true)))}
-
-// series is one label set: its request count, read by the observable
-// counter at collection, and the prebuilt options for both instruments, so
-// recording a request allocates nothing once its series exists.
+// series is one attribute set, prebuilt so that recording a request
+// allocates nothing once its series exists, and whether its route is
+// excluded from the metrics.
 type series struct {
-	count   *atomic.Int64
-	observe []metric.ObserveOption
-	rec     []metric.RecordOption
+	rec      []metric.RecordOption
+	excluded bool
 }
 
-func newSeries(k seriesKey, count *atomic.Int64) *series {
-	m := attribute.String(string(views.KeyMethod), methods[k.method])
-	h := attribute.String(string(views.KeyHandler), k.handler)
-	counter := attribute.NewSet(m, h, views.KeyStatus.String(strconv.Itoa(int(k.status))))
-	hist := attribute.NewSet(m, h)
+var (
+	schemeHTTP  = views.KeyURLScheme.String("http")
+	schemeHTTPS = views.KeyURLScheme.String("https")
+)
+
+func newSeries(k seriesKey, excluded *regexp.Regexp) *series {
+	kvs := make([]attribute.KeyValue, 0, 5)
+	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))
+	if k.https {
+		kvs = append(kvs, schemeHTTPS)
+	} else {
+		kvs = append(kvs, schemeHTTP)
+	}
+	if k.route != "" {
+		kvs = append(kvs, views.KeyHTTPRoute.String(k.route))
+	}
+	// The conventions set error.type on server errors only; a 4xx is the
+	// client's, and the status code already says which.
+	if k.status >= 500 {
+		kvs = append(kvs, views.KeyErrorType.String(strconv.Itoa(int(k.status))))
+	}
 	return &series{
-		count:   count,
-		observe: []metric.ObserveOption{metric.WithAttributeSet(counter)},
-		rec:     []metric.RecordOption{metric.WithAttributeSet(hist)},
+		rec:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))},
+		excluded: excluded != nil && k.route != "" && excluded.MatchString(k.route),
 	}
 }
 
-// seriesCache maps label sets to their series. Reads are lock-free on an
-// immutable map; a new label set copies the map under a mutex, which
-// happens at most limit-1 times per process.
+// seriesCache maps keys to their series.
 //
-// It holds as many label sets as the SDK keeps series for one instrument
-// (limit-1, the last slot being the overflow series), which bounds its
-// memory under hostile traffic. Requests for label sets beyond that share
-// one overflow count and record their duration with uncached attributes,
-// which the SDK folds into the histogram's own overflow series.
+// Hits read an immutable map through an atomic pointer: no lock, no
+// allocation. New keys go to a mutable superset of it under a mutex, which
+// replaces the immutable map once it has missed as often as it holds keys,
+// so each key costs O(1) amortised however many there are (copying the
+// map on every new key made filling 60,000 series take minutes).
+//
+// It holds at most as many keys as the SDK keeps attribute sets for one
+// instrument, which bounds its memory under hostile traffic; beyond that
+// each request builds its attribute set anew, and the SDK folds it into
+// its overflow series.
 type seriesCache struct {
-	m          atomic.Pointer[map[seriesKey]*series]
-	mu         sync.Mutex
-	capacity   int
-	overflow   atomic.Int64
-	onOverflow func()
+	read     atomic.Pointer[map[seriesKey]*series]
+	mu       sync.Mutex
+	dirty    map[seriesKey]*series // nil, or a superset of *read
+	misses   int
+	capacity int
+	excluded *regexp.Regexp
 }
 
-func newSeriesCache(limit int, onOverflow func()) *seriesCache {
-	c := &seriesCache{capacity: limit - 1, onOverflow: onOverflow}
-	c.m.Store(&map[seriesKey]*series{})
+func newSeriesCache(capacity int, excluded *regexp.Regexp) *seriesCache {
+	c := &seriesCache{capacity: capacity, excluded: excluded}
+	c.read.Store(&map[seriesKey]*series{})
 	return c
 }
 
 func (c *seriesCache) get(k seriesKey) *series {
-	m := *c.m.Load()
-	if s, ok := m[k]; ok {
+	if s, ok := (*c.read.Load())[k]; ok {
 		return s
 	}
-	if len(m) >= c.capacity { // full: no lock, nothing cached
-		return c.overflowed(k)
-	}
-	return c.add(k)
+	return c.slow(k)
 }
 
-// overflowed returns an uncached series that counts into the shared
-// overflow count.
-func (c *seriesCache) overflowed(k seriesKey) *series {
-	c.onOverflow()
-	return newSeries(k, &c.overflow)
-}
-
-func (c *seriesCache) add(k seriesKey) *series {
+func (c *seriesCache) slow(k seriesKey) *series {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := *c.m.Load()
-	if s, ok := old[k]; ok {
+	read := *c.read.Load()
+	if s, ok := read[k]; ok {
 		return s
 	}
-	if len(old) >= c.capacity {
-		return c.overflowed(k)
+	s, ok := c.dirty[k]
+	if !ok {
+		size := len(read)
+		if c.dirty != nil {
+			size = len(c.dirty)
+		}
+		if size >= c.capacity {
+			return newSeries(k, c.excluded)
+		}
+		if c.dirty == nil {
+			c.dirty = make(map[seriesKey]*series, 2*len(read)+1)
+			for kk, v := range read {
+				c.dirty[kk] = v
+			}
+		}
+		k.route = strings.Clone(k.route) // it may point into a request
+		s = newSeries(k, c.excluded)
+		c.dirty[k] = s
 	}
-	k.handler = strings.Clone(k.handler)
-	next := make(map[seriesKey]*series, len(old)+1)
-	for kk, v := range old {
-		next[kk] = v
+	c.misses++
+	if c.misses >= len(c.dirty) {
+		d := c.dirty
+		c.read.Store(&d)
+		c.dirty, c.misses = nil, 0
 	}
-	s := newSeries(k, new(atomic.Int64))
-	next[k] = s
-	c.m.Store(&next)
 	return s
 }
 
-// observe reports every series' count; collection calls it, not requests.
-func (c *seriesCache) observe(obs metric.Int64Observer) {
-	for _, s := range *c.m.Load() {
-		if n := s.count.Load(); n > 0 {
-			obs.Observe(n, s.observe...)
-		}
+// len is the number of keys cached.
+func (c *seriesCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirty != nil {
+		return len(c.dirty)
 	}
-	if n := c.overflow.Load(); n > 0 {
-		obs.Observe(n, overflowObserve...)
-	}
+	return len(*c.read.Load())
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,5 +89,28 @@ func BenchmarkScrape(b *testing.B) {
 				b.ReportMetric(float64(size), "bytes/scrape")
 			})
 		}
+		// Scrapers that arrive together: Prometheus HA pairs, a federation
+		// and a debugging curl. The bridge collects once for all of them.
+		b.Run(impl.name+"/8-concurrent", func(b *testing.B) {
+			const scrapers = 8
+			r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for range scrapers {
+					wg.Go(func() {
+						<-start
+						rec := httptest.NewRecorder()
+						impl.h.ServeHTTP(rec, r)
+						if rec.Code != http.StatusOK {
+							b.Errorf("scrape: %d", rec.Code)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+			}
+		})
 	}
 }

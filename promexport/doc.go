@@ -3,6 +3,14 @@
 // bridged through promhttp, with gzip and OpenMetrics negotiation and none of
 // the otel_scope_* or target_info noise.
 //
+// Requests are recorded as the semantic convention
+// http.server.request.duration; the endpoint derives the reference
+// gateway's http_requests_total{method,handler,status} and
+// http_request_duration_seconds{method,handler} from that one histogram, so
+// the two always agree, and can serve the convention as it is as well
+// (WithNames). The instrumented provider is left alone: its OTLP readers
+// push the conventions unchanged.
+//
 //	exp, err := promexport.New()
 //	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp.Reader()))
 //	mux.Handle("GET /metrics/prometheus", exp)

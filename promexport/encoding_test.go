@@ -142,7 +142,9 @@ func checkVary(t *testing.T, h http.Header, names ...string) {
 func TestGatherErrorIsPlainWhateverTheEncoding(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(failingCollector{})
-	e, err := promexport.New(promexport.WithRegistry(reg))
+	// The semconv form derives nothing from an empty provider, so the
+	// failing collector is all there is to gather.
+	e, err := promexport.New(promexport.WithRegistry(reg), promexport.WithNames(promexport.NamesSemconv))
 	if err != nil {
 		t.Fatal(err)
 	}

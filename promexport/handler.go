@@ -2,6 +2,8 @@ package promexport
 
 import (
 	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,15 +15,26 @@ import (
 	"github.com/prometheus/otlptranslator"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // Path is where the scrape endpoint is mounted by metricsbridge.
 const Path = "/metrics/prometheus"
 
-// Exporter is both the sdkmetric.Reader that collects from a MeterProvider
-// and the http.Handler that serves what it collects.
+// Exporter is both the sdkmetric.Reader that collects from the
+// instrumented MeterProvider and the http.Handler that serves what it
+// collects, translated into the reference gateway's series.
+//
+// The OTel Prometheus exporter does the encoding. It sits on a
+// MeterProvider of its own with no instruments, fed by a producer that
+// collects through Reader and derives http_requests_total and
+// http_request_duration_seconds from http.server.request.duration, so the
+// instrumented provider's views (and its OTLP readers) keep the semantic
+// conventions unchanged.
 type Exporter struct {
-	reader   *otelprom.Exporter
+	source   *sdkmetric.ManualReader
+	mp       *sdkmetric.MeterProvider
 	registry *prometheus.Registry
 	handler  http.Handler
 }
@@ -29,6 +42,8 @@ type Exporter struct {
 type config struct {
 	registry *prometheus.Registry
 	logger   *slog.Logger
+	names    Names
+	ns, sub  string
 }
 
 // Option configures New.
@@ -50,19 +65,45 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c config) config { c.logger = l; return c })
 }
 
+// WithNames chooses the form of the HTTP series; the default is NamesSeed.
+func WithNames(n Names) Option {
+	return optionFunc(func(c config) config { c.names = n; return c })
+}
+
+// WithPrefix prefixes the derived series as <namespace>_<subsystem>_, with
+// the rules of views.Prefix ("default" namespace: no prefix).
+func WithPrefix(namespace, subsystem string) Option {
+	return optionFunc(func(c config) config { c.ns, c.sub = namespace, subsystem; return c })
+}
+
+// ErrInvalid is wrapped by the errors New returns for bad options.
+var ErrInvalid = errors.New("promexport: invalid option")
+
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler)}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed}
 	for _, o := range opts {
 		c = o.apply(c)
+	}
+	switch c.names {
+	case NamesSeed, NamesSemconv, NamesBoth:
+	default:
+		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesSeed, NamesSemconv, NamesBoth)
+	}
+	prefix, err := views.Prefix(c.ns, c.sub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
 	}
+	source := sdkmetric.NewManualReader()
+	tr := &translator{source: source, names: c.names, prefix: prefix, logger: c.logger}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
-		// Names come from the views; the exporter only adds the Prometheus
-		// suffixes (_total, _seconds) and escapes.
+		otelprom.WithProducer(tr),
+		// Names come from the views and the translator; the exporter only
+		// adds the Prometheus suffixes (_total, _seconds) and escapes.
 		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
 		otelprom.WithoutScopeInfo(),
 		otelprom.WithoutTargetInfo(),
@@ -70,7 +111,8 @@ func New(opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("promexport: %w", err)
 	}
-	h := promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	h := promhttp.HandlerFor(&sharedGatherer{g: c.registry}, promhttp.HandlerOpts{
 		ErrorLog: slogAdapter{c.logger},
 		// Serve what could be gathered rather than fail the whole scrape
 		// over one bad family; the error is logged.
@@ -79,11 +121,16 @@ func New(opts ...Option) (*Exporter, error) {
 		// ServeHTTP negotiates gzip itself: see acceptsGzip for why.
 		DisableCompression: true,
 	})
-	return &Exporter{reader: reader, registry: c.registry, handler: h}, nil
+	return &Exporter{source: source, mp: mp, registry: c.registry, handler: h}, nil
 }
 
-// Reader is the sdkmetric.Reader to register with the MeterProvider.
-func (e *Exporter) Reader() sdkmetric.Reader { return e.reader }
+// Reader is the sdkmetric.Reader to register with the instrumented
+// MeterProvider, exactly one.
+func (e *Exporter) Reader() sdkmetric.Reader { return e.source }
+
+// Shutdown releases the exporter's own provider. The Reader is shut down
+// by the provider it was registered with.
+func (e *Exporter) Shutdown(ctx context.Context) error { return e.mp.Shutdown(ctx) }
 
 // Gatherer returns the registry the endpoint serves.
 func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
@@ -131,4 +132,61 @@ func ExampleDisabled() {
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 503 {"error":"metrics_disabled","message":"Prometheus metrics are disabled; set ENABLE_METRICS=true to enable them"}
+}
+
+// Scrapes in every format at once, while requests are recorded, share
+// collections and still each get a complete, valid exposition.
+func TestConcurrentScrapesInEveryFormat(t *testing.T) {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
+	h := p.Middleware(mux)
+	stop := make(chan struct{})
+	var recorded sync.WaitGroup
+	recorded.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", fmt.Sprintf("/items/%d", i), nil))
+			}
+		}
+	})
+	headers := []map[string]string{
+		nil,
+		{"Accept": "application/openmetrics-text;version=1.0.0"},
+		{"Accept-Encoding": "gzip"},
+		{"Accept": "application/openmetrics-text;version=1.0.0", "Accept-Encoding": "gzip"},
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			for range 5 {
+				resp := get(p.MetricsHandler(), headers[i%len(headers)])
+				body := resp.Body
+				if resp.Header.Get("Content-Encoding") == "gzip" {
+					zr, err := gzip.NewReader(resp.Body)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					body = zr
+				}
+				b, _ := io.ReadAll(body)
+				if resp.StatusCode != 200 || !strings.Contains(string(b), "http_requests_total{") {
+					t.Errorf("%v: %d\n%s", headers[i%len(headers)], resp.StatusCode, b)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	recorded.Wait()
 }

@@ -1,12 +1,17 @@
-// Package views holds the OpenTelemetry views that turn metricsbridge's
-// instruments into the Prometheus series operators already query:
-// http_requests_total{method,handler,status}, the
-// http_request_duration_seconds histogram and the app_info gauge.
+// Package views holds the OpenTelemetry views that keep what the SDK
+// aggregates for HTTP servers small and stable: the latency buckets and an
+// attribute allow-list for the semantic convention
+// http.server.request.duration (http.request.method, http.route,
+// http.response.status_code, url.scheme, error.type), whichever
+// instrumentation records it, so otelhttp's server.port,
+// network.protocol.*, user_agent.* or client.address never multiply
+// series; otelhttp's body-size histograms are dropped unless asked for.
 //
-// The instruments keep stable OpenTelemetry names (see the Instrument*
-// constants); the views give them their exported names, an optional
-// namespace/subsystem prefix, the histogram boundaries and an attribute
-// allow-list, so nothing but the documented labels reaches a series:
+// The views keep the conventions' names, so OTLP destinations receive them
+// unchanged. The Prometheus names of the reference gateway are derived at
+// the scrape endpoint (package promexport). The views also name
+// metricsbridge's own instruments (app_info and the self-metrics) with the
+// optional namespace/subsystem prefix:
 //
 //	vs, err := views.New(views.WithNamespace("shop"), views.WithBuckets([]float64{0.1, 0.5, 1}))
 //	if err != nil { ... }

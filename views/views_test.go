@@ -18,7 +18,14 @@ func TestPrefix(t *testing.T) {
 		{"default", "api", "api_", false},
 		{"shop", "", "shop_", false},
 		{"shop", "api", "shop_api_", false},
-		{"_x9", "Y_1", "_x9_Y_1_", false},
+		{"x9", "Y_1", "x9_Y_1_", false},
+		// Names the exporter would rewrite: collapsed underscores, the word
+		// "total" dropped, "seconds" changing the histogram's suffix.
+		{"_x9", "", "", true},
+		{"a__b", "", "", true},
+		{"shop_", "", "", true},
+		{"shop", "total", "", true},
+		{"shop", "api_seconds", "", true},
 		{"my-shop", "", "", true},
 		{"shop", "a:b", "", true},
 		{"9shop", "", "", true},

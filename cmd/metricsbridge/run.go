@@ -117,7 +117,7 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	// quiet service; an explicit METRICS_EXCLUDED_HANDLERS (even empty)
 	// replaces this default.
 	if _, ok := lookup(otelmetrics.EnvExcludedHandlers); !ok {
-		s.metrics.ExcludedHandlers = []string{pathHealth, pathReady}
+		s.metrics.ExcludedHandlers = []string{"^" + pathHealth + "$", "^" + pathReady + "$"}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return s, err

@@ -13,17 +13,19 @@ import (
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
-// pushedCounts sums the http_requests points the sink received by
-// "METHOD handler status".
+// pushedCounts sums the http.server.request.duration points the sink
+// received (delta temporality) by "METHOD route status", with "none" for
+// requests that matched no route, as the scrape's labels read.
 func pushedCounts(sink *otlptest.Sink) map[string]int64 {
-	points, _ := sink.Points("http_requests")
+	points, _ := sink.Histograms(views.InstrumentHTTPServerDuration)
 	got := map[string]int64{}
 	for _, dp := range points {
-		attrs := map[string]string{}
-		for _, a := range dp.Attributes {
-			attrs[a.Key] = a.Value.GetStringValue()
+		attrs := otlptest.Attrs(dp.Attributes)
+		route := attrs[string(views.KeyHTTPRoute)]
+		if route == "" {
+			route = "none"
 		}
-		got[attrs[string(views.KeyMethod)]+" "+attrs[string(views.KeyHandler)]+" "+attrs[string(views.KeyStatus)]] += dp.GetAsInt()
+		got[attrs[string(views.KeyHTTPMethod)]+" "+route+" "+attrs[string(views.KeyHTTPStatus)]] += int64(dp.GetCount())
 	}
 	return got
 }
@@ -118,7 +120,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	want := map[string]int64{"POST /tools/invoke 200": 5, "GET /slow-ok 200": 1, "GET /servers/{id}/sse 200": 1}
-	sink.WaitTotal(t, "http_requests", 7, 20*time.Second)
+	sink.WaitTotal(t, views.InstrumentHTTPServerDuration, 7, 20*time.Second)
 	if got := pushedCounts(sink); len(got) != len(want) {
 		t.Errorf("pushed %v, want %v", got, want)
 	} else {

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -140,24 +142,85 @@ func (s *Sink) Points(name string) (points []*metricpb.NumberDataPoint, temporal
 	return points, temporality
 }
 
-// Total is what a backend would show as the total of a counter over all
-// its series: the sum of every delta point, or of the latest cumulative
-// value of each series.
+// Histograms returns every data point of the named histogram metric that
+// arrived, in order, with its temporality.
+func (s *Sink) Histograms(name string) (points []*metricpb.HistogramDataPoint, temporality []metricpb.AggregationTemporality) {
+	for _, r := range s.Requests() {
+		for _, rm := range r.Metrics.ResourceMetrics {
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if m.Name != name || m.GetHistogram() == nil {
+						continue
+					}
+					for _, dp := range m.GetHistogram().DataPoints {
+						points = append(points, dp)
+						temporality = append(temporality, m.GetHistogram().AggregationTemporality)
+					}
+				}
+			}
+		}
+	}
+	return points, temporality
+}
+
+// Total is what a backend would show as the total of a counter, or of a
+// histogram's count, over all its series: the sum of every delta point,
+// or of the latest cumulative value of each series.
 func (s *Sink) Total(name string) int64 {
-	points, temps := s.Points(name)
+	return s.TotalWhere(name, func(map[string]string) bool { return true })
+}
+
+// TotalWhere is Total over the series whose string attributes (ints are
+// formatted in decimal) satisfy keep.
+func (s *Sink) TotalWhere(name string, keep func(attrs map[string]string) bool) int64 {
+	type point struct {
+		attrs []*commonpb.KeyValue
+		value int64
+		delta bool
+	}
+	var all []point
+	sums, sumTemps := s.Points(name)
+	for i, dp := range sums {
+		all = append(all, point{dp.Attributes, dp.GetAsInt(), sumTemps[i] == metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA})
+	}
+	hists, histTemps := s.Histograms(name)
+	for i, dp := range hists {
+		all = append(all, point{dp.Attributes, int64(dp.GetCount()), histTemps[i] == metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA})
+	}
 	latest := map[string]int64{}
 	var delta int64
-	for i, dp := range points {
-		if temps[i] == metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA {
-			delta += dp.GetAsInt()
+	for _, p := range all {
+		if !keep(Attrs(p.attrs)) {
 			continue
 		}
-		latest[fmt.Sprint(dp.Attributes)] = dp.GetAsInt()
+		if p.delta {
+			delta += p.value
+			continue
+		}
+		latest[fmt.Sprint(p.attrs)] = p.value
 	}
 	for _, v := range latest {
 		delta += v
 	}
 	return delta
+}
+
+// Attrs flattens OTLP attributes into strings.
+func Attrs(kvs []*commonpb.KeyValue) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		switch v := kv.GetValue().GetValue().(type) {
+		case *commonpb.AnyValue_StringValue:
+			m[kv.GetKey()] = v.StringValue
+		case *commonpb.AnyValue_IntValue:
+			m[kv.GetKey()] = strconv.FormatInt(v.IntValue, 10)
+		case *commonpb.AnyValue_BoolValue:
+			m[kv.GetKey()] = strconv.FormatBool(v.BoolValue)
+		default:
+			m[kv.GetKey()] = kv.GetValue().String()
+		}
+	}
+	return m
 }
 
 // WaitTotal polls until Total(name) is want or the timeout passes.

@@ -1,0 +1,374 @@
+package promexport
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+// Names chooses which form of the HTTP server histogram the endpoint serves.
+type Names string
+
+// The forms the endpoint can serve. NamesSeed is the reference gateway's
+// dialect, http_requests_total{method,handler,status} and
+// http_request_duration_seconds{method,handler}; NamesSemconv is
+// http.server.request.duration as the OTel exporter names it,
+// http_server_request_duration_seconds{http_request_method,http_route,...};
+// NamesBoth serves both, for teams moving dashboards from one to the other.
+const (
+	NamesSeed    Names = "seed"
+	NamesSemconv Names = "semconv"
+	NamesBoth    Names = "both"
+)
+
+// HandlerNone is the handler label of requests that matched no route: the
+// histogram points without http.route.
+const HandlerNone = "none"
+
+// scopeName is the instrumentation scope of the derived series; the
+// exporter is configured to show no scope labels, so it is not visible.
+var scope = instrumentation.Scope{Name: "github.com/metricsbridge/metricsbridge/promexport"}
+
+// translator is the metric.Producer behind the endpoint. It collects the
+// instrumented MeterProvider through source and derives the reference
+// gateway's series from every http.server.request.duration point, from
+// whichever instrumentation scope recorded it. Since both series come from
+// the same points, the counter summed over status always equals the
+// histogram's count, the overflow series included.
+type translator struct {
+	source   *sdkmetric.ManualReader
+	names    Names
+	prefix   string
+	logger   *slog.Logger
+	overflow atomic.Bool // logged once
+
+	// labels caches what a point's attribute set translates to; the sets
+	// are bounded by the cardinality limit, the cache by maxLabelCache.
+	mu     sync.Mutex
+	labels map[attribute.Distinct]seedLabels
+}
+
+const maxLabelCache = 1 << 16
+
+type seedLabels struct {
+	hist   histKey
+	status string
+}
+
+// histKey is one http_request_duration_seconds series.
+type histKey struct {
+	method, handler string
+	overflow        bool
+}
+
+func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, error) {
+	var rm metricdata.ResourceMetrics
+	if err := t.source.Collect(ctx, &rm); err != nil {
+		return nil, err
+	}
+	out := make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics)+1)
+	seed := t.names != NamesSemconv
+	semconvForm := t.names != NamesSeed
+	var merged mergedHistograms[histKey]
+	var semconvMerged mergedHistograms[attribute.Distinct]
+	for _, sm := range rm.ScopeMetrics {
+		kept := sm.Metrics[:0:0]
+		for _, m := range sm.Metrics {
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if m.Name != views.InstrumentHTTPServerDuration || !ok {
+				kept = append(kept, m)
+				continue
+			}
+			if semconvForm {
+				if semconvMerged.metric.Name == "" {
+					semconvMerged.metric = m
+				}
+				for _, dp := range h.DataPoints {
+					a, created := semconvMerged.acc(dp.Attributes.Equivalent(), dp, false)
+					if created {
+						a.attrs = dp.Attributes
+					}
+					a.add(dp, "")
+				}
+			}
+			if seed {
+				t.mu.Lock()
+				for _, dp := range h.DataPoints {
+					l := t.seedLabels(dp.Attributes)
+					a, created := merged.acc(l.hist, dp, true)
+					if created {
+						a.attrs = l.hist.attrs()
+					}
+					a.add(dp, l.status)
+				}
+				t.mu.Unlock()
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, metricdata.ScopeMetrics{Scope: sm.Scope, Metrics: kept})
+		}
+	}
+
+	derived := metricdata.ScopeMetrics{Scope: scope}
+	if semconvForm && len(semconvMerged.order) > 0 {
+		m := semconvMerged.metric
+		m.Data = semconvMerged.histogram()
+		derived.Metrics = append(derived.Metrics, m)
+	}
+	if seed {
+		derived.Metrics = append(derived.Metrics, t.seedMetrics(&merged)...)
+	}
+	if len(derived.Metrics) > 0 {
+		out = append(out, derived)
+	}
+	return out, nil
+}
+
+// seedLabels returns the cached translation of a point's attributes; t.mu
+// is held.
+func (t *translator) seedLabels(set attribute.Set) seedLabels {
+	d := set.Equivalent()
+	if l, ok := t.labels[d]; ok {
+		return l
+	}
+	var l seedLabels
+	if v, ok := set.Value(views.KeyOverflow); ok && v.AsBool() {
+		l.hist.overflow = true
+	} else {
+		method, _ := set.Value(views.KeyHTTPMethod)
+		route, _ := set.Value(views.KeyHTTPRoute)
+		l.hist.method = MethodLabel(method.AsString())
+		l.hist.handler = HandlerLabel(route.AsString())
+		if v, ok := set.Value(views.KeyHTTPStatus); ok {
+			l.status = strconv.FormatInt(v.AsInt64(), 10)
+		}
+	}
+	if t.labels == nil || len(t.labels) >= maxLabelCache {
+		t.labels = make(map[attribute.Distinct]seedLabels)
+	}
+	t.labels[d] = l
+	return l
+}
+
+// seedMetrics turns the merged points into the reference gateway's series.
+func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
+	requests := metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true}
+	var overflowed int64
+	var overflowStart, overflowTime time.Time
+	for i, a := range m.order {
+		k := m.keys[i]
+		if k.overflow {
+			overflowed, overflowStart, overflowTime = int64(a.count), a.start, a.time
+			if t.overflow.CompareAndSwap(false, true) {
+				t.logger.Warn("series limit reached: requests with new label sets are counted in the series labelled otel_metric_overflow=\"true\"",
+					"metric", t.prefix+views.NameRequests+"_total")
+			}
+		}
+		statuses := make([]string, 0, len(a.statuses))
+		for s := range a.statuses {
+			statuses = append(statuses, s)
+		}
+		slices.Sort(statuses)
+		for _, s := range statuses {
+			requests.DataPoints = append(requests.DataPoints, metricdata.DataPoint[int64]{
+				Attributes: k.requestAttrs(s),
+				StartTime:  a.start,
+				Time:       a.time,
+				Value:      int64(a.statuses[s]),
+			})
+		}
+	}
+	if overflowTime.IsZero() {
+		overflowStart, overflowTime = time.Now(), time.Now()
+	}
+	return []metricdata.Metrics{
+		{
+			Name:        t.prefix + views.NameRequests,
+			Description: "Total HTTP requests by method, route template and status code.",
+			Unit:        "{request}",
+			Data:        requests,
+		},
+		{
+			Name:        t.prefix + views.NameDuration,
+			Description: "HTTP request latency in seconds by method and route template.",
+			Unit:        "s",
+			Data:        m.histogram(),
+		},
+		{
+			Name:        t.prefix + views.NameOverflow,
+			Description: "Requests recorded into the overflow series because the series limit was reached.",
+			Unit:        "{request}",
+			Data: metricdata.Sum[int64]{
+				Temporality: metricdata.CumulativeTemporality,
+				IsMonotonic: true,
+				DataPoints:  []metricdata.DataPoint[int64]{{StartTime: overflowStart, Time: overflowTime, Value: overflowed}},
+			},
+		},
+	}
+}
+
+func (k histKey) attrs() attribute.Set {
+	if k.overflow {
+		return attribute.NewSet(views.KeyOverflow.Bool(true))
+	}
+	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler))
+}
+
+func (k histKey) requestAttrs(status string) attribute.Set {
+	if k.overflow {
+		return attribute.NewSet(views.KeyOverflow.Bool(true))
+	}
+	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler), views.KeyStatus.String(status))
+}
+
+// mergedHistograms sums histogram points that map to the same series.
+type mergedHistograms[K comparable] struct {
+	metric metricdata.Metrics // the semconv form's name, unit, description
+	byKey  map[K]*histAcc
+	keys   []K
+	order  []*histAcc
+}
+
+type histAcc struct {
+	attrs     attribute.Set
+	bounds    []float64
+	counts    []uint64
+	count     uint64
+	sum       float64
+	start     time.Time
+	time      time.Time
+	exemplars []metricdata.Exemplar[float64] // at most one per bucket, the latest
+	statuses  map[string]uint64
+}
+
+// acc returns the series of key, created with dp's boundaries if new.
+func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float64], byStatus bool) (a *histAcc, created bool) {
+	if a := m.byKey[key]; a != nil {
+		return a, false
+	}
+	if m.byKey == nil {
+		m.byKey = make(map[K]*histAcc)
+	}
+	a = &histAcc{bounds: dp.Bounds, counts: make([]uint64, len(dp.Bounds)+1), start: dp.StartTime, time: dp.Time}
+	if byStatus {
+		a.statuses = make(map[string]uint64, 4)
+	}
+	m.byKey[key] = a
+	m.keys = append(m.keys, key)
+	m.order = append(m.order, a)
+	return a, true
+}
+
+// add merges dp, counted under status when the series keeps statuses.
+func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) {
+	if slices.Equal(a.bounds, dp.Bounds) {
+		for i, c := range dp.BucketCounts {
+			a.counts[i] += c
+		}
+	} else {
+		// Only a view could give one instrument other boundaries, and the
+		// views give every scope the same: still, never drop a request.
+		// Each bucket's count goes to the first of ours that holds its
+		// upper bound.
+		for i, c := range dp.BucketCounts {
+			j := len(a.bounds)
+			if i < len(dp.Bounds) {
+				j, _ = slices.BinarySearch(a.bounds, dp.Bounds[i])
+			}
+			a.counts[j] += c
+		}
+	}
+	a.count += dp.Count
+	a.sum += dp.Sum
+	if dp.StartTime.Before(a.start) {
+		a.start = dp.StartTime
+	}
+	if dp.Time.After(a.time) {
+		a.time = dp.Time
+	}
+	if a.statuses != nil {
+		a.statuses[status] += dp.Count
+	}
+	for _, e := range dp.Exemplars {
+		a.addExemplar(e)
+	}
+}
+
+// addExemplar keeps the latest exemplar per bucket, with only its trace
+// and span: the attributes a view filtered out of the point (a user agent,
+// a client address) stay out of the exposition too.
+func (a *histAcc) addExemplar(e metricdata.Exemplar[float64]) {
+	if len(e.TraceID) == 0 {
+		return
+	}
+	b, _ := slices.BinarySearch(a.bounds, e.Value)
+	if a.exemplars == nil {
+		a.exemplars = make([]metricdata.Exemplar[float64], len(a.bounds)+1)
+	}
+	if e.Time.After(a.exemplars[b].Time) {
+		e.FilteredAttributes = nil
+		a.exemplars[b] = e
+	}
+}
+
+func (m *mergedHistograms[K]) histogram() metricdata.Histogram[float64] {
+	h := metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality}
+	h.DataPoints = make([]metricdata.HistogramDataPoint[float64], 0, len(m.order))
+	for _, a := range m.order {
+		dp := metricdata.HistogramDataPoint[float64]{
+			Attributes:   a.attrs,
+			StartTime:    a.start,
+			Time:         a.time,
+			Count:        a.count,
+			Bounds:       a.bounds,
+			BucketCounts: a.counts,
+			Sum:          a.sum,
+		}
+		for _, e := range a.exemplars {
+			if !e.Time.IsZero() {
+				dp.Exemplars = append(dp.Exemplars, e)
+			}
+		}
+		h.DataPoints = append(h.DataPoints, dp)
+	}
+	return h
+}
+
+// methods are the standard methods of the HTTP semantic conventions; any
+// other method is "_OTHER", so bogus methods cannot add series.
+var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+
+// MethodLabel returns the method label for an http.request.method value.
+func MethodLabel(m string) string {
+	for _, s := range methods {
+		if strings.EqualFold(m, s) {
+			return s
+		}
+	}
+	return "_OTHER"
+}
+
+// HandlerLabel returns the handler label for an http.route value: the
+// template's path, without the method or host of a ServeMux pattern that
+// an instrumentation passed on as it was, or "none" when there is none.
+func HandlerLabel(route string) string {
+	if i := strings.IndexByte(route, '/'); i > 0 {
+		route = route[i:]
+	}
+	if route == "" || route[0] != '/' {
+		return HandlerNone
+	}
+	return route
+}
