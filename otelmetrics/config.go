@@ -27,6 +27,7 @@ const (
 	EnvCardinalityLimit = "METRICS_CARDINALITY_LIMIT"
 	EnvPrometheusNames  = "METRICS_PROMETHEUS_NAMES"
 	EnvBodySizes        = "METRICS_BODY_SIZES"
+	EnvExemplars        = "METRICS_EXEMPLARS"
 	EnvHost             = "HOST"
 	EnvPort             = "PORT"
 )
@@ -67,6 +68,10 @@ type Config struct {
 	// BodySizes keeps the http.server.{request,response}.body.size
 	// histograms an instrumentation such as otelhttp records.
 	BodySizes bool
+	// Exemplars attaches the trace and span of a request whose context
+	// holds a sampled span to its duration measurement; OpenMetrics
+	// scrapes show them on http_request_duration_seconds_bucket.
+	Exemplars bool
 	Host      string
 	Port      int
 }
@@ -78,6 +83,7 @@ func DefaultConfig() Config {
 		LatencyBuckets:   slices.Clone(views.DefaultBuckets),
 		CardinalityLimit: DefaultCardinalityLimit,
 		PrometheusNames:  string(promexport.NamesSeed),
+		Exemplars:        true,
 		Host:             "127.0.0.1",
 		Port:             4444,
 	}
@@ -139,6 +145,8 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		keep(env.Errorf(EnvPrometheusNames, c.PrometheusNames, "%s", err))
 	}
 	c.BodySizes, err = env.Bool(l, EnvBodySizes, false)
+	keep(err)
+	c.Exemplars, err = env.Bool(l, EnvExemplars, true)
 	keep(err)
 
 	c.Host = env.String(l, EnvHost, c.Host)

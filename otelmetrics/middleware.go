@@ -2,15 +2,17 @@ package otelmetrics
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
+
+//go:generate go run ./internal/writergen
 
 // HandlerNone is the handler label of a request that matched no route.
 const HandlerNone = promexport.HandlerNone
@@ -19,10 +21,17 @@ const HandlerNone = promexport.HandlerNone
 // http.server.request.duration, from which the scrape endpoint derives
 // http_requests_total and http_request_duration_seconds.
 //
-// next is normally an *http.ServeMux: the handler label is the pattern the
-// mux matched, read from Request.Pattern after next returns, with any method
-// and host removed. Wrap the mux itself (not a handler that copies the
-// request, such as http.StripPrefix) so the matched pattern is visible here.
+// The route template comes from whatever knows it, through the request's
+// context, so middleware between this one and the router that copies the
+// request (request IDs, auth, http.TimeoutHandler, http.StripPrefix) does
+// not lose it: SetRoute from a router's hook (chi, gorilla/mux, echo,
+// gin), RoutePattern around an *http.ServeMux, or, when next is the
+// ServeMux itself, the Request.Pattern it sets.
+//
+// The response writer handed to next has exactly the optional interfaces
+// (http.Flusher, http.Hijacker, io.ReaderFrom, io.StringWriter,
+// http.Pusher, http.CloseNotifier) of the one it wraps, and unwraps for
+// http.ResponseController.
 func (p *Provider) Middleware(next http.Handler) http.Handler {
 	return &middleware{next: next, inst: p.inst}
 }
@@ -32,44 +41,100 @@ type middleware struct {
 	inst *instruments
 }
 
+// reqState is one request's status and route. The request's context and
+// response writer both point to it; it is never reused, so a handler
+// goroutine that outlives its request cannot write into another one.
+type reqState struct {
+	parent      context.Context
+	w           http.ResponseWriter
+	status      int
+	wroteHeader bool
+	connect     bool
+	route       string
+	routed      bool
+}
+
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.inst.excluded != nil && m.inst.excluded.MatchString(r.URL.Path) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
-	rw := writerPool.Get().(*responseWriter)
-	rw.ResponseWriter, rw.status, rw.wroteHeader = w, http.StatusOK, false
+	// One allocation for the state and one for the request copy that
+	// carries it: what surviving request copies costs.
+	s := &reqState{parent: r.Context(), w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
+	r2 := r.WithContext(stateCtx{s})
 	defer func() {
-		status := rw.status
+		status := s.status
 		p := recover()
 		// http.ErrAbortHandler after the header went out is how a proxy
 		// ends a stream the client or upstream broke: the client saw the
 		// status already written, so that is what is counted.
-		if p != nil && (p != http.ErrAbortHandler || !rw.wroteHeader) {
+		if p != nil && (p != http.ErrAbortHandler || !s.wroteHeader) {
 			status = http.StatusInternalServerError
 		}
-		m.record(r, status, time.Since(start))
-		rw.ResponseWriter = nil
-		writerPool.Put(rw)
+		route := s.route
+		if !s.routed {
+			route = routeTemplate(r2.Pattern)
+		}
+		m.inst.record(r2, status, route, time.Since(start))
 		if p != nil {
 			panic(p) // recorded; net/http (or an outer recoverer) handles it as before
 		}
 	}()
-	m.next.ServeHTTP(rw, r)
+	m.next.ServeHTTP(wrap(s, w), r2)
 }
 
-func (m *middleware) record(r *http.Request, status int, d time.Duration) {
-	s := m.inst.cache.get(seriesKey{
+// wrap returns the writer for s with the optional interfaces of w.
+func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
+	var mask int
+	if _, ok := w.(http.Flusher); ok {
+		mask |= 1
+	}
+	if _, ok := w.(http.Hijacker); ok {
+		mask |= 2
+	}
+	if _, ok := w.(io.ReaderFrom); ok {
+		mask |= 4
+	}
+	if _, ok := w.(io.StringWriter); ok {
+		mask |= 8
+	}
+	if _, ok := w.(http.Pusher); ok {
+		mask |= 16
+	}
+	if _, ok := w.(http.CloseNotifier); ok { //nolint:staticcheck // gin and older code still assert it
+		mask |= 32
+	}
+	return wrappers[mask](s)
+}
+
+func (in *instruments) record(r *http.Request, status int, route string, d time.Duration) {
+	if route == "" && !routelessStatus(status) {
+		in.unrouted()
+	}
+	s := in.cache.get(seriesKey{
 		method: methodIndex(r.Method),
 		status: uint16(status),
 		https:  r.TLS != nil,
-		route:  routeTemplate(r.Pattern),
+		route:  route,
 	})
 	if s.excluded {
 		return
 	}
-	m.inst.duration.Record(r.Context(), d.Seconds(), s.rec...)
+	in.duration.Record(r.Context(), d.Seconds(), s.rec...)
+}
+
+// routelessStatus is true of the answers a router gives when nothing
+// matched: not found, method not allowed, and ServeMux's redirects to the
+// canonical path.
+func routelessStatus(code int) bool {
+	switch code {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusMovedPermanently,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
 }
 
 // routeTemplate turns a ServeMux pattern "[METHOD ][HOST]/path" into its
@@ -87,55 +152,63 @@ func routeTemplate(pattern string) string {
 	return pattern
 }
 
-var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
+// rw is the writer's common part; writer_gen.go adds the optional
+// interfaces in every combination. A struct of one pointer is stored in
+// an interface without allocating.
+type rw struct{ s *reqState }
 
-// responseWriter remembers the status code. It keeps http.Flusher,
-// http.Hijacker and io.ReaderFrom visible to type assertions and unwraps
-// for http.ResponseController, so SSE, WebSocket upgrades and sendfile work
-// through the middleware.
-type responseWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
+func (w rw) Header() http.Header { return w.s.w.Header() }
 
-func (w *responseWriter) WriteHeader(code int) {
+func (w rw) WriteHeader(code int) {
 	// 1xx other than 101 are interim responses; the final code comes later.
-	if !w.wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status, w.wroteHeader = code, true
+	if !w.s.wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.s.status, w.s.wroteHeader = code, true
 	}
-	w.ResponseWriter.WriteHeader(code)
+	w.s.w.WriteHeader(code)
 }
 
-func (w *responseWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
+func (w rw) Write(b []byte) (int, error) {
+	w.s.wroteHeader = true
+	return w.s.w.Write(b)
 }
 
-func (w *responseWriter) Flush() { _ = w.FlushError() }
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (w rw) Unwrap() http.ResponseWriter { return w.s.w }
 
-// FlushError is what http.ResponseController.Flush looks for first.
-func (w *responseWriter) FlushError() error {
-	w.wroteHeader = true
-	return http.NewResponseController(w.ResponseWriter).Flush()
+func (s *reqState) flush() {
+	s.wroteHeader = true
+	s.w.(http.Flusher).Flush()
 }
 
-// Hijack hands the connection over; a handler that takes the connection
-// without writing a status (a WebSocket upgrade) is recorded as 101.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil && !w.wroteHeader {
-		w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
+// hijack hands the connection over. A handler that takes it without
+// writing a status is recorded as 101 (a WebSocket upgrade), or as 200
+// for CONNECT, whose tunnel opens with "200 Connection established"
+// written on the raw connection.
+func (s *reqState) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := s.w.(http.Hijacker).Hijack()
+	if err == nil && !s.wroteHeader {
+		s.status, s.wroteHeader = http.StatusSwitchingProtocols, true
+		if s.connect {
+			s.status = http.StatusOK
+		}
 	}
-	return c, rw, err
+	return c, brw, err
 }
 
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	w.wroteHeader = true
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+func (s *reqState) readFrom(src io.Reader) (int64, error) {
+	s.wroteHeader = true
+	return s.w.(io.ReaderFrom).ReadFrom(src)
 }
 
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (s *reqState) writeString(str string) (int, error) {
+	s.wroteHeader = true
+	return s.w.(io.StringWriter).WriteString(str)
+}
+
+func (s *reqState) push(target string, opts *http.PushOptions) error {
+	return s.w.(http.Pusher).Push(target, opts)
+}
+
+func (s *reqState) closeNotify() <-chan bool {
+	return s.w.(http.CloseNotifier).CloseNotify() //nolint:staticcheck // see wrap
+}

@@ -46,6 +46,7 @@ func TestExposition(t *testing.T) {
 				`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 2`,
 				`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 				`metricsbridge_series_overflow_total 0`,
+				`metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -68,6 +69,7 @@ func TestExposition(t *testing.T) {
 				`http_requests_total{handler="none",method="_OTHER",status="404"} 1`,
 				`http_requests_total{handler="none",method="_OTHER",status="405"} 1`,
 				`metricsbridge_series_overflow_total 0`,
+				`metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -79,6 +81,7 @@ func TestExposition(t *testing.T) {
 				`shop_api_http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
 				`shop_api_http_requests_total{handler="/health",method="GET",status="200"} 1`,
 				`shop_api_metricsbridge_series_overflow_total 0`,
+				`shop_api_metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -90,6 +93,7 @@ func TestExposition(t *testing.T) {
 				`gw_http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
 				`gw_http_requests_total{handler="/health",method="GET",status="200"} 1`,
 				`gw_metricsbridge_series_overflow_total 0`,
+				`gw_metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -112,6 +116,7 @@ func TestExposition(t *testing.T) {
 				`http_requests_total{handler="/tools/invoke",method="POST",status="200"} 1`,
 				`http_requests_total{handler="none",method="GET",status="404"} 1`,
 				`metricsbridge_series_overflow_total 0`,
+				`metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -123,6 +128,7 @@ func TestExposition(t *testing.T) {
 				`http_request_duration_seconds_count{handler="/health",method="GET"} 1`,
 				`http_requests_total{handler="/health",method="GET",status="200"} 1`,
 				`metricsbridge_series_overflow_total 0`,
+				`metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 		{
@@ -142,6 +148,7 @@ func TestExposition(t *testing.T) {
 				`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 				`http_requests_total{otel_metric_overflow="true"} 3`,
 				`metricsbridge_series_overflow_total 3`,
+				`metricsbridge_unrouted_requests_total 0`,
 			},
 		},
 	} {

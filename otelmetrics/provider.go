@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -22,10 +24,11 @@ import (
 const ScopeName = "github.com/metricsbridge/metricsbridge/otelmetrics"
 
 type options struct {
-	logger  *slog.Logger
-	version string
-	readers []sdkmetric.Reader
-	res     *resource.Resource
+	noUnroutedWarning bool
+	logger            *slog.Logger
+	version           string
+	readers           []sdkmetric.Reader
+	res               *resource.Resource
 }
 
 // Option configures NewProvider.
@@ -38,6 +41,14 @@ func (f optionFunc) apply(o options) options { return f(o) }
 // WithLogger sets the logger for overflow warnings and exporter errors.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o options) options { o.logger = l; return o })
+}
+
+// WithoutUnroutedWarning leaves out the start-up-time hint that requests
+// keep arriving without a route template. A proxy whose route list covers
+// only some of its upstream's paths wants that; the count in
+// metricsbridge_unrouted_requests_total is kept either way.
+func WithoutUnroutedWarning() Option {
+	return optionFunc(func(o options) options { o.noUnroutedWarning = true; return o })
 }
 
 // WithVersion sets app_info's version label; the default is the main
@@ -96,9 +107,16 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	}
 
 	p := &Provider{cfg: cfg}
+	// The SDK's default filter, made explicit: OTEL_METRICS_EXEMPLAR_FILTER
+	// is not how this is configured here.
+	filter := exemplar.TraceBasedFilter
+	if !cfg.Exemplars {
+		filter = exemplar.AlwaysOffFilter
+	}
 	mpOpts := []sdkmetric.Option{
 		sdkmetric.WithView(vs...),
 		sdkmetric.WithCardinalityLimit(cfg.CardinalityLimit),
+		sdkmetric.WithExemplarFilter(filter),
 	}
 	if cfg.Enabled {
 		p.exporter, err = promexport.New(
@@ -201,6 +219,20 @@ type instruments struct {
 	duration metric.Float64Histogram
 	excluded *regexp.Regexp
 	cache    *seriesCache
+
+	unroutedCount atomic.Int64
+	unroutedHint  func() // logs once, or nil
+}
+
+// unroutedWarnAfter is how many requests without a route must arrive
+// before the hint is logged: one could be a handler outside any router.
+const unroutedWarnAfter = 10
+
+// unrouted counts a request a handler answered with no route known.
+func (in *instruments) unrouted() {
+	if n := in.unroutedCount.Add(1); n == unroutedWarnAfter && in.unroutedHint != nil {
+		in.unroutedHint()
+	}
 }
 
 func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Regexp) (*instruments, error) {
@@ -219,6 +251,24 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Rege
 
 	// The SDK decides what overflows; the scrape endpoint reports it.
 	in.cache = newSeriesCache(cfg.CardinalityLimit, excluded)
+
+	if !o.noUnroutedWarning {
+		in.unroutedHint = func() {
+			o.logger.Warn("requests keep arriving with no route template: they are labelled handler=\"none\". "+
+				"Wrap an http.ServeMux in otelmetrics.RoutePattern when handlers between it and the middleware copy the request, "+
+				"or call otelmetrics.SetRoute from the router's hook (chi, gorilla/mux, echo, gin: see the examples)",
+				"requests", unroutedWarnAfter)
+		}
+	}
+	_, err = m.Int64ObservableCounter(views.InstrumentUnrouted,
+		metric.WithUnit("{request}"),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(in.unroutedCount.Load())
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
 
 	kvs := []attribute.KeyValue{views.KeyVersion.String(o.version)}
 	for _, l := range cfg.CustomLabels {

@@ -115,7 +115,7 @@ func TestPrometheusNames(t *testing.T) {
 			p := newTestProvider(t, map[string]string{EnvPrometheusNames: tc.names})
 			do(p.Middleware(testMux()), "GET", "/unavailable")
 			text := scrape(t, p)
-			want := append([]string{`app_info{version="test"} 1`}, tc.want...)
+			want := append([]string{`app_info{version="test"} 1`, `metricsbridge_unrouted_requests_total 0`}, tc.want...)
 			slices.Sort(want)
 			if got := seriesOf(t, text); !slices.Equal(got, want) {
 				t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -209,6 +209,7 @@ func TestFilterForOtelhttp(t *testing.T) {
 		`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 		`http_requests_total{handler="none",method="GET",status="404"} 1`,
 		`metricsbridge_series_overflow_total 0`,
+		`metricsbridge_unrouted_requests_total 0`,
 	}
 	if got := seriesOf(t, scrape(t, p)); !slices.Equal(got, want) {
 		t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

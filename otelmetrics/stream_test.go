@@ -121,7 +121,11 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-func TestMiddlewareSteadyStateAllocatesNothing(t *testing.T) {
+// The middleware allocates two objects per request once its series
+// exists: the request's state (status and route, shared by the writer and
+// the context) and the request copy that carries it to the router, so the
+// route survives middleware that copies the request again.
+func TestMiddlewareSteadyStateAllocatesTwo(t *testing.T) {
 	p := newTestProvider(t, map[string]string{EnvExcludedHandlers: "/static/.*"})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /tools/invoke", func(w http.ResponseWriter, _ *http.Request) {
@@ -133,8 +137,8 @@ func TestMiddlewareSteadyStateAllocatesNothing(t *testing.T) {
 	h.ServeHTTP(w, r) // creates the series
 	bare := testing.AllocsPerRun(1000, func() { mux.ServeHTTP(w, r) })
 	got := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, r) })
-	if got > bare {
-		t.Errorf("middleware allocates %.1f per request on top of the mux's %.1f; want 0", got-bare, bare)
+	if got-bare != 2 {
+		t.Errorf("middleware allocates %.1f per request on top of the mux's %.1f; want 2", got-bare, bare)
 	}
 }
 

@@ -27,6 +27,7 @@ const (
 	InstrumentInfo         = "metricsbridge.app.info"
 	InstrumentAuthFailures = "metricsbridge.auth.failures"
 	InstrumentOTLPExports  = "metricsbridge.otlp.exports"
+	InstrumentUnrouted     = "metricsbridge.http.server.unrouted"
 )
 
 // Attribute keys of http.server.request.duration that the views let
@@ -67,6 +68,7 @@ const (
 	nameInfo     = "app_info"
 	nameAuth     = "metricsbridge_auth_failures"
 	nameExports  = "metricsbridge_otlp_exports"
+	nameUnrouted = "metricsbridge_unrouted_requests"
 )
 
 // DefaultBuckets are the latency boundaries in seconds. They contain the
@@ -188,6 +190,12 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 			Description:     "Scrapes of the metrics endpoint refused by authentication, by reason.",
 			Unit:            "{request}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyReason),
+		}),
+		view(InstrumentUnrouted, sdkmetric.Stream{
+			Name:            prefix + nameUnrouted,
+			Description:     "Requests a handler answered (not 404, 405 or a redirect) with no route template known: the route hook is missing.",
+			Unit:            "{request}",
+			AttributeFilter: attribute.NewAllowKeysFilter(),
 		}),
 		view(InstrumentOTLPExports, sdkmetric.Stream{
 			Name:            prefix + nameExports,

@@ -62,6 +62,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Debug("opentelemetry", "err", err) }))
 
 	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
+	if s.server.upstream != nil {
+		// Paths outside --routes are forwarded unlabelled by design.
+		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
+	}
 	var pusher *collector.Pusher
 	var err error
 	if s.push {
@@ -149,6 +153,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	var inflight atomic.Int64
 	newServer := func(h http.Handler) *http.Server {
 		h = p.Middleware(h)
+		if s.metrics.Exemplars {
+			h = otelmetrics.ExtractTraceContext(h)
+		}
 		var tc *tls.Config
 		if tlsConfig != nil {
 			// Each server adds its ALPN protocols to its own copy.

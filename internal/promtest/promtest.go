@@ -52,10 +52,10 @@ type Server struct {
 }
 
 // Start runs Prometheus with the given configuration on a free loopback port
-// and waits until it is ready. The configuration may use {{DIR}} for the
+// with any extra flags and waits until it is ready. The configuration may use {{DIR}} for the
 // server's own temporary directory (to place token files). It is stopped
 // when the test ends.
-func Start(t testing.TB, config string) *Server {
+func Start(t testing.TB, config string, flags ...string) *Server {
 	t.Helper()
 	bin := Tool(t, "prometheus")
 	dir := t.TempDir()
@@ -66,12 +66,12 @@ func Start(t testing.TB, config string) *Server {
 	}
 	addr := FreeAddr(t)
 	var logs bytes.Buffer
-	cmd := exec.Command(bin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
+	cmd := exec.Command(bin, append([]string{
+		"--config.file=" + cfgPath,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
 		"--web.enable-lifecycle",
-	)
+	}, flags...)...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start prometheus: %v", err)

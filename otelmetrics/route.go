@@ -1,0 +1,83 @@
+package otelmetrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/metricsbridge/metricsbridge/views"
+)
+
+// stateKey finds the request's state in its context.
+type stateKey struct{}
+
+// stateCtx is the context the middleware hands down: the request's own,
+// which also carries the state. It is a struct of one pointer, so storing
+// it in the request costs no allocation beyond the state's, and it
+// delegates Done to the parent, so the context package still links child
+// contexts to the parent's cancellation directly.
+type stateCtx struct{ s *reqState }
+
+func (c stateCtx) Deadline() (time.Time, bool) { return c.s.parent.Deadline() }
+func (c stateCtx) Done() <-chan struct{}       { return c.s.parent.Done() }
+func (c stateCtx) Err() error                  { return c.s.parent.Err() }
+
+func (c stateCtx) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.s
+	}
+	return c.s.parent.Value(key)
+}
+
+// SetRoute records the route template of the request whose context (or a
+// copy's) is ctx: "/users/{id}" or "/users/:id", as the router writes it.
+// Router hooks call it; see the examples for chi, gorilla/mux, echo and
+// gin. It reaches the bridge's middleware and, when the request passed
+// through otelhttp, otelhttp's labeler, so either way in gets the route.
+// It reports whether either was found.
+func SetRoute(ctx context.Context, route string) bool {
+	found := false
+	if s, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		s.route, s.routed = route, true
+		found = true
+	}
+	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
+		l.Add(views.KeyHTTPRoute.String(route))
+		found = true
+	}
+	return found
+}
+
+// RoutePattern wraps an *http.ServeMux (or any handler that sets
+// Request.Pattern) so the pattern it matched reaches the middleware even
+// when handlers between the two copy the request:
+//
+//	p.Middleware(requestID(otelmetrics.RoutePattern(mux)))
+func RoutePattern(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if r.Pattern != "" {
+				SetRoute(r.Context(), routeTemplate(r.Pattern))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ExtractTraceContext makes a W3C traceparent (and tracestate) the
+// request's remote span context for next, so that a service with no tracer
+// of its own still gets exemplars carrying its callers' trace IDs when the
+// caller sampled the trace. The headers are left as they are.
+func ExtractTraceContext(next http.Handler) http.Handler {
+	var tc propagation.TraceContext
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Header["Traceparent"]; !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(tc.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
+	})
+}
