@@ -133,7 +133,7 @@ func (b *server) startProviders(ctx context.Context) (int, error) {
 		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
 			return exitFail, err
 		}
-		b.otlpState = s.otlp.URL + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
+		b.otlpState = collector.RedactURL(s.otlp.URL) + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
 	}
 	return exitOK, nil
 }
