@@ -123,6 +123,13 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
 		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
 		{"secret for RS", map[string]string{"JWT_ALGORITHM": "EdDSA", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden)`},
+		{"short secret", map[string]string{"ENABLE_METRICS": "true", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden): 7 bytes; HS256 needs at least 32 (RFC 7518 §3.2)`},
+		{"short secret, metrics off", map[string]string{"JWT_ALGORITHM": "HS512", "JWT_SECRET_KEY": testSecret}, `invalid JWT_SECRET_KEY=(hidden): 32 bytes; HS512 needs at least 64`},
+		{"max token age", map[string]string{"JWT_MAX_TOKEN_AGE": "forever"}, `invalid JWT_MAX_TOKEN_AGE="forever"`},
+		{"otlp credentials in cleartext", map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "nr-secret-key", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://203.0.113.9:4318"},
+			`invalid OTEL_EXPORTER_OTLP_ENDPOINT="http://203.0.113.9:4318": NEW_RELIC_LICENSE_KEY would be sent in cleartext`},
+		{"otlp URL credentials", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://user:pa55@otel.example.com"}, `invalid OTEL_EXPORTER_OTLP_ENDPOINT="https://xxxxx@otel.example.com": credentials in the URL`},
+		{"otlp header control character", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=b%0Ac"}, `invalid OTEL_EXPORTER_OTLP_HEADERS=(hidden): the value of x-a contains a control character`},
 		{"upstream scheme", map[string]string{"UPSTREAM_URL": "ftp://example.com"}, `invalid UPSTREAM_URL="ftp://example.com": want an http:// or https:// URL`},
 		{"upstream without host", map[string]string{"UPSTREAM_URL": "http://"}, `invalid UPSTREAM_URL="http://": the URL has no host`},
 		{"upstream credentials", map[string]string{"UPSTREAM_URL": "http://admin:hunter2@example.com"}, `invalid UPSTREAM_URL="http://admin:xxxxx@example.com": credentials`},
@@ -212,7 +219,7 @@ func TestCheckPrintsEffectiveSettings(t *testing.T) {
 	var stdout bytes.Buffer
 	code := run(t.Context(), []string{"check"}, strings.NewReader(""), &stdout, io.Discard, env.Map(map[string]string{
 		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_CUSTOM_LABELS": "env=prod",
-		"JWT_SECRET_KEY": "hunter2", "JWT_AUDIENCE": "metricsbridge",
+		"JWT_SECRET_KEY": "hunter2", "JWT_AUDIENCE": "metricsbridge", "JWT_ALLOW_WEAK_SECRET": "true", "JWT_MAX_TOKEN_AGE": "720h",
 	}))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -220,7 +227,7 @@ func TestCheckPrintsEffectiveSettings(t *testing.T) {
 	for _, want := range []string{"ENABLE_METRICS=true\n", "METRICS_CUSTOM_LABELS=env=prod\n", "METRICS_NAMESPACE=default\n",
 		"METRICS_LATENCY_BUCKETS=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n", "HOST=127.0.0.1\n", "PORT=4444\n", "AUTH_REQUIRED=false\n",
 		"JWT_ALGORITHM=HS256\n", "JWT_SECRET_KEY=(set, 7 bytes, hidden)\n", "JWT_SECRET_KEY_PREVIOUS=(unset)\n",
-		"JWT_AUDIENCE=metricsbridge\n", "JWT_LEEWAY=30s\n"} {
+		"JWT_AUDIENCE=metricsbridge\n", "JWT_LEEWAY=30s\n", "JWT_MAX_TOKEN_AGE=720h0m0s\n", "JWT_ALLOW_WEAK_SECRET=true\n", "JWT_SECRET_KEY_FILE=\n"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout.String())
 		}
