@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
@@ -250,8 +251,41 @@ func TestServeWithoutConfiguration(t *testing.T) {
 	}
 	resp = mustGet(t, base+"/metrics/prometheus", nil)
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"metrics_disabled"`) {
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != `{"error": "Metrics collection is disabled"}` {
 		t.Errorf("disabled endpoint: %d %s", resp.StatusCode, body)
+	}
+}
+
+// As in the reference gateway, a disabled endpoint checks the bearer token
+// first when a key is configured: without a valid token a caller gets 401
+// and learns nothing about the switch.
+func TestDisabledEndpointChecksTokenFirst(t *testing.T) {
+	base, stderr := startServe(t, map[string]string{"JWT_SECRET_KEY": testSecret})
+	if !strings.Contains(stderr.String(), "metrics_enabled=false") {
+		t.Errorf("start-up line: %s", stderr)
+	}
+	tok, err := auth.Mint(auth.MintOptions{Username: "prometheus@monitoring", Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		status int
+		body   string
+	}{
+		{"no token", nil, http.StatusUnauthorized, `"error":"unauthorized"`},
+		{"bad token", map[string]string{"Authorization": "Bearer " + tok + "x"}, http.StatusUnauthorized, `"error":"invalid_token"`},
+		{"valid token", map[string]string{"Authorization": "Bearer " + tok}, http.StatusServiceUnavailable, `{"error": "Metrics collection is disabled"}`},
+	} {
+		resp := mustGet(t, base+"/metrics/prometheus", c.header)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.body) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, resp.StatusCode, body, c.status, c.body)
+		}
+		if c.status == http.StatusUnauthorized && (resp.Header.Get("WWW-Authenticate") == "" || strings.Contains(string(body), "disabled")) {
+			t.Errorf("%s: the 401 lacks a challenge or tells of the switch: %v %s", c.name, resp.Header, body)
+		}
 	}
 }
 

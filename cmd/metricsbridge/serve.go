@@ -145,6 +145,15 @@ func (b *server) startAuth(context.Context) (int, error) {
 	b.metrics = b.provider.MetricsHandler()
 	b.authState = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
 	switch {
+	case !s.metrics.Enabled && s.authRequired && s.auth.HasKey():
+		// As in the reference gateway, the token is checked before the
+		// 503, so a caller without one learns nothing about the switch.
+		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
+		if err != nil {
+			return exitConfig, err
+		}
+		b.metrics = v.Middleware(b.metrics)
+		b.authState = "bearer token (" + s.auth.Algorithm + "), then 503: metrics disabled; set ENABLE_METRICS=true"
 	case s.protected():
 		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
 		if err != nil {
@@ -168,7 +177,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 func (b *server) startHandlers(context.Context) (int, error) {
 	srv := b.s.server
 	own := http.NewServeMux()
-	registerOwn(own, b.metrics, srv.upstream)
+	registerOwn(own, b.metrics, srv.upstream, b.logger)
 	b.own = own
 	shared := srv.metricsAddr == ""
 	b.mode = "demo gateway"
@@ -345,7 +354,7 @@ func (b *server) drain() {
 
 // registerOwn mounts the bridge's endpoints. They answer without a scrape
 // token: probes carry none, and they reveal nothing.
-func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL) {
+func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, logger *slog.Logger) {
 	mux.Handle("GET "+promexport.Path, metrics)
 	mux.HandleFunc("GET "+pathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
@@ -356,7 +365,10 @@ func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL) {
 	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, r *http.Request) {
 		if upstream != nil {
 			if err := dialUpstream(r.Context(), upstream); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable", "error": err.Error()})
+				// The dial error names addresses and resolver details that
+				// are the operator's business, not a prober's.
+				logger.Warn("readiness: upstream unreachable", "upstream", upstream.Redacted(), "err", err, "remote", r.RemoteAddr)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable"})
 				return
 			}
 		}
