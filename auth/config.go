@@ -15,6 +15,7 @@ import (
 // Environment variables read by ConfigFromEnv.
 const (
 	EnvSecret            = "JWT_SECRET_KEY"
+	EnvSecretFile        = "JWT_SECRET_KEY_FILE"
 	EnvSecretPrevious    = "JWT_SECRET_KEY_PREVIOUS"
 	EnvAlgorithm         = "JWT_ALGORITHM"
 	EnvPublicKeyPath     = "JWT_PUBLIC_KEY_PATH"
@@ -23,6 +24,8 @@ const (
 	EnvIssuer            = "JWT_ISSUER"
 	EnvLeeway            = "JWT_LEEWAY"
 	EnvRequiredScope     = "METRICS_REQUIRED_SCOPE"
+	EnvMaxTokenAge       = "JWT_MAX_TOKEN_AGE"
+	EnvAllowWeakSecret   = "JWT_ALLOW_WEAK_SECRET"
 )
 
 // DefaultAlgorithm is the algorithm the seed's token tool uses.
@@ -33,6 +36,15 @@ const DefaultLeeway = 30 * time.Second
 
 // maxLeeway keeps a typo such as "30m" from quietly extending every token.
 const maxLeeway = 5 * time.Minute
+
+// maxTokenAge bounds JWT_MAX_TOKEN_AGE at ten years.
+const maxTokenAge = 10 * 365 * 24 * time.Hour
+
+// MinSecretBytes returns the shortest HMAC secret alg accepts: RFC 7518
+// §3.2 says the key MUST be at least as long as the hash output.
+func MinSecretBytes(alg string) int {
+	return map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[alg]
+}
 
 // ErrConfig is wrapped by every configuration error of this package.
 var ErrConfig = errors.New("auth: invalid configuration")
@@ -61,6 +73,11 @@ type Config struct {
 	RequiredScope string
 	// Leeway is the clock skew allowed on exp, nbf and iat.
 	Leeway time.Duration
+	// MaxTokenAge, when positive, refuses tokens issued (iat) longer ago,
+	// and tokens without iat: it bounds tokens minted without exp.
+	MaxTokenAge time.Duration
+	// AllowWeakSecret accepts HMAC secrets shorter than MinSecretBytes.
+	AllowWeakSecret bool
 }
 
 // HasKey reports whether any verification key is configured.
@@ -74,6 +91,9 @@ func (c Config) Validate() error {
 	if c.Leeway < 0 || c.Leeway > maxLeeway {
 		return fmt.Errorf("%w: leeway %s: want 0 to %s", ErrConfig, c.Leeway, maxLeeway)
 	}
+	if c.MaxTokenAge < 0 || c.MaxTokenAge > maxTokenAge {
+		return fmt.Errorf("%w: max token age %s: want 0 (off) to %s", ErrConfig, c.MaxTokenAge, maxTokenAge)
+	}
 	if IsHMAC(c.Algorithm) {
 		if len(c.PublicKeys) > 0 {
 			// Accepting both would let anyone who has the public key sign
@@ -86,6 +106,9 @@ func (c Config) Validate() error {
 		for _, s := range c.Secrets {
 			if len(s) == 0 {
 				return fmt.Errorf("%w: empty secret", ErrConfig)
+			}
+			if min := MinSecretBytes(c.Algorithm); len(s) < min && !c.AllowWeakSecret {
+				return fmt.Errorf("%w: a %d-byte secret for %s: want at least %d bytes (RFC 7518 §3.2)", ErrConfig, len(s), c.Algorithm, min)
 			}
 		}
 		return nil
@@ -104,19 +127,19 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Warnings lists settings that work but weaken security.
+// Warnings lists settings that work but weaken security: secrets shorter
+// than RFC 7518 allows, accepted because AllowWeakSecret is set.
 func (c Config) Warnings() []string {
 	var w []string
 	if IsHMAC(c.Algorithm) {
-		// RFC 7518 §3.2: the key must be at least as long as the hash.
-		min := map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[c.Algorithm]
+		min := MinSecretBytes(c.Algorithm)
 		for i, s := range c.Secrets {
 			if len(s) < min {
 				name := EnvSecret
 				if i > 0 {
 					name = EnvSecretPrevious
 				}
-				w = append(w, fmt.Sprintf("%s is %d bytes; %s wants at least %d (e.g. openssl rand -hex %d)", name, len(s), c.Algorithm, min, min))
+				w = append(w, fmt.Sprintf("%s is %d bytes; %s wants at least %d (e.g. openssl rand -hex %d); accepted because %s=true", name, len(s), c.Algorithm, min, min, EnvAllowWeakSecret))
 			}
 		}
 	}
@@ -153,8 +176,32 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		errs = append(errs, env.Errorf(EnvRequiredScope, c.RequiredScope, "want a single scope such as metrics:read"))
 	}
 
+	if raw := env.String(lookup, EnvMaxTokenAge, ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 || d > maxTokenAge {
+			errs = append(errs, env.Errorf(EnvMaxTokenAge, raw, "want a positive duration up to %s, e.g. 720h for 30 days", maxTokenAge))
+		} else {
+			c.MaxTokenAge = d
+		}
+	}
+	var err error
+	c.AllowWeakSecret, err = env.Bool(lookup, EnvAllowWeakSecret, false)
+	errs = append(errs, err)
+
 	// Secrets are not trimmed: a trailing space may be part of the key.
 	secret, hasSecret := nonEmpty(lookup, EnvSecret)
+	secretVar, secretPath := EnvSecret, ""
+	if path := env.String(lookup, EnvSecretFile, ""); path != "" {
+		secretVar, secretPath = EnvSecretFile, path
+		if hasSecret {
+			errs = append(errs, env.Errorf(EnvSecretFile, path, "%s is set too; set one of them", EnvSecret))
+		}
+		s, err := ReadSecretFile(path)
+		if err != nil {
+			errs = append(errs, env.Errorf(EnvSecretFile, path, "%v", err))
+		}
+		secret, hasSecret = s, err == nil
+	}
 	previous, hasPrevious := nonEmpty(lookup, EnvSecretPrevious)
 	keyPath := env.String(lookup, EnvPublicKeyPath, "")
 	prevPath := env.String(lookup, EnvPublicKeyPrevious, "")
@@ -173,9 +220,11 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		}
 		if hasSecret {
 			c.Secrets = append(c.Secrets, []byte(secret))
+			errs = append(errs, c.checkSecretLength(secretVar, secret, secretPath))
 		}
 		if hasSecret && hasPrevious {
 			c.Secrets = append(c.Secrets, []byte(previous))
+			errs = append(errs, c.checkSecretLength(EnvSecretPrevious, previous, ""))
 		}
 	} else if ok {
 		if hasSecret {
@@ -195,6 +244,37 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkSecretLength refuses a secret shorter than the hash; path, when
+// the secret came from a file, is shown instead of the hidden value.
+func (c Config) checkSecretLength(name, secret, path string) error {
+	min := MinSecretBytes(c.Algorithm)
+	if len(secret) >= min || c.AllowWeakSecret {
+		return nil
+	}
+	value, hidden := secret, true
+	if path != "" {
+		value, hidden = path, false
+	}
+	return &env.Error{Var: name, Value: value, Secret: hidden, Reason: fmt.Sprintf(
+		"%d bytes; %s needs at least %d (RFC 7518 §3.2), e.g. openssl rand -hex %d; %s=true accepts a shorter one",
+		len(secret), c.Algorithm, min, min, EnvAllowWeakSecret)}
+}
+
+// ReadSecretFile reads an HMAC secret from a file, such as a mounted
+// Kubernetes Secret. One trailing line break is dropped, since echo and
+// most editors add one; any other byte is part of the key.
+func ReadSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the secret file: %w", err)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New("the secret file is empty")
+	}
+	return s, nil
 }
 
 func nonEmpty(lookup env.Lookup, name string) (string, bool) {

@@ -16,6 +16,8 @@ func TestConfigFromEnv(t *testing.T) {
 	ecPub := writeFile(t, "ec1.pem", publicPEM(t, keys()["p256b"]))
 	private := writeFile(t, "private.pem", privatePEM(t, keys()["rsa"]))
 	junk := writeFile(t, "junk.pem", []byte("not a key"))
+	secretFile := writeFile(t, "hmac.key", append(append([]byte(nil), secret...), '\n'))
+	shortFile := writeFile(t, "short", []byte("short\r\n"))
 
 	tests := []struct {
 		name       string
@@ -26,8 +28,18 @@ func TestConfigFromEnv(t *testing.T) {
 	}{
 		{"nothing set", nil, nil, 0, 0},
 		{"secret", map[string]string{"JWT_SECRET_KEY": string(secret)}, nil, 1, 0},
-		{"secret and previous", map[string]string{"JWT_SECRET_KEY": "a", "JWT_SECRET_KEY_PREVIOUS": "b"}, nil, 2, 0},
-		{"lower-case algorithm", map[string]string{"JWT_ALGORITHM": "hs512", "JWT_SECRET_KEY": "k"}, nil, 1, 0},
+		{"secret and previous", map[string]string{"JWT_SECRET_KEY": string(secret), "JWT_SECRET_KEY_PREVIOUS": string(secret[1:])}, nil, 2, 0},
+		{"lower-case algorithm", map[string]string{"JWT_ALGORITHM": "hs512", "JWT_SECRET_KEY": string(secret)}, nil, 1, 0},
+		{"weak secrets allowed", map[string]string{"JWT_SECRET_KEY": "a", "JWT_SECRET_KEY_PREVIOUS": "b", "JWT_ALLOW_WEAK_SECRET": "true"}, nil, 2, 0},
+		{"short secret", map[string]string{"JWT_SECRET_KEY": "hunter2"}, []string{"invalid JWT_SECRET_KEY=(hidden): 7 bytes; HS256 needs at least 32 (RFC 7518 §3.2)"}, 1, 0},
+		{"short previous secret", map[string]string{"JWT_ALGORITHM": "HS384", "JWT_SECRET_KEY": string(secret), "JWT_SECRET_KEY_PREVIOUS": string(secret[:47])},
+			[]string{"invalid JWT_SECRET_KEY_PREVIOUS=(hidden): 47 bytes; HS384 needs at least 48"}, 2, 0},
+		{"secret file and secret", map[string]string{"JWT_SECRET_KEY": string(secret), "JWT_SECRET_KEY_FILE": secretFile}, []string{"invalid JWT_SECRET_KEY_FILE=\"" + secretFile + "\": JWT_SECRET_KEY is set too"}, 1, 0},
+		{"secret file", map[string]string{"JWT_SECRET_KEY_FILE": secretFile}, nil, 1, 0},
+		{"short secret file", map[string]string{"JWT_SECRET_KEY_FILE": shortFile}, []string{"invalid JWT_SECRET_KEY_FILE=\"" + shortFile + "\": 5 bytes; HS256 needs at least 32"}, 1, 0},
+		{"missing secret file", map[string]string{"JWT_SECRET_KEY_FILE": "/nonexistent/hmac.key"}, []string{`invalid JWT_SECRET_KEY_FILE="/nonexistent/hmac.key": cannot read the secret file`}, 0, 0},
+		{"max token age", map[string]string{"JWT_SECRET_KEY": string(secret), "JWT_MAX_TOKEN_AGE": "720h"}, nil, 1, 0},
+		{"bad max token age", map[string]string{"JWT_MAX_TOKEN_AGE": "30d"}, []string{`invalid JWT_MAX_TOKEN_AGE="30d": want a positive duration`}, 0, 0},
 		{"RS256 key", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": rsaPub}, nil, 0, 1},
 		{"two keys in one file plus a previous file", map[string]string{"JWT_ALGORITHM": "ES256", "JWT_PUBLIC_KEY_PATH": twoEC, "JWT_PUBLIC_KEY_PATH_PREVIOUS": ecPub}, nil, 0, 3},
 
@@ -91,6 +103,8 @@ func TestConfigValidate(t *testing.T) {
 		{"empty secret", auth.Config{Algorithm: "HS256", Secrets: [][]byte{{}}}, "empty secret"},
 		{"unknown algorithm", auth.Config{Algorithm: "none", Secrets: [][]byte{secret}}, `algorithm "none"`},
 		{"long leeway", auth.Config{Algorithm: "HS256", Secrets: [][]byte{secret}, Leeway: time.Hour}, "leeway 1h0m0s"},
+		{"short secret", auth.Config{Algorithm: "HS384", Secrets: [][]byte{secret[:47]}}, "a 47-byte secret for HS384: want at least 48 bytes"},
+		{"negative max age", auth.Config{Algorithm: "HS256", Secrets: [][]byte{secret}, MaxTokenAge: -time.Second}, "max token age"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +122,10 @@ func TestWarnings(t *testing.T) {
 	if len(w) != 1 || !strings.Contains(w[0], "JWT_SECRET_KEY is 5 bytes; HS256 wants at least 32") {
 		t.Errorf("Warnings() = %q", w)
 	}
-	if w := hmacConfig("HS512", secret).Warnings(); len(w) != 1 || !strings.Contains(w[0], "at least 64") {
+	if w := hmacConfig("HS512", secret[:63]).Warnings(); len(w) != 1 || !strings.Contains(w[0], "at least 64") || !strings.Contains(w[0], "JWT_ALLOW_WEAK_SECRET=true") {
 		t.Errorf("HS512 Warnings() = %q", w)
+	}
+	if w := hmacConfig("HS512", secret).Warnings(); len(w) != 0 {
+		t.Errorf("a 64-byte HS512 secret: Warnings() = %q", w)
 	}
 }

@@ -10,19 +10,32 @@ import (
 )
 
 // A scrape credential as `metricsbridge token create --exp 0` makes it: no
-// exp claim, so it never expires.
+// exp claim, so it never expires; sub, iat and a random jti, as the
+// reference gateway's tokens carry.
 func ExampleMint() {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	issued := time.Unix(1764000000, 0)
 	tok, err := auth.Mint(auth.MintOptions{
 		Username: "prometheus@monitoring",
-		Secret:   []byte("0123456789abcdef0123456789abcdef"),
-		Now:      func() time.Time { return time.Unix(1764000000, 0) },
+		Secret:   key,
+		Now:      func() time.Time { return issued },
 	})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(tok)
+	v, err := auth.NewVerifier(auth.Config{Algorithm: "HS256", Secrets: [][]byte{key}}, auth.WithClock(func() time.Time { return issued }))
+	if err != nil {
+		panic(err)
+	}
+	claims, err := v.Verify("Bearer " + tok)
+	if err != nil {
+		panic(err)
+	}
+	jti, _ := claims["jti"].(string)
+	_, hasExp := claims["exp"]
+	fmt.Println(claims.Subject(), int64(claims["iat"].(float64)), len(jti), hasExp)
 	// Output:
-	// eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3NjQwMDAwMDAsInN1YiI6InByb21ldGhldXNAbW9uaXRvcmluZyJ9.XCFUoL2E2A73QVxmT2xbggCs6jUTJTAtiZyRWj_fRmI
+	// prometheus@monitoring 1764000000 22 false
 }
 
 func ExampleVerifier_Middleware() {

@@ -26,7 +26,8 @@ var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return now }
 
-var secret = []byte("0123456789abcdef0123456789abcdef")
+// secret is long enough for HS512 (RFC 7518 §3.2: at least the hash size).
+var secret = []byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
 
 // keys are generated once: RSA generation takes long enough to matter.
 var keys = sync.OnceValue(func() map[string]crypto.Signer {

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"crypto"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,13 +38,18 @@ type MintOptions struct {
 	Extra map[string]any
 	// Now replaces time.Now for iat and exp.
 	Now func() time.Time
+	// AllowWeakSecret signs with an HMAC secret shorter than
+	// MinSecretBytes, which is refused otherwise.
+	AllowWeakSecret bool
 }
 
 // reservedClaims are the ones Mint sets itself.
-var reservedClaims = []string{"sub", "iat", "exp", "nbf", "aud", "iss", "scope"}
+var reservedClaims = []string{"sub", "iat", "exp", "nbf", "aud", "iss", "scope", "jti"}
 
-// Mint signs a token. The header carries only alg and typ, so any standard
-// JWT library can verify it with the same key.
+// Mint signs a token. Like the reference gateway's token tool it always
+// sets sub, iat and a random jti (128 bits, base64url), plus exp, aud, iss
+// and scope when asked. The header carries only alg and typ, so any
+// standard JWT library can verify it with the same key.
 func Mint(o MintOptions) (string, error) {
 	alg := o.Algorithm
 	if alg == "" {
@@ -71,8 +78,13 @@ func Mint(o MintOptions) (string, error) {
 		}
 		claims[k] = v
 	}
+	jti := make([]byte, 16)
+	if _, err := rand.Read(jti); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrMint, err)
+	}
 	claims["sub"] = o.Username
 	claims["iat"] = t.Unix()
+	claims["jti"] = base64.RawURLEncoding.EncodeToString(jti)
 	if o.ExpMinutes > 0 {
 		claims["exp"] = t.Add(time.Duration(o.ExpMinutes) * time.Minute).Unix()
 	}
@@ -93,6 +105,9 @@ func Mint(o MintOptions) (string, error) {
 		}
 		if len(o.Secret) == 0 {
 			return "", fmt.Errorf("%w: %s needs a secret", ErrMint, alg)
+		}
+		if min := MinSecretBytes(alg); len(o.Secret) < min && !o.AllowWeakSecret {
+			return "", fmt.Errorf("%w: a %d-byte secret for %s: want at least %d bytes (RFC 7518 §3.2)", ErrMint, len(o.Secret), alg, min)
 		}
 		key = o.Secret
 	} else {

@@ -34,8 +34,21 @@ func TestMintClaims(t *testing.T) {
 		"sub": "prometheus@monitoring", "iat": float64(now.Unix()), "exp": float64(now.Unix() + 90*60),
 		"aud": "metricsbridge", "iss": "ops", "scope": "metrics:read", "team": "sre",
 	}
+	jti, _ := claims["jti"].(string)
+	delete(claims, "jti")
 	if fmt.Sprint(claims) != fmt.Sprint(want) {
 		t.Errorf("claims = %v\nwant     %v", claims, want)
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(jti); err != nil || len(b) != 16 {
+		t.Errorf("jti %q: want 16 random bytes, base64url", jti)
+	}
+	seen := map[any]bool{}
+	for range 100 {
+		c := claimsOf(t, mint(t, auth.MintOptions{}))
+		if seen[c["jti"]] || c["iat"] == nil || c["sub"] == nil {
+			t.Fatalf("claims %v: want sub, iat and a jti not seen before", c)
+		}
+		seen[c["jti"]] = true
 	}
 	if _, ok := claimsOf(t, mint(t, auth.MintOptions{}))["exp"]; ok {
 		t.Error("ExpMinutes 0 wrote an exp claim")
@@ -65,6 +78,8 @@ func TestMintRefuses(t *testing.T) {
 		{"negative exp", auth.MintOptions{Username: "u", Secret: secret, ExpMinutes: -1}, "exp -1 minutes"},
 		{"unknown algorithm", auth.MintOptions{Username: "u", Secret: secret, Algorithm: "none"}, `algorithm "none"`},
 		{"no secret", auth.MintOptions{Username: "u"}, "HS256 needs a secret"},
+		{"short secret", auth.MintOptions{Username: "u", Secret: secret[:31]}, "a 31-byte secret for HS256: want at least 32 bytes"},
+		{"reserved jti", auth.MintOptions{Username: "u", Secret: secret, Extra: map[string]any{"jti": "fixed"}}, `extra claim "jti"`},
 		{"private key for HS", auth.MintOptions{Username: "u", Secret: secret, PrivateKey: keyFor("RS256")}, "signs with a secret"},
 		{"no private key", auth.MintOptions{Username: "u", Algorithm: "ES256"}, "ES256 needs a private key"},
 		{"wrong key type", auth.MintOptions{Username: "u", Algorithm: "ES256", PrivateKey: keyFor("RS256")}, "an RSA key cannot verify ES256"},

@@ -146,6 +146,7 @@ type Verifier struct {
 	refusals []refusal
 	failures metric.Int64Counter
 	logger   *slog.Logger
+	now      func() time.Time
 }
 
 // NewVerifier returns a Verifier for cfg, which must pass Validate.
@@ -170,7 +171,7 @@ func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 	if cfg.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(cfg.Issuer))
 	}
-	v := &Verifier{cfg: cfg, parser: jwt.NewParser(popts...), logger: o.logger}
+	v := &Verifier{cfg: cfg, parser: jwt.NewParser(popts...), logger: o.logger, now: o.now}
 	for _, s := range cfg.Secrets {
 		v.keys.Keys = append(v.keys.Keys, s)
 	}
@@ -240,10 +241,43 @@ func (v *Verifier) Verify(authorization string) (Claims, error) {
 	if err != nil {
 		return nil, v.classify(t, err)
 	}
+	if _, ok := t.Header["crit"]; ok {
+		// RFC 7515 §4.1.11: extensions listed in crit must be understood,
+		// and we understand none.
+		return nil, fmt.Errorf("%w: the crit header lists extensions this verifier does not implement", ErrMalformed)
+	}
+	if err := v.checkClaims(claims); err != nil {
+		return nil, err
+	}
 	if v.cfg.RequiredScope != "" && !hasScope(Claims(claims).Scopes(), v.cfg.RequiredScope) {
 		return Claims(claims), fmt.Errorf("%w: %s", ErrScope, v.cfg.RequiredScope)
 	}
 	return Claims(claims), nil
+}
+
+// checkClaims holds a token to the one claim every issuer writes: whom it
+// was issued to (sub, a non-empty string). A token of {} names no one and
+// is refused, whoever holds the key; exp and iat stay optional, as the
+// reference gateway's own tokens have no exp and other libraries may omit
+// iat. With a maximum age, iat is needed and judged.
+func (v *Verifier) checkClaims(c jwt.MapClaims) error {
+	if sub, _ := c["sub"].(string); strings.TrimSpace(sub) == "" {
+		return fmt.Errorf("%w: the token names no subject (sub)", ErrClaims)
+	}
+	if v.cfg.MaxTokenAge <= 0 {
+		return nil
+	}
+	iat, err := c.GetIssuedAt()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrClaims, err)
+	}
+	if iat == nil {
+		return fmt.Errorf("%w: the token has no iat, which %s needs", ErrClaims, EnvMaxTokenAge)
+	}
+	if age := v.now().Sub(iat.Time); age > v.cfg.MaxTokenAge+v.cfg.Leeway {
+		return fmt.Errorf("%w: issued %s ago, more than %s=%s", ErrExpired, age.Round(time.Second), EnvMaxTokenAge, v.cfg.MaxTokenAge)
+	}
+	return nil
 }
 
 func hasScope(scopes []string, want string) bool {

@@ -52,6 +52,10 @@ func TestVerify(t *testing.T) {
 		return raw(header, payload, sig(header, payload))
 	}
 	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	maxAge := hs
+	maxAge.MaxTokenAge = time.Hour
+	critHeader := `{"alg":"HS256","typ":"JWT","crit":["exp"]}`
+	critPayload := `{"sub":"prometheus@monitoring"}`
 
 	tests := []struct {
 		name   string
@@ -80,6 +84,9 @@ func TestVerify(t *testing.T) {
 		{"scp array", withScope, "Bearer " + mint(t, auth.MintOptions{Extra: map[string]any{"scp": []string{"metrics:read"}}}), nil},
 		{"previous secret", rotated, "Bearer " + hsTok, nil},
 		{"previous public key", rotatedKeys, "Bearer " + mint(t, auth.MintOptions{Algorithm: "ES256"}), nil},
+		{"sub alone", hs, "Bearer " + signed(`{"sub":"prometheus@monitoring"}`), nil},
+		{"within the maximum age", maxAge, "Bearer " + signed(`{"sub":"prometheus@monitoring","iat":%d}`, at(-59*time.Minute)), nil},
+		{"maximum age plus leeway", maxAge, "Bearer " + signed(`{"sub":"prometheus@monitoring","iat":%d}`, at(-time.Hour-20*time.Second)), nil},
 
 		// Refused.
 		{"no header", hs, "", auth.ErrMissing},
@@ -114,6 +121,13 @@ func TestVerify(t *testing.T) {
 		{"missing audience", withAud, "Bearer " + mint(t, auth.MintOptions{Issuer: "https://issuer.example"}), auth.ErrAudience},
 		{"missing issuer", withAud, "Bearer " + mint(t, auth.MintOptions{Audience: "metricsbridge"}), auth.ErrIssuer},
 		{"wrong issuer", withAud, "Bearer " + mint(t, auth.MintOptions{Audience: "metricsbridge", Issuer: "https://evil.example"}), auth.ErrIssuer},
+		{"no claims at all", hs, "Bearer " + signed(`{}`), auth.ErrClaims},
+		{"empty sub", hs, "Bearer " + signed(`{"sub":" ","exp":%d}`, at(time.Hour)), auth.ErrClaims},
+		{"sub not a string", hs, "Bearer " + signed(`{"sub":42,"iat":%d}`, at(0)), auth.ErrClaims},
+		{"only exp and iat", hs, "Bearer " + signed(`{"iat":%d,"exp":%d}`, at(0), at(time.Hour)), auth.ErrClaims},
+		{"crit header", hs, "Bearer " + raw(critHeader, critPayload, sig(critHeader, critPayload)), auth.ErrMalformed},
+		{"older than the maximum age", maxAge, "Bearer " + signed(`{"sub":"prometheus@monitoring","iat":%d,"exp":%d}`, at(-2*time.Hour), at(time.Hour)), auth.ErrExpired},
+		{"no iat with a maximum age", maxAge, "Bearer " + signed(`{"sub":"prometheus@monitoring","exp":%d}`, at(time.Hour)), auth.ErrClaims},
 		{"missing scope", withScope, "Bearer " + mint(t, auth.MintOptions{Scope: "metrics:write"}), auth.ErrScope},
 		{"scope prefix only", withScope, "Bearer " + mint(t, auth.MintOptions{Scope: "metrics:read-all"}), auth.ErrScope},
 	}

@@ -3,6 +3,8 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"sort"
@@ -99,9 +101,12 @@ const (
 
 // preset is what a vendor choice fills in when the OTEL_* variables do not.
 type preset struct {
-	protocol    string
-	url         string // full metrics URL
-	headers     map[string]string
+	protocol string
+	url      string // full metrics URL
+	headers  map[string]string
+	// headerVars names the variable each header value came from, for
+	// errors; keys are canonical.
+	headerVars  map[string]string
 	temporality string
 	maxBatch    int
 }
@@ -170,16 +175,22 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		c.URL = defaultHTTPEndpoint + "/v1/metrics"
 	}
 
+	// Names are canonicalised before merging so that a preset's X-SF-Token
+	// and an explicit x-sf-token are one header, and the explicit one wins
+	// on every start, not by map order.
+	source := map[string]string{}
 	for k, v := range p.headers {
-		c.Headers[k] = v
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		c.Headers[k], source[k] = v, p.headerVars[k]
 	}
 	for _, name := range []string{EnvHeaders, EnvMetricsHeaders} {
 		h, err := parseHeaders(name, env.String(lookup, name, ""))
 		errs = append(errs, err)
 		for k, v := range h {
-			c.Headers[k] = v
+			c.Headers[k], source[k] = v, name
 		}
 	}
+	errs = append(errs, cleartextCheck(lookup, c.URL, source))
 
 	c.Compression = strings.ToLower(first(lookup, "", "gzip", EnvMetricsCompress, EnvCompression))
 	if c.Compression != "gzip" && c.Compression != "none" {
@@ -230,7 +241,7 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 			return preset{}, env.Errorf(EnvSplunkRealm, realm, "want a realm such as us0, us1, eu0")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://ingest." + realm + ".signalfx.com/v2/datapoint/otlp",
-			headers: map[string]string{"X-SF-Token": token}, temporality: Cumulative}, nil
+			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": EnvSplunkToken}, temporality: Cumulative}, checkSecret(EnvSplunkToken, token)
 	case "newrelic":
 		// https://docs.newrelic.com/docs/opentelemetry/best-practices/opentelemetry-otlp/
 		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net, the
@@ -249,7 +260,7 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 			return preset{}, env.Errorf(EnvNewRelicRegion, r, "want us or eu")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://" + host + "/v1/metrics",
-			headers: map[string]string{"api-key": key}, temporality: Delta, maxBatch: 5000}, nil
+			headers: map[string]string{"api-key": key}, headerVars: map[string]string{"Api-Key": EnvNewRelicKey}, temporality: Delta, maxBatch: 5000}, checkSecret(EnvNewRelicKey, key)
 	case "datadog":
 		// https://docs.datadoghq.com/opentelemetry/setup/intake_endpoint/
 		// Direct intake: https://otlp.<site>/v1/metrics with dd-api-key,
@@ -262,7 +273,7 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 				return preset{}, env.Errorf(EnvDatadogSite, site, "want a Datadog site such as datadoghq.com or datadoghq.eu")
 			}
 			return preset{protocol: ProtocolHTTP, url: "https://otlp." + site + "/v1/metrics",
-				headers: map[string]string{"dd-api-key": key}, temporality: Delta, maxBatch: 2000}, nil
+				headers: map[string]string{"dd-api-key": key}, headerVars: map[string]string{"Dd-Api-Key": EnvDatadogKey}, temporality: Delta, maxBatch: 2000}, checkSecret(EnvDatadogKey, key)
 		}
 		host := env.String(lookup, EnvDatadogAgent, "localhost")
 		if !validHost(host) {
@@ -293,10 +304,102 @@ func validHost(s string) bool {
 
 func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return env.Errorf(name, raw, "want an http:// or https:// URL")
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return &env.Error{Var: name, Value: raw, Secret: strings.Contains(raw, "@"), Reason: "want an http:// or https:// URL"}
+	case u.User != nil:
+		// The URL is printed by check, at start and in failure logs;
+		// credentials belong in OTEL_EXPORTER_OTLP_HEADERS, which is masked.
+		return env.Errorf(name, RedactURL(raw), "credentials in the URL are not supported; send them as a header with %s", EnvHeaders)
 	}
 	return nil
+}
+
+// RedactURL returns raw fit to print: user information and query values
+// are masked, since either may carry a key.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL, hidden)"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// cleartextCheck refuses to send header values, which are credentials as
+// far as we can tell, over plain HTTP to anything but this machine: a
+// local agent or Collector is the one legitimate http:// destination.
+func cleartextCheck(lookup env.Lookup, raw string, source map[string]string) error {
+	if len(source) == 0 {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	vars := make([]string, 0, len(source))
+	for _, v := range source {
+		if !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
+	sort.Strings(vars)
+	name := firstSet(lookup, EnvMetricsEndpoint, EnvEndpoint)
+	value := env.String(lookup, name, "")
+	if value == "" {
+		name, value = EnvVendor, env.String(lookup, EnvVendor, "")
+	}
+	return env.Errorf(name, RedactURL(value),
+		"%s would be sent in cleartext over http:// to a host that is not loopback; use https://, or a local agent or Collector on 127.0.0.1",
+		strings.Join(vars, " and "))
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkSecret refuses a credential that could not go out in a header.
+func checkSecret(name, v string) error {
+	if !validHeaderValue(v) {
+		return &env.Error{Var: name, Value: v, Secret: true, Reason: "contains a control character, which cannot be sent in a header"}
+	}
+	return nil
+}
+
+// validHeaderName is RFC 9110's token.
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validHeaderValue refuses control characters other than tab: a newline
+// would split the header, and the transport refuses the others on every
+// export.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // first returns the first set variable among names, else def when the
@@ -339,9 +442,28 @@ func millis(lookup env.Lookup, def time.Duration, names ...string) (time.Duratio
 }
 
 // parseHeaders reads the specification's "k=v,k2=v2" with URL-encoded
-// values. Values are secrets: an error never echoes them.
+// values, names canonicalised. Values are secrets: an error never echoes
+// them.
 func parseHeaders(name, raw string) (map[string]string, error) {
-	return parseKeyValues(name, raw, true)
+	kv, err := parseKeyValues(name, raw, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(kv))
+	for k, v := range kv {
+		if !validHeaderName(k) {
+			return nil, &env.Error{Var: name, Value: raw, Secret: true, Reason: fmt.Sprintf("%q is not a valid header name", k)}
+		}
+		if !validHeaderValue(v) {
+			return nil, &env.Error{Var: name, Value: raw, Secret: true, Reason: fmt.Sprintf("the value of %s contains a control character", k)}
+		}
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if _, dup := out[ck]; dup {
+			return nil, &env.Error{Var: name, Value: raw, Secret: true, Reason: fmt.Sprintf("header %s is given twice", ck)}
+		}
+		out[ck] = v
+	}
+	return out, nil
 }
 
 func parseKeyValues(name, raw string, secret bool) (map[string]string, error) {
@@ -392,7 +514,7 @@ func (c Config) Settings() []string {
 		EnvExporters + "=" + strings.Join(exporters, ","),
 		EnvVendor + "=" + c.Vendor,
 		"otlp.protocol=" + c.Protocol,
-		"otlp.url=" + c.URL,
+		"otlp.url=" + RedactURL(c.URL),
 		"otlp.headers=" + strings.Join(headers, ","),
 		"otlp.compression=" + c.Compression,
 		"otlp.temporality=" + c.Temporality,

@@ -39,8 +39,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"datadog agent", map[string]string{"METRICS_OTLP_VENDOR": "datadog", "DD_AGENT_HOST": "dd-agent"},
 			collector.Config{Prometheus: true, OTLP: true, Vendor: "datadog", Protocol: "http/protobuf", URL: "http://dd-agent:4318/v1/metrics", Temporality: "delta"}},
 		{"explicit OTEL wins over the preset", map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "k",
-			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://proxy:4318", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative", "OTEL_METRICS_EXPORTER": "otlp"},
-			collector.Config{OTLP: true, Vendor: "newrelic", Protocol: "http/protobuf", URL: "http://proxy:4318/v1/metrics", Temporality: "cumulative", MaxBatch: 5000}},
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "https://proxy:4318", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative", "OTEL_METRICS_EXPORTER": "otlp"},
+			collector.Config{OTLP: true, Vendor: "newrelic", Protocol: "http/protobuf", URL: "https://proxy:4318/v1/metrics", Temporality: "cumulative", MaxBatch: 5000}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,11 +104,11 @@ func TestSettingsMaskHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Headers["x-extra"] != "a b" {
-		t.Errorf("header value not URL-decoded: %q", c.Headers["x-extra"])
+	if c.Headers["X-Extra"] != "a b" {
+		t.Errorf("header value not URL-decoded: %q", c.Headers["X-Extra"])
 	}
 	s := strings.Join(c.Settings(), "\n")
-	if strings.Contains(s, "secret-license") || !strings.Contains(s, "otlp.headers=api-key=(hidden, 21 bytes),x-extra=(hidden, 3 bytes)") {
+	if strings.Contains(s, "secret-license") || !strings.Contains(s, "otlp.headers=Api-Key=(hidden, 21 bytes),X-Extra=(hidden, 3 bytes)") {
 		t.Errorf("settings:\n%s", s)
 	}
 }
@@ -173,5 +173,107 @@ func TestVendorPresetsOnTheWire(t *testing.T) {
 				t.Errorf("total %d, want 7", got)
 			}
 		})
+	}
+}
+
+// A credential goes over plain HTTP only to this machine.
+func TestCleartextCredentials(t *testing.T) {
+	tests := []struct {
+		vars map[string]string
+		want string // "" : accepted
+	}{
+		{map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "nr-secret", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://203.0.113.9:4318"},
+			`invalid OTEL_EXPORTER_OTLP_ENDPOINT="http://203.0.113.9:4318": NEW_RELIC_LICENSE_KEY would be sent in cleartext over http://`},
+		{map[string]string{"METRICS_OTLP_VENDOR": "splunk", "SPLUNK_REALM": "us1", "SPLUNK_ACCESS_TOKEN": "sf-secret", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://collector.internal:4318/v1/metrics"},
+			`invalid OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://collector.internal:4318/v1/metrics": SPLUNK_ACCESS_TOKEN would be sent`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20secret", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel.example.com"},
+			`invalid OTEL_EXPORTER_OTLP_ENDPOINT="http://otel.example.com": OTEL_EXPORTER_OTLP_HEADERS would be sent`},
+		{map[string]string{"METRICS_OTLP_VENDOR": "datadog", "DD_AGENT_HOST": "dd-agent", "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "x-tenant=a"},
+			`invalid METRICS_OTLP_VENDOR="datadog": OTEL_EXPORTER_OTLP_METRICS_HEADERS would be sent`},
+		{map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "k", "OTEL_EXPORTER_OTLP_HEADERS": "x-a=1", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://10.0.0.1:4318"},
+			"NEW_RELIC_LICENSE_KEY and OTEL_EXPORTER_OTLP_HEADERS would be sent"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1]:4318"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://LOCALHOST:4318"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1"}, ""}, // the default, localhost
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1", "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel.example.com"}, ""}, // no credential
+	}
+	for _, tt := range tests {
+		_, err := collector.ConfigFromEnv(env.Map(tt.vars))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%v: %v", tt.vars, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%v: error %v, want %q", tt.vars, err, tt.want)
+		case err != nil && (strings.Contains(err.Error(), "secret") || strings.Count(err.Error(), "\n") > 0):
+			t.Errorf("%v: the error shows the secret or is more than one line: %v", tt.vars, err)
+		}
+	}
+}
+
+// Header names are one header whatever their case, the explicit OTEL_*
+// variable wins on every load, and values a transport would refuse are
+// refused at start.
+func TestHeaderNames(t *testing.T) {
+	vars := map[string]string{"METRICS_OTLP_VENDOR": "splunk", "SPLUNK_REALM": "us1", "SPLUNK_ACCESS_TOKEN": "from-preset",
+		"OTEL_EXPORTER_OTLP_HEADERS": "x-sf-token=from-env,X-Other=1", "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "x-OTHER=2"}
+	for range 20 { // map order differs from load to load
+		c, err := collector.ConfigFromEnv(env.Map(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Headers) != 2 || c.Headers["X-Sf-Token"] != "from-env" || c.Headers["X-Other"] != "2" {
+			t.Fatalf("headers %v", c.Headers)
+		}
+	}
+	bad := []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=line%0Abreak"}, "invalid OTEL_EXPORTER_OTLP_HEADERS=(hidden): the value of x-a contains a control character"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_METRICS_HEADERS": "x-a=nul%00"}, "invalid OTEL_EXPORTER_OTLP_METRICS_HEADERS=(hidden): the value of x-a contains a control character"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x a=1"}, `"x a" is not a valid header name`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1,X-A=2"}, "header X-A is given twice"},
+		{map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "key\r\nX-Injected: 1"}, "invalid NEW_RELIC_LICENSE_KEY=(hidden): contains a control character"},
+		{map[string]string{"METRICS_OTLP_VENDOR": "datadog", "DD_API_KEY": "key\x7f"}, "invalid DD_API_KEY=(hidden)"},
+	}
+	for _, tt := range bad {
+		_, err := collector.ConfigFromEnv(env.Map(tt.vars))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %q", tt.vars, err, tt.want)
+		}
+	}
+}
+
+// Credentials in the URL are refused without being echoed, and what is
+// printed of a URL never carries a key.
+func TestURLCredentials(t *testing.T) {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"} {
+		_, err := collector.ConfigFromEnv(env.Map(map[string]string{name: "https://user:pa55word@otel.example.com"}))
+		if err == nil || !strings.Contains(err.Error(), "invalid "+name+`="https://xxxxx@otel.example.com": credentials in the URL are not supported`) ||
+			strings.Contains(err.Error(), "pa55word") || strings.Contains(err.Error(), "user") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	_, err := collector.ConfigFromEnv(env.Map(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "otel@pa55word:4318"}))
+	if err == nil || strings.Contains(err.Error(), "pa55word") {
+		t.Errorf("unparsable URL with @: %v", err)
+	}
+	c, err := collector.ConfigFromEnv(env.Map(map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "https://otel.example.com/v1/metrics?api-key=s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(c.Settings(), "\n"); strings.Contains(s, "s3cret") || !strings.Contains(s, "otlp.url=https://otel.example.com/v1/metrics?api-key=xxxxx") {
+		t.Errorf("settings:\n%s", s)
+	}
+	for raw, want := range map[string]string{
+		"https://u:p@h/x?k=v&k=w":  "https://xxxxx@h/x?k=xxxxx",
+		"http://h:4318/v1/metrics": "http://h:4318/v1/metrics",
+		"%zz":                      "(unparsable URL, hidden)",
+	} {
+		if got := collector.RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw, got, want)
+		}
 	}
 }

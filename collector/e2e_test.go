@@ -215,7 +215,7 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			if err := b.flush(t); err == nil {
 				t.Fatal("a push with the collector down succeeded")
 			}
-			if _, failures := b.pusher.Stats(); failures == 0 {
+			if b.pusher.Stats().Failures == 0 {
 				t.Error("the failed push was not counted")
 			}
 			col.Start()

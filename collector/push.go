@@ -1,12 +1,19 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,10 +25,13 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/metricsbridge/metricsbridge/views"
 )
@@ -51,7 +61,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithBackoff sets the first wait before retrying a refused connection;
-// later waits double, up to 5 s, within the export timeout.
+// later waits double, up to 5 s, within the export timeout. It must be
+// positive: New refuses anything else with ErrBackoff.
 func WithBackoff(d time.Duration) Option {
 	return optionFunc(func(o options) options { o.backoff = d; return o })
 }
@@ -61,6 +72,18 @@ func WithBackoff(d time.Duration) Option {
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(o options) options { o.client = c; return o })
 }
+
+// ErrBackoff is returned by New for a WithBackoff that is not positive:
+// zero would retry in a busy loop, a negative wait cannot be drawn.
+var ErrBackoff = errors.New("the retry backoff must be positive")
+
+// ErrThrottled is returned by an export skipped because the destination
+// asked, with Retry-After or RetryInfo, to wait longer than an export may
+// take; the data goes with the first export after the wait.
+var ErrThrottled = errors.New("the OTLP destination asked to wait")
+
+// maxBackoff caps the doubling retry wait.
+const maxBackoff = 5 * time.Second
 
 // Pusher pushes the MeterProvider's instruments over OTLP on an interval.
 type Pusher struct {
@@ -77,15 +100,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 	for _, opt := range opts {
 		o = opt.apply(o)
 	}
-	inner, err := newOTLPExporter(ctx, cfg, o)
+	if o.backoff <= 0 {
+		return nil, fmt.Errorf("collector: WithBackoff(%s): %w", o.backoff, ErrBackoff)
+	}
+	rec := &recorder{}
+	inner, err := newOTLPExporter(ctx, cfg, o, rec)
 	if err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
 	e := &exporter{
 		inner:   inner,
+		rec:     rec,
 		delta:   cfg.Temporality == Delta || cfg.Temporality == LowMemory,
 		acked:   map[seriesKey]acked{},
-		logger:  o.logger.With("url", cfg.URL),
+		logger:  o.logger.With("url", RedactURL(cfg.URL)),
 		backoff: o.backoff,
 	}
 	ropts := []sdkmetric.PeriodicReaderOption{
@@ -98,20 +126,23 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 	return &Pusher{cfg: cfg, exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
 }
 
-func newOTLPExporter(ctx context.Context, cfg Config, o options) (sdkmetric.Exporter, error) {
+func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) (sdkmetric.Exporter, error) {
 	// Options are explicit so that what check printed is what is used; they
 	// take precedence over the variables the exporters read themselves.
+	// The exporters' own retries are off: ours knows whether a failed
+	// request may have arrived, which decides whether delta data may go
+	// again, and honours a destination's wait across intervals.
 	if cfg.Protocol == ProtocolGRPC {
 		opts := []otlpmetricgrpc.Option{
-			// gRPC's reconnect back-off grows to two minutes by default;
-			// capped here so a restarted collector is found within the
-			// export interval.
-			otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
-				Backoff: backoff.Config{BaseDelay: 250 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
-			})),
-			// Our loop retries Unavailable with shorter waits than the
-			// exporter's (5 s first), which would eat a short export
-			// timeout in one sleep.
+			otlpmetricgrpc.WithDialOption(
+				// gRPC's reconnect back-off grows to two minutes by
+				// default; capped here so a restarted collector is found
+				// within the export interval.
+				grpc.WithConnectParams(grpc.ConnectParams{
+					Backoff: backoff.Config{BaseDelay: 250 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+				}),
+				grpc.WithUnaryInterceptor(rec.intercept),
+			),
 			otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: false}),
 			otlpmetricgrpc.WithEndpointURL(cfg.URL),
 			otlpmetricgrpc.WithHeaders(cfg.Headers),
@@ -126,14 +157,23 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options) (sdkmetric.Expo
 	if cfg.Compression == "gzip" {
 		compression = otlpmetrichttp.GzipCompression
 	}
+	client := &http.Client{Timeout: cfg.Timeout}
+	if o.client != nil {
+		c := *o.client
+		client = &c
+	}
+	base := client.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	client.Transport = &recordingTransport{base: base, rec: rec}
 	opts := []otlpmetrichttp.Option{
 		otlpmetrichttp.WithEndpointURL(cfg.URL),
 		otlpmetrichttp.WithHeaders(cfg.Headers),
 		otlpmetrichttp.WithCompression(compression),
 		otlpmetrichttp.WithTimeout(cfg.Timeout),
-	}
-	if o.client != nil {
-		opts = append(opts, otlpmetrichttp.WithHTTPClient(o.client))
+		otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{Enabled: false}),
+		otlpmetrichttp.WithHTTPClient(client),
 	}
 	return otlpmetrichttp.New(ctx, opts...)
 }
@@ -148,21 +188,36 @@ func (p *Pusher) Config() Config { return p.cfg }
 // is separate from New because the reader must exist before the provider.
 func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 	ok := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("success")))
+	partial := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("partial")))
 	failed := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("failure")))
 	_, err := mp.Meter(ScopeName).Int64ObservableCounter(views.InstrumentOTLPExports,
-		metric.WithDescription("OTLP exports by result; a failed export is retried in the next interval."),
+		metric.WithDescription("OTLP exports by result: success, partial (the destination rejected some data points) or failure."),
 		metric.WithUnit("{export}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(p.exp.successes.Load(), ok)
-			o.Observe(p.exp.failures.Load(), failed)
+			s := p.Stats()
+			o.Observe(s.Successes, ok)
+			o.Observe(s.Partials, partial)
+			o.Observe(s.Failures, failed)
 			return nil
 		}))
 	return err
 }
 
-// Stats returns how many exports succeeded and failed so far.
-func (p *Pusher) Stats() (successes, failures int64) {
-	return p.exp.successes.Load(), p.exp.failures.Load()
+// Stats counts exports by result.
+type Stats struct {
+	Successes int64
+	// Partials were accepted except for some data points the destination
+	// rejected (OTLP partial success).
+	Partials int64
+	Failures int64
+	// Rejected is the total of data points rejected in partial successes.
+	Rejected int64
+}
+
+// Stats returns how many exports succeeded, partly succeeded and failed so
+// far.
+func (p *Pusher) Stats() Stats {
+	return Stats{Successes: p.exp.successes.Load(), Partials: p.exp.partials.Load(), Failures: p.exp.failures.Load(), Rejected: p.exp.rejected.Load()}
 }
 
 // exporter wraps the OTLP exporter. It asks the SDK for cumulative data
@@ -172,19 +227,22 @@ func (p *Pusher) Stats() (successes, failures int64) {
 // which the cardinality limit bounds.
 type exporter struct {
 	inner   sdkmetric.Exporter
+	rec     *recorder
 	delta   bool
 	backoff time.Duration
 
 	// mu serialises exports (the reader may export from Shutdown while a
-	// periodic export runs) and guards acked and the failure log state.
+	// periodic export runs) and guards acked, notBefore and the log state.
 	mu           sync.Mutex
 	acked        map[seriesKey]acked
+	notBefore    time.Time // the destination's Retry-After, when it outlasts an export
 	failingSince time.Time
 	lastLog      time.Time
+	lastPartial  time.Time
 	failedInRow  int
 	logger       *slog.Logger
 
-	successes, failures atomic.Int64
+	successes, partials, failures, rejected atomic.Int64
 }
 
 type seriesKey struct {
@@ -214,65 +272,187 @@ func (e *exporter) ForceFlush(ctx context.Context) error { return e.inner.ForceF
 
 func (e *exporter) Shutdown(ctx context.Context) error { return e.inner.Shutdown(ctx) }
 
+// outcome is what an export's end says about its data.
+type outcome int
+
+const (
+	// delivered: accepted in full.
+	delivered outcome = iota
+	// partial: accepted except for the data points the destination
+	// rejected, and which ones is not said.
+	partial
+	// notDelivered: the destination certainly did not accept the data.
+	notDelivered
+	// unknown: the request may have arrived and been counted.
+	unknown
+)
+
 func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if until := e.notBefore; time.Now().Before(until) {
+		err := fmt.Errorf("%w until %s", ErrThrottled, until.Format(time.RFC3339))
+		e.report(notDelivered, err, result{})
+		return err
+	}
 	out, pending := rm, map[seriesKey]acked(nil)
 	if e.delta {
 		out, pending = e.toDelta(rm)
 	}
-	err := e.exportRetrying(ctx, out)
-	e.report(err)
-	if err != nil {
-		return err
+	o, res, err := e.exportRetrying(ctx, out)
+	e.report(o, err, res)
+	// In delta mode a request that may have arrived is taken as delivered:
+	// sending its counts again could count them twice, which no backend
+	// can undo, while a gap is visible. Partial successes are not taken as
+	// delivered: the rejected points go again with the next export.
+	if o == delivered || (o == unknown && e.delta) {
+		for k, v := range pending {
+			e.acked[k] = v
+		}
 	}
-	for k, v := range pending {
-		e.acked[k] = v
-	}
-	return nil
+	return err
 }
 
-// exportRetrying retries refused and reset connections, which the OTLP
-// exporters give up on at once, with doubling waits until ctx ends.
-func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+// exportRetrying retries, with doubling waits until ctx ends, what did not
+// reach the destination (refused, unreachable, DNS failure, or an answer
+// asking to retry) and, in cumulative mode only, what may have (a reset
+// connection), since a cumulative total sent twice is still right.
+func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMetrics) (outcome, result, error) {
 	wait := e.backoff
 	for {
+		e.rec.reset()
 		err := e.inner.Export(ctx, rm)
-		if err == nil || !retryable(err) {
-			return err
+		res := e.rec.get()
+		if res.partial {
+			return partial, res, err
+		}
+		if err == nil {
+			return delivered, res, nil
+		}
+		v := classify(err, res)
+		o := notDelivered
+		if v.mayHaveArrived {
+			o = unknown
+		}
+		if !v.retry || (v.mayHaveArrived && e.delta) {
+			return o, res, err
 		}
 		// Jitter keeps a fleet from reconnecting in lockstep.
-		d := wait/2 + rand.N(wait/2+1)
+		d := max(wait/2+rand.N(wait/2+1), v.wait)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			if v.wait > 0 {
+				// Not sooner than asked, even if that is intervals away.
+				e.notBefore = time.Now().Add(v.wait)
+			}
+			return o, res, err
+		}
 		select {
 		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+			return o, res, errors.Join(err, ctx.Err())
 		case <-time.After(d):
 		}
-		wait = min(2*wait, 5*time.Second)
+		wait = min(2*wait, maxBackoff)
 	}
 }
 
-func retryable(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
-		return true
+// verdict is what an export error says.
+type verdict struct {
+	mayHaveArrived bool
+	retry          bool
+	wait           time.Duration // asked for by the destination
+}
+
+func classify(err error, res result) verdict {
+	switch {
+	case !res.sent:
+		// The exporter failed before handing the request to the transport.
+		return verdict{}
+	case res.status != 0:
+		// The destination answered with an error status: not accepted.
+		switch res.status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return verdict{retry: true, wait: res.retryAfter}
+		}
+		return verdict{}
 	}
-	// gRPC reports a refused connection as Unavailable once its own
-	// retries are spent.
 	var se interface{ GRPCStatus() *status.Status }
-	return errors.As(err, &se) && se.GRPCStatus().Code() == codes.Unavailable
+	if errors.As(err, &se) {
+		return classifyGRPC(se.GRPCStatus())
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &dnsErr):
+		return verdict{retry: true}
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return verdict{retry: true}
+	case handshakeFailed(err):
+		return verdict{}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return verdict{mayHaveArrived: true, retry: true}
+	}
+	return verdict{mayHaveArrived: true}
+}
+
+// classifyGRPC judges a gRPC status: one the transport made when it
+// could not connect, or one the destination sent.
+func classifyGRPC(st *status.Status) verdict {
+	for _, d := range st.Details() {
+		// Only the destination attaches RetryInfo.
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return verdict{retry: true, wait: max(ri.GetRetryDelay().AsDuration(), 0)}
+		}
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		if m := st.Message(); strings.Contains(m, "Error while dialing") || strings.Contains(m, "authentication handshake failed") ||
+			strings.Contains(m, "produced zero addresses") {
+			return verdict{retry: true}
+		}
+		// A connection that broke with the request on it.
+		return verdict{mayHaveArrived: true, retry: true}
+	case codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal:
+		return verdict{mayHaveArrived: true}
+	}
+	// The destination refused the data, e.g. InvalidArgument or
+	// Unauthenticated; ResourceExhausted without RetryInfo is not to be
+	// retried.
+	return verdict{}
+}
+
+func handshakeFailed(err error) bool {
+	var rh tls.RecordHeaderError
+	var alert tls.AlertError
+	var verify *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &rh) || errors.As(err, &alert) || errors.As(err, &verify) ||
+		errors.As(err, &unknownCA) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // report counts the export and logs failures at most once a minute, and
 // the recovery once. The caller holds e.mu.
-func (e *exporter) report(err error) {
+func (e *exporter) report(o outcome, err error, res result) {
 	now := time.Now()
-	if err == nil {
+	switch o {
+	case delivered:
 		e.successes.Add(1)
-		if e.failedInRow > 0 {
-			e.logger.Info("OTLP export recovered", "failed_exports", e.failedInRow, "down_for", now.Sub(e.failingSince).Round(time.Second))
+		e.recovered(now)
+		return
+	case partial:
+		e.partials.Add(1)
+		e.rejected.Add(res.rejected)
+		e.recovered(now)
+		if e.lastPartial.IsZero() || now.Sub(e.lastPartial) >= logEvery {
+			e.lastPartial = now
+			what := "cumulative totals are sent again with the next export"
+			if e.delta {
+				what = "the counts are sent again with the next export"
+			}
+			e.logger.Warn("OTLP destination rejected part of an export; "+what,
+				"rejected_data_points", res.rejected, "message", res.message)
 		}
-		e.failedInRow = 0
 		return
 	}
 	e.failures.Add(1)
@@ -283,11 +463,115 @@ func (e *exporter) report(err error) {
 	if e.failedInRow == 1 || now.Sub(e.lastLog) >= logEvery {
 		e.lastLog = now
 		what := "the counts are kept and sent with the next successful export"
-		if !e.delta {
+		switch {
+		case !e.delta:
 			what = "cumulative totals catch up with the next successful export"
+		case o == unknown:
+			what = "the request may have arrived, so its counts are not sent again (a delta sent twice would be counted twice): the destination may lack them"
 		}
 		e.logger.Warn("OTLP export failed; "+what, "err", err, "failed_exports", e.failedInRow)
 	}
+}
+
+func (e *exporter) recovered(now time.Time) {
+	if e.failedInRow > 0 {
+		e.logger.Info("OTLP export recovered", "failed_exports", e.failedInRow, "down_for", now.Sub(e.failingSince).Round(time.Second))
+	}
+	e.failedInRow = 0
+}
+
+// result is what the transport saw of one export request.
+type result struct {
+	sent       bool          // handed to the transport
+	status     int           // an HTTP error status the destination answered with
+	retryAfter time.Duration // its Retry-After
+	partial    bool          // OTLP partial success
+	rejected   int64
+	message    string
+}
+
+// recorder collects the result of the current export request from the
+// HTTP transport or the gRPC interceptor, which see what the OTLP
+// exporters' errors do not expose. Exports are serialised by exporter.mu;
+// the lock is for the race detector's sake and costs nothing per request.
+type recorder struct {
+	mu  sync.Mutex
+	res result
+}
+
+func (r *recorder) reset() { r.mu.Lock(); r.res = result{}; r.mu.Unlock() }
+
+func (r *recorder) get() result { r.mu.Lock(); defer r.mu.Unlock(); return r.res }
+
+func (r *recorder) update(f func(*result)) { r.mu.Lock(); f(&r.res); r.mu.Unlock() }
+
+func (r *recorder) partialSuccess(ps *colmetricpb.ExportMetricsPartialSuccess) {
+	if ps == nil || (ps.GetRejectedDataPoints() == 0 && ps.GetErrorMessage() == "") {
+		return
+	}
+	r.update(func(res *result) {
+		res.partial, res.rejected, res.message = true, res.rejected+ps.GetRejectedDataPoints(), ps.GetErrorMessage()
+	})
+}
+
+func (r *recorder) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	r.update(func(res *result) { res.sent = true })
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if resp, ok := reply.(*colmetricpb.ExportMetricsServiceResponse); ok && err == nil {
+		r.partialSuccess(resp.GetPartialSuccess())
+	}
+	return err
+}
+
+// maxResponse bounds how much of a success response is read for a
+// partial-success message.
+const maxResponse = 64 << 10
+
+type recordingTransport struct {
+	base http.RoundTripper
+	rec  *recorder
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.rec.update(func(res *result) { res.sent = true })
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		t.rec.update(func(res *result) {
+			res.status, res.retryAfter = resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"))
+		})
+		return resp, nil
+	}
+	if resp.Header.Get("Content-Type") != "application/x-protobuf" || resp.Body == nil {
+		return resp, nil
+	}
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	// The exporter reads the body after us, whatever we made of it.
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	var msg colmetricpb.ExportMetricsServiceResponse
+	if rerr == nil && proto.Unmarshal(b, &msg) == nil {
+		t.rec.partialSuccess(msg.GetPartialSuccess())
+	}
+	return resp, nil
+}
+
+// retryAfter reads RFC 9110's Retry-After: seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(min(max(n, 0), int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(time.Until(t), 0), 24*time.Hour)
+	}
+	return 0
 }
 
 // toDelta returns a copy of rm with monotonic sums and histograms turned

@@ -156,18 +156,22 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Println(v ...any) { a.l.Error("serving metrics", "err", fmt.Sprint(v...)) }
 
-// disabledBody is fixed, so it is encoded once.
-const disabledBody = `{"error":"metrics_disabled","message":"Prometheus metrics are disabled; set ENABLE_METRICS=true to enable them"}` + "\n"
+// DisabledBody is the reference gateway's answer when metrics are off, to
+// the byte (mcpgateway/services/metrics.py), so a client written against
+// the gateway recognises it.
+const DisabledBody = `{"error": "Metrics collection is disabled"}`
 
 // Disabled returns the handler mounted in place of the exporter when
-// metrics are off: 503 with a JSON body, never cached.
+// metrics are off: 503 with DisabledBody, never cached. Authentication,
+// when configured, wraps it, so a caller without a valid token learns
+// nothing about the switch.
 func Disabled() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(disabledBody))
+		_, _ = w.Write([]byte(DisabledBody))
 	})
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Go modules, the
 # real Prometheus server and promtool (Debian package "prometheus"), and the
-# npm JWT libraries the token interoperability tests compare against, and an
+# JWT libraries the token interoperability tests compare against (jose and
+# jsonwebtoken from npm, PyJWT from the Debian package python3-jwt), and an
 # OpenTelemetry Collector built from collector/builder-config.yaml. Safe to
 # run repeatedly; it only installs what is missing.
 set -euo pipefail
@@ -28,6 +29,16 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
+
+# PyJWT, the reference gateway's JWT library. Debian's python3 is asked,
+# since another python3 may come first in PATH.
+if ! /usr/bin/python3 -c "import jwt" >/dev/null 2>&1; then
+	sudo=$(need_root python3-jwt)
+	echo "install-deps: installing PyJWT (Debian package python3-jwt)"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-jwt >/dev/null
+fi
+echo "PyJWT $(/usr/bin/python3 -c 'import jwt; print(jwt.__version__)')"
 
 # The lock file pins jose and jsonwebtoken; npm ci reinstalls only when it
 # changed. The folder is git-ignored.

@@ -52,7 +52,7 @@ const (
 	KeyVersion = attribute.Key("version")
 	// KeyReason says why the metrics endpoint refused a scrape.
 	KeyReason = attribute.Key("reason")
-	// KeyResult is "success" or "failure" on the OTLP export counter.
+	// KeyResult is "success", "partial" or "failure" on the OTLP export counter.
 	KeyResult = attribute.Key("result")
 	// KeyOverflow marks the one series the SDK keeps for attribute sets
 	// beyond the cardinality limit.
@@ -199,7 +199,7 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		}),
 		view(InstrumentOTLPExports, sdkmetric.Stream{
 			Name:            prefix + nameExports,
-			Description:     "OTLP exports by result; a failed export is retried in the next interval.",
+			Description:     "OTLP exports by result: success, partial (the destination rejected some data points) or failure.",
 			Unit:            "{export}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyResult),
 		}),

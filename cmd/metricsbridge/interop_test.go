@@ -87,7 +87,7 @@ func newKeyMaterial(t *testing.T, alg string) keyMaterial {
 		rand.Read(secret)
 		s := base64.RawURLEncoding.EncodeToString(secret)
 		f := write("secret", []byte(s))
-		return keyMaterial{f, f, map[string]string{"JWT_SECRET_KEY": s}, []string{"--secret", s}}
+		return keyMaterial{f, f, map[string]string{"JWT_SECRET_KEY_FILE": f}, []string{"--secret-file", f}}
 	}
 	var k crypto.Signer
 	var err error
@@ -162,5 +162,80 @@ func TestJWTInteroperability(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// pyJWT finds a python3 that imports PyJWT: Debian's python3-jwt, which
+// scripts/install-deps.sh installs, under /usr/bin when another python3
+// comes first in PATH.
+func pyJWT(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if p, err := exec.LookPath(py); err == nil && exec.Command(p, "-c", "import jwt").Run() == nil {
+			return p
+		}
+	}
+	t.Fatal("no python3 with PyJWT: install the Debian package python3-jwt (scripts/install-deps.sh)")
+	return ""
+}
+
+func runPy(t *testing.T, py string, args ...string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command(py, append([]string{"testdata/interop/interop.py"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if _, exited := err.(*exec.ExitError); !exited {
+			t.Fatalf("python3: %v", err)
+		}
+		t.Logf("PyJWT %s: %s", args[0], strings.TrimSpace(stderr.String()))
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// Tokens cross between metricsbridge and PyJWT, the reference gateway's
+// JWT library, in both directions: the gateway's own token shape (HS256;
+// username, sub, iat, iss=mcpgateway, aud=mcpgateway-api, jti; no exp)
+// passes here with the gateway's audience and issuer, and ours passes in
+// PyJWT with audience and issuer verified and sub, iat and jti required.
+func TestPyJWTInteroperability(t *testing.T) {
+	py := pyJWT(t)
+	keys, other := newKeyMaterial(t, "HS256"), newKeyMaterial(t, "HS256")
+	vars := map[string]string{"JWT_SECRET_KEY_FILE": keys.signFile, "JWT_AUDIENCE": "mcpgateway-api", "JWT_ISSUER": "mcpgateway"}
+
+	gateway, ok := runPy(t, py, "gateway", keys.signFile)
+	if !ok {
+		t.Fatal("PyJWT could not sign")
+	}
+	code, out, errOut := cli(t, vars, gateway, "token", "verify")
+	if code != 0 || !strings.Contains(out, `"username": "prometheus@monitoring"`) || strings.Contains(out, `"exp"`) {
+		t.Errorf("the gateway's token refused: exit %d %s%s", code, out, errOut)
+	}
+	for name, v := range map[string]map[string]string{
+		"another audience": {"JWT_SECRET_KEY_FILE": keys.signFile, "JWT_AUDIENCE": "metricsbridge", "JWT_ISSUER": "mcpgateway"},
+		"another issuer":   {"JWT_SECRET_KEY_FILE": keys.signFile, "JWT_AUDIENCE": "mcpgateway-api", "JWT_ISSUER": "https://issuer.example"},
+		"another key":      {"JWT_SECRET_KEY_FILE": other.signFile, "JWT_AUDIENCE": "mcpgateway-api", "JWT_ISSUER": "mcpgateway"},
+	} {
+		if code, _, _ := cli(t, v, gateway, "token", "verify"); code != exitFail {
+			t.Errorf("the gateway's token with %s: exit %d, want 1", name, code)
+		}
+	}
+
+	ours := createToken(t, vars, "--username", "prometheus@monitoring", "--exp", "0")
+	payload, ok := runPy(t, py, "verify", keys.signFile, "mcpgateway-api", "mcpgateway", ours)
+	if !ok {
+		t.Fatal("PyJWT refused our token")
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(payload), &got); err != nil || got["sub"] != "prometheus@monitoring" || got["aud"] != "mcpgateway-api" || got["iss"] != "mcpgateway" {
+		t.Errorf("PyJWT read our claims as %s (%v)", payload, err)
+	}
+	if _, ok := runPy(t, py, "verify", keys.signFile, "metricsbridge", "mcpgateway", ours); ok {
+		t.Error("PyJWT accepted our token for another audience")
+	}
+	if _, ok := runPy(t, py, "verify", other.signFile, "mcpgateway-api", "mcpgateway", ours); ok {
+		t.Error("PyJWT accepted our token with another key")
 	}
 }

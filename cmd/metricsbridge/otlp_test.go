@@ -75,3 +75,29 @@ func TestServePushesOnShutdown(t *testing.T) {
 		}
 	}
 }
+
+// A key in the OTLP URL's query is masked wherever the URL is printed:
+// check, the start-up line and the export failure log.
+func TestOTLPURLRedacted(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	sink.SetReply(func(n int) otlptest.Reply {
+		if n == 1 {
+			return otlptest.Reply{Status: 400}
+		}
+		return otlptest.Reply{}
+	})
+	url := sink.URL() + "/v1/metrics?api-key=s3cret-in-query"
+	vars := map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "OTEL_METRICS_EXPORTER": "prometheus,otlp",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": url, "OTEL_METRIC_EXPORT_INTERVAL": "100", "OTEL_METRIC_EXPORT_TIMEOUT": "500"}
+	code, out, errOut := cli(t, vars, "", "check")
+	if code != 0 || strings.Contains(out+errOut, "s3cret") || !strings.Contains(out, "otlp.url="+sink.URL()+"/v1/metrics?api-key=xxxxx") {
+		t.Errorf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	b := startBridge(t, vars)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.stderr.String(), "OTLP export failed") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := b.stderr.String(); strings.Contains(l, "s3cret") || !strings.Contains(l, "OTLP export failed") || !strings.Contains(l, "api-key=xxxxx") {
+		t.Errorf("log:\n%s", l)
+	}
+}

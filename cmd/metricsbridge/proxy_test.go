@@ -286,8 +286,12 @@ func TestProxyUpstreamDownAndMetricsListener(t *testing.T) {
 		t.Errorf("main listener /metrics/prometheus: %d, want it forwarded (502)", code)
 	}
 	own := strings.TrimSuffix(b.metrics, "/metrics/prometheus")
-	if code, body := get(t, client, own+"/ready", nil); code != http.StatusServiceUnavailable || !strings.Contains(body, "upstream unreachable") {
-		t.Errorf("/ready with the upstream down: %d %s", code, body)
+	// The probe learns the state, the log the reason.
+	if code, body := get(t, client, own+"/ready", nil); code != http.StatusServiceUnavailable || strings.TrimSpace(body) != `{"status":"upstream unreachable"}` {
+		t.Errorf("/ready with the upstream down: %d %s, want only the status", code, body)
+	}
+	if !strings.Contains(b.stderr.String(), "readiness: upstream unreachable") || !strings.Contains(b.stderr.String(), "connection refused") {
+		t.Errorf("the dial error is not in the log:\n%s", b.stderr)
 	}
 	if code, _ := get(t, client, own+"/health", nil); code != http.StatusOK {
 		t.Errorf("/health: %d", code)

@@ -202,10 +202,15 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 		}
 		fmt.Fprintf(stdout, "%s=%s\n", name, v)
 	}
-	for _, name := range []string{auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
+	for _, name := range []string{auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
 		fmt.Fprintf(stdout, "%s=%s\n", name, env.String(lookup, name, ""))
 	}
 	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvLeeway, a.Leeway)
+	maxAge := "off"
+	if a.MaxTokenAge > 0 {
+		maxAge = a.MaxTokenAge.String()
+	}
+	fmt.Fprintf(stdout, "%s=%s\n%s=%t\n", auth.EnvMaxTokenAge, maxAge, auth.EnvAllowWeakSecret, a.AllowWeakSecret)
 	for _, line := range s.otlp.Settings() {
 		fmt.Fprintln(stdout, line)
 	}

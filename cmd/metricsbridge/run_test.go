@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
@@ -123,6 +124,13 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
 		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
 		{"secret for RS", map[string]string{"JWT_ALGORITHM": "EdDSA", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden)`},
+		{"short secret", map[string]string{"ENABLE_METRICS": "true", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden): 7 bytes; HS256 needs at least 32 (RFC 7518 §3.2)`},
+		{"short secret, metrics off", map[string]string{"JWT_ALGORITHM": "HS512", "JWT_SECRET_KEY": testSecret}, `invalid JWT_SECRET_KEY=(hidden): 32 bytes; HS512 needs at least 64`},
+		{"max token age", map[string]string{"JWT_MAX_TOKEN_AGE": "forever"}, `invalid JWT_MAX_TOKEN_AGE="forever"`},
+		{"otlp credentials in cleartext", map[string]string{"METRICS_OTLP_VENDOR": "newrelic", "NEW_RELIC_LICENSE_KEY": "nr-secret-key", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://203.0.113.9:4318"},
+			`invalid OTEL_EXPORTER_OTLP_ENDPOINT="http://203.0.113.9:4318": NEW_RELIC_LICENSE_KEY would be sent in cleartext`},
+		{"otlp URL credentials", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://user:pa55@otel.example.com"}, `invalid OTEL_EXPORTER_OTLP_ENDPOINT="https://xxxxx@otel.example.com": credentials in the URL`},
+		{"otlp header control character", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-a=b%0Ac"}, `invalid OTEL_EXPORTER_OTLP_HEADERS=(hidden): the value of x-a contains a control character`},
 		{"upstream scheme", map[string]string{"UPSTREAM_URL": "ftp://example.com"}, `invalid UPSTREAM_URL="ftp://example.com": want an http:// or https:// URL`},
 		{"upstream without host", map[string]string{"UPSTREAM_URL": "http://"}, `invalid UPSTREAM_URL="http://": the URL has no host`},
 		{"upstream credentials", map[string]string{"UPSTREAM_URL": "http://admin:hunter2@example.com"}, `invalid UPSTREAM_URL="http://admin:xxxxx@example.com": credentials`},
@@ -212,7 +220,7 @@ func TestCheckPrintsEffectiveSettings(t *testing.T) {
 	var stdout bytes.Buffer
 	code := run(t.Context(), []string{"check"}, strings.NewReader(""), &stdout, io.Discard, env.Map(map[string]string{
 		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_CUSTOM_LABELS": "env=prod",
-		"JWT_SECRET_KEY": "hunter2", "JWT_AUDIENCE": "metricsbridge",
+		"JWT_SECRET_KEY": "hunter2", "JWT_AUDIENCE": "metricsbridge", "JWT_ALLOW_WEAK_SECRET": "true", "JWT_MAX_TOKEN_AGE": "720h",
 	}))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -220,7 +228,7 @@ func TestCheckPrintsEffectiveSettings(t *testing.T) {
 	for _, want := range []string{"ENABLE_METRICS=true\n", "METRICS_CUSTOM_LABELS=env=prod\n", "METRICS_NAMESPACE=default\n",
 		"METRICS_LATENCY_BUCKETS=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n", "HOST=127.0.0.1\n", "PORT=4444\n", "AUTH_REQUIRED=false\n",
 		"JWT_ALGORITHM=HS256\n", "JWT_SECRET_KEY=(set, 7 bytes, hidden)\n", "JWT_SECRET_KEY_PREVIOUS=(unset)\n",
-		"JWT_AUDIENCE=metricsbridge\n", "JWT_LEEWAY=30s\n"} {
+		"JWT_AUDIENCE=metricsbridge\n", "JWT_LEEWAY=30s\n", "JWT_MAX_TOKEN_AGE=720h0m0s\n", "JWT_ALLOW_WEAK_SECRET=true\n", "JWT_SECRET_KEY_FILE=\n"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout.String())
 		}
@@ -243,8 +251,41 @@ func TestServeWithoutConfiguration(t *testing.T) {
 	}
 	resp = mustGet(t, base+"/metrics/prometheus", nil)
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"metrics_disabled"`) {
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != `{"error": "Metrics collection is disabled"}` {
 		t.Errorf("disabled endpoint: %d %s", resp.StatusCode, body)
+	}
+}
+
+// As in the reference gateway, a disabled endpoint checks the bearer token
+// first when a key is configured: without a valid token a caller gets 401
+// and learns nothing about the switch.
+func TestDisabledEndpointChecksTokenFirst(t *testing.T) {
+	base, stderr := startServe(t, map[string]string{"JWT_SECRET_KEY": testSecret})
+	if !strings.Contains(stderr.String(), "metrics_enabled=false") {
+		t.Errorf("start-up line: %s", stderr)
+	}
+	tok, err := auth.Mint(auth.MintOptions{Username: "prometheus@monitoring", Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		status int
+		body   string
+	}{
+		{"no token", nil, http.StatusUnauthorized, `"error":"unauthorized"`},
+		{"bad token", map[string]string{"Authorization": "Bearer " + tok + "x"}, http.StatusUnauthorized, `"error":"invalid_token"`},
+		{"valid token", map[string]string{"Authorization": "Bearer " + tok}, http.StatusServiceUnavailable, `{"error": "Metrics collection is disabled"}`},
+	} {
+		resp := mustGet(t, base+"/metrics/prometheus", c.header)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.body) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, resp.StatusCode, body, c.status, c.body)
+		}
+		if c.status == http.StatusUnauthorized && (resp.Header.Get("WWW-Authenticate") == "" || strings.Contains(string(body), "disabled")) {
+			t.Errorf("%s: the 401 lacks a challenge or tells of the switch: %v %s", c.name, resp.Header, body)
+		}
 	}
 }
 

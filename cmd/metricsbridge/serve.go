@@ -61,162 +61,243 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	// already counts failures and logs them rate-limited.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Debug("opentelemetry", "err", err) }))
 
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
+	b := &server{s: s, logger: logger}
+	defer b.closeListeners()
+	if code, err := b.start(ctx); err != nil {
+		fmt.Fprintln(stderr, err)
+		return code
+	}
+	if code, ok := b.serve(ctx); !ok {
+		return code
+	}
+	return b.shutdown()
+}
+
+// server is serve's state from start to shutdown. Each step is a method so
+// that it reads on its own; start does them in order.
+type server struct {
+	s      settings
+	logger *slog.Logger
+
+	provider  *otelmetrics.Provider
+	otlpState string // the OTLP line of the start-up log
+	metrics   http.Handler
+	authState string // the auth line of the start-up log
+	app, own  http.Handler
+	mode      string
+	tls       *tls.Config // nil: plain HTTP
+
+	listeners []listener
+	// inflight counts handlers still running, so that no request is left
+	// out of the final push even when the drain timeout cuts it short.
+	inflight atomic.Int64
+}
+
+type listener struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// start builds everything serve needs before it accepts a connection; on
+// failure it returns the exit status and the reason.
+func (b *server) start(ctx context.Context) (int, error) {
+	steps := []func(context.Context) (int, error){b.startProviders, b.startAuth, b.startHandlers, b.startTLS}
+	for _, step := range steps {
+		if code, err := step(ctx); err != nil {
+			return code, err
+		}
+	}
+	return exitOK, nil
+}
+
+// startProviders creates the MeterProvider, with the OTLP pusher as a
+// second reader when push is on.
+func (b *server) startProviders(ctx context.Context) (int, error) {
+	s := b.s
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
 	if s.server.upstream != nil {
 		// Paths outside --routes are forwarded unlabelled by design.
 		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
 	}
 	var pusher *collector.Pusher
-	var err error
 	if s.push {
-		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(logger)); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitConfig
+		var err error
+		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(b.logger)); err != nil {
+			return exitConfig, err
 		}
 		popts = append(popts, otelmetrics.WithReader(pusher.Reader()))
 	}
 	p, err := otelmetrics.NewProvider(s.metrics, popts...)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitConfig
+		return exitConfig, err
 	}
-	otlpState := "off"
+	b.provider = p
+	b.otlpState = "off"
 	if pusher != nil {
 		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitFail
+			return exitFail, err
 		}
-		otlpState = s.otlp.URL + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
+		b.otlpState = collector.RedactURL(s.otlp.URL) + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
 	}
+	return exitOK, nil
+}
 
-	metrics := p.MetricsHandler()
-	authState := "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
+// startAuth puts the bearer-token check in front of the metrics endpoint
+// when scrapes must present a token.
+func (b *server) startAuth(context.Context) (int, error) {
+	s := b.s
+	b.metrics = b.provider.MetricsHandler()
+	b.authState = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
 	switch {
-	case s.protected():
-		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(p.MeterProvider()), auth.WithLogger(logger))
+	case !s.metrics.Enabled && s.authRequired && s.auth.HasKey():
+		// As in the reference gateway, the token is checked before the
+		// 503, so a caller without one learns nothing about the switch.
+		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitConfig
+			return exitConfig, err
 		}
-		metrics = v.Middleware(metrics)
-		authState = "bearer token (" + s.auth.Algorithm + ")"
+		b.metrics = v.Middleware(b.metrics)
+		b.authState = "bearer token (" + s.auth.Algorithm + "), then 503: metrics disabled; set ENABLE_METRICS=true"
+	case s.protected():
+		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
+		if err != nil {
+			return exitConfig, err
+		}
+		b.metrics = v.Middleware(b.metrics)
+		b.authState = "bearer token (" + s.auth.Algorithm + ")"
 		for _, w := range s.auth.Warnings() {
-			logger.Warn("weak scrape-token key", "detail", w)
+			b.logger.Warn("weak scrape-token key", "detail", w)
 		}
 	case s.metrics.Enabled:
-		authState = "OFF"
-		logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
+		b.authState = "OFF"
+		b.logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
 			"metrics", promexport.Path)
 	}
+	return exitOK, nil
+}
 
+// startHandlers builds the main listener's handler (demo gateway or proxy)
+// and the bridge's own endpoints, shared with it or on --metrics-addr.
+func (b *server) startHandlers(context.Context) (int, error) {
+	srv := b.s.server
 	own := http.NewServeMux()
-	registerOwn(own, metrics, s.server.upstream)
-	shared := s.server.metricsAddr == ""
-	var app http.Handler
-	mode := "demo gateway"
+	registerOwn(own, b.metrics, srv.upstream, b.logger)
+	b.own = own
+	shared := srv.metricsAddr == ""
+	b.mode = "demo gateway"
 	switch {
-	case s.server.upstream != nil:
-		px, err := newProxy(s.server, logger)
+	case srv.upstream != nil:
+		px, err := newProxy(srv, b.logger)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitConfig
+			return exitConfig, err
 		}
-		app, mode = px, "proxy to "+s.server.upstream.Redacted()
+		b.app, b.mode = px, "proxy to "+srv.upstream.Redacted()
 		if shared {
-			app = withOwn(own, px)
+			b.app = withOwn(own, px)
 		}
 	case shared:
 		registerDemo(own)
-		app = own
+		b.app = own
 	default:
 		demo := http.NewServeMux()
 		registerDemo(demo)
-		app = demo
+		b.app = demo
 	}
+	return exitOK, nil
+}
 
-	var tlsConfig *tls.Config
-	if s.server.tls() {
-		certs, err := newCertReloader(s.server.tlsCert, s.server.tlsKey, logger)
-		if err != nil {
-			fmt.Fprintln(stderr, env.Errorf(envTLSCert, s.server.tlsCert, "%v", err))
-			return exitConfig
-		}
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go certs.watch(ctx, certPollInterval, hup)
-		tlsConfig = certs.tlsConfig()
+// startTLS loads the certificate and watches its files until ctx ends.
+func (b *server) startTLS(ctx context.Context) (int, error) {
+	srv := b.s.server
+	if !srv.tls() {
+		return exitOK, nil
 	}
-
-	// inflight counts handlers still running, so that no request is left
-	// out of the final push even when the drain timeout cuts it short.
-	var inflight atomic.Int64
-	newServer := func(h http.Handler) *http.Server {
-		h = p.Middleware(h)
-		if s.metrics.Exemplars {
-			h = otelmetrics.ExtractTraceContext(h)
-		}
-		var tc *tls.Config
-		if tlsConfig != nil {
-			// Each server adds its ALPN protocols to its own copy.
-			tc = tlsConfig.Clone()
-		}
-		return &http.Server{
-			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				inflight.Add(1)
-				defer inflight.Add(-1)
-				h.ServeHTTP(w, r)
-			}),
-			TLSConfig:         tc,
-			ReadHeaderTimeout: s.server.readHeaderTimeout,
-			ReadTimeout:       s.server.readTimeout,
-			WriteTimeout:      s.server.writeTimeout,
-			IdleTimeout:       s.server.idleTimeout,
-			MaxHeaderBytes:    s.server.maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		}
-	}
-	type listener struct {
-		srv *http.Server
-		ln  net.Listener
-	}
-	var listeners []listener
-	defer func() {
-		for _, l := range listeners {
-			l.ln.Close()
-		}
-	}()
-	listen := func(addr string, h http.Handler) (string, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return "", err
-		}
-		listeners = append(listeners, listener{newServer(h), ln})
-		scheme := "http://"
-		if tlsConfig != nil {
-			scheme = "https://"
-		}
-		return scheme + ln.Addr().String(), nil
-	}
-	base, err := listen(s.metrics.Addr(), app)
+	certs, err := newCertReloader(srv.tlsCert, srv.tlsKey, b.logger)
 	if err != nil {
-		logger.Error("cannot listen", "addr", s.metrics.Addr(), "err", err)
-		return exitFail
+		return exitConfig, env.Errorf(envTLSCert, srv.tlsCert, "%v", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		<-ctx.Done()
+		signal.Stop(hup)
+	}()
+	go certs.watch(ctx, certPollInterval, hup)
+	b.tls = certs.tlsConfig()
+	return exitOK, nil
+}
+
+// newServer wraps h in the request middleware and the in-flight count.
+func (b *server) newServer(h http.Handler) *http.Server {
+	srv := b.s.server
+	h = b.provider.Middleware(h)
+	if b.s.metrics.Exemplars {
+		h = otelmetrics.ExtractTraceContext(h)
+	}
+	var tc *tls.Config
+	if b.tls != nil {
+		// Each server adds its ALPN protocols to its own copy.
+		tc = b.tls.Clone()
+	}
+	return &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b.inflight.Add(1)
+			defer b.inflight.Add(-1)
+			h.ServeHTTP(w, r)
+		}),
+		TLSConfig:         tc,
+		ReadHeaderTimeout: srv.readHeaderTimeout,
+		ReadTimeout:       srv.readTimeout,
+		WriteTimeout:      srv.writeTimeout,
+		IdleTimeout:       srv.idleTimeout,
+		MaxHeaderBytes:    srv.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(b.logger.Handler(), slog.LevelDebug),
+	}
+}
+
+// listen opens addr for h and returns its base URL.
+func (b *server) listen(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	b.listeners = append(b.listeners, listener{b.newServer(h), ln})
+	scheme := "http://"
+	if b.tls != nil {
+		scheme = "https://"
+	}
+	return scheme + ln.Addr().String(), nil
+}
+
+func (b *server) closeListeners() {
+	for _, l := range b.listeners {
+		l.ln.Close()
+	}
+}
+
+// serve opens the listeners and serves until ctx ends (ok) or a server
+// fails (not ok, with the exit status).
+func (b *server) serve(ctx context.Context) (int, bool) {
+	s := b.s
+	base, err := b.listen(s.metrics.Addr(), b.app)
+	if err != nil {
+		b.logger.Error("cannot listen", "addr", s.metrics.Addr(), "err", err)
+		return exitFail, false
 	}
 	ownBase := base
-	if !shared {
-		if ownBase, err = listen(s.server.metricsAddr, own); err != nil {
-			logger.Error("cannot listen", "addr", s.server.metricsAddr, "err", err)
-			return exitFail
+	if s.server.metricsAddr != "" {
+		if ownBase, err = b.listen(s.server.metricsAddr, b.own); err != nil {
+			b.logger.Error("cannot listen", "addr", s.server.metricsAddr, "err", err)
+			return exitFail, false
 		}
 	}
-	logger.Info("metricsbridge serving", "gateway", base, "mode", mode, "metrics", ownBase+promexport.Path,
-		"metrics_enabled", s.metrics.Enabled, "auth", authState, "otlp", otlpState, "version", appVersion())
+	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
+		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
 
-	errc := make(chan error, len(listeners))
-	for _, l := range listeners {
+	errc := make(chan error, len(b.listeners))
+	for _, l := range b.listeners {
 		go func() {
-			if tlsConfig != nil {
+			if b.tls != nil {
 				errc <- l.srv.ServeTLS(l.ln, "", "")
 			} else {
 				errc <- l.srv.Serve(l.ln)
@@ -225,51 +306,62 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 	}
 	select {
 	case err := <-errc:
-		logger.Error("server stopped", "err", err)
-		return exitFail
+		b.logger.Error("server stopped", "err", err)
+		return exitFail, false
 	case <-ctx.Done():
+		return exitOK, true
 	}
+}
 
-	logger.Info("shutting down: draining in-flight requests", "timeout", s.server.shutdownTimeout, "in_flight", inflight.Load())
-	sctx, scancel := context.WithTimeout(context.Background(), s.server.shutdownTimeout)
+// shutdown drains the listeners, waits for the handlers to be counted and
+// pushes the last OTLP export.
+func (b *server) shutdown() int {
+	b.drain()
+	code := exitOK
+	fctx, fcancel := context.WithTimeout(context.Background(), b.s.otlp.ExportTimeout+time.Second)
+	defer fcancel()
+	// Shutting the provider down pushes a final OTLP export.
+	if err := b.provider.Shutdown(fctx); err != nil {
+		b.logger.Error("flushing metrics", "err", err)
+		code = exitFail
+	}
+	b.logger.Info("stopped")
+	return code
+}
+
+// drain stops accepting connections and lets in-flight requests finish
+// within the shutdown timeout.
+func (b *server) drain() {
+	timeout := b.s.server.shutdownTimeout
+	b.logger.Info("shutting down: draining in-flight requests", "timeout", timeout, "in_flight", b.inflight.Load())
+	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
-	done := make(chan struct{}, len(listeners))
-	for _, l := range listeners {
+	done := make(chan struct{}, len(b.listeners))
+	for _, l := range b.listeners {
 		go func() {
 			if err := l.srv.Shutdown(sctx); err != nil {
 				// Long streams (SSE) are the usual cause: they are cut,
 				// and counted with the status they already sent.
-				logger.Warn("requests still running after the shutdown timeout are closed", "err", err)
+				b.logger.Warn("requests still running after the shutdown timeout are closed", "err", err)
 				l.srv.Close()
 			}
 			done <- struct{}{}
 		}()
 	}
-	for range listeners {
+	for range b.listeners {
 		<-done
 	}
-	for deadline := time.Now().Add(closeGrace); inflight.Load() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(closeGrace); b.inflight.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := inflight.Load(); n > 0 {
-		logger.Warn("handlers still running after their connections closed; their requests are missing from the final push", "count", n)
+	if n := b.inflight.Load(); n > 0 {
+		b.logger.Warn("handlers still running after their connections closed; their requests are missing from the final push", "count", n)
 	}
-
-	code = exitOK
-	fctx, fcancel := context.WithTimeout(context.Background(), s.otlp.ExportTimeout+time.Second)
-	defer fcancel()
-	// Shutting the provider down pushes a final OTLP export.
-	if err := p.Shutdown(fctx); err != nil {
-		logger.Error("flushing metrics", "err", err)
-		code = exitFail
-	}
-	logger.Info("stopped")
-	return code
 }
 
 // registerOwn mounts the bridge's endpoints. They answer without a scrape
 // token: probes carry none, and they reveal nothing.
-func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL) {
+func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, logger *slog.Logger) {
 	mux.Handle("GET "+promexport.Path, metrics)
 	mux.HandleFunc("GET "+pathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
@@ -280,7 +372,10 @@ func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL) {
 	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, r *http.Request) {
 		if upstream != nil {
 			if err := dialUpstream(r.Context(), upstream); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable", "error": err.Error()})
+				// The dial error names addresses and resolver details that
+				// are the operator's business, not a prober's.
+				logger.Warn("readiness: upstream unreachable", "upstream", upstream.Redacted(), "err", err, "remote", r.RemoteAddr)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable"})
 				return
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,16 +19,20 @@ import (
 )
 
 const tokenUsage = `usage:
-  metricsbridge token create --username U [--exp MINUTES] [--secret S | --private-key FILE] [--algo ALG]
+  metricsbridge token create --username U [--exp MINUTES] [--secret-file FILE | --private-key FILE] [--algo ALG]
                              [--aud A] [--iss I] [--scope S] [--data '{"k":"v"}']
-  metricsbridge token verify [--token T] [--secret S | --public-key FILE] [--algo ALG]
+  metricsbridge token verify [--token-file FILE] [--secret-file FILE | --public-key FILE] [--algo ALG]
 
 create prints the token alone on stdout; --exp 0 (the default) mints a token
-that never expires. verify reads the token from stdin when --token is absent,
-checks it exactly as serve would, prints its claims as JSON and exits 0, or
-prints why it is refused and exits 1. Defaults come from JWT_SECRET_KEY,
-JWT_ALGORITHM, JWT_PUBLIC_KEY_PATH, JWT_AUDIENCE, JWT_ISSUER and
-METRICS_REQUIRED_SCOPE.
+that never expires. Every token carries sub, iat and a random jti, plus aud
+and iss when given or configured. verify reads the token from --token-file
+or else stdin, checks it exactly as serve would, prints its claims as JSON
+and exits 0, or prints why it is refused and exits 1. Defaults come from
+JWT_SECRET_KEY or JWT_SECRET_KEY_FILE, JWT_ALGORITHM, JWT_PUBLIC_KEY_PATH,
+JWT_AUDIENCE, JWT_ISSUER, JWT_MAX_TOKEN_AGE and METRICS_REQUIRED_SCOPE.
+
+Keep secrets and tokens off the command line, where ps and shell history
+see them: the environment or a file, not --secret or --token.
 `
 
 func token(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
@@ -54,7 +59,8 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 	username := fs.String("username", "", "subject of the token, e.g. prometheus@monitoring (required)")
 	exp := fs.Int("exp", 0, "minutes until expiry; 0 means the token never expires (no exp claim)")
 	// The secret's default is read after parsing so -h never prints it.
-	secret := fs.String("secret", "", "HMAC secret for HS* (default: env JWT_SECRET_KEY)")
+	secret := fs.String("secret", "", "HMAC secret for HS*; visible to ps and shell history, prefer --secret-file or env JWT_SECRET_KEY")
+	secretFile := fs.String("secret-file", "", "file holding the HMAC secret for HS* (one trailing line break is dropped; env JWT_SECRET_KEY_FILE)")
 	privateKey := fs.String("private-key", "", "PEM private key file for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
 	algo := fs.String("algo", env.String(lookup, auth.EnvAlgorithm, ""), "signing algorithm: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
 	aud := fs.String("aud", env.String(lookup, auth.EnvAudience, ""), "aud claim (env JWT_AUDIENCE)")
@@ -96,11 +102,16 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 			opts.Algorithm = algorithmFor(opts.PrivateKey.Public())
 		}
 	} else {
-		// Not trimmed, exactly as serve reads it, so the keys agree.
-		if *secret == "" {
-			*secret, _ = lookup(auth.EnvSecret)
+		s, err := mintSecret(*secret, *secretFile, lookup)
+		if err != nil {
+			fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
+			return exitConfig
 		}
-		opts.Secret = []byte(*secret)
+		opts.Secret = []byte(s)
+		if opts.AllowWeakSecret, err = env.Bool(lookup, auth.EnvAllowWeakSecret, false); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
 	}
 	tok, err := auth.Mint(opts)
 	if err != nil {
@@ -109,6 +120,36 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 	}
 	fmt.Fprintln(stdout, tok)
 	return exitOK
+}
+
+// mintSecret picks the HMAC secret as serve would read it (not trimmed,
+// so the keys agree): the flags first, then JWT_SECRET_KEY_FILE or
+// JWT_SECRET_KEY.
+func mintSecret(flagSecret, flagFile string, lookup env.Lookup) (string, error) {
+	switch {
+	case flagSecret != "" && flagFile != "":
+		return "", errors.New("--secret and --secret-file: give one of them")
+	case flagSecret != "":
+		return flagSecret, nil
+	case flagFile != "":
+		s, err := auth.ReadSecretFile(flagFile)
+		if err != nil {
+			return "", fmt.Errorf("--secret-file %s: %w", flagFile, err)
+		}
+		return s, nil
+	}
+	if path := env.String(lookup, auth.EnvSecretFile, ""); path != "" {
+		if v, _ := lookup(auth.EnvSecret); strings.TrimSpace(v) != "" {
+			return "", fmt.Errorf("%s and %s are both set; set one of them", auth.EnvSecret, auth.EnvSecretFile)
+		}
+		s, err := auth.ReadSecretFile(path)
+		if err != nil {
+			return "", env.Errorf(auth.EnvSecretFile, path, "%v", err)
+		}
+		return s, nil
+	}
+	s, _ := lookup(auth.EnvSecret)
+	return s, nil
 }
 
 // algorithmFor picks the usual algorithm for a key: RS256 for RSA, the
@@ -142,21 +183,49 @@ func overlay(lookup env.Lookup, m map[string]string) env.Lookup {
 // tokenVerify checks a token with the same JWT_* settings serve uses.
 func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("token verify", stderr)
-	tok := fs.String("token", "", "the token; read from stdin when absent")
+	tok := fs.String("token", "", "the token; visible to ps and shell history, prefer --token-file or stdin")
+	tokenFile := fs.String("token-file", "", "file holding the token; without it and --token, the token is read from stdin")
 	overrides := map[string]string{}
 	for flagName, envName := range map[string]string{
-		"secret": auth.EnvSecret, "public-key": auth.EnvPublicKeyPath, "algo": auth.EnvAlgorithm,
-		"aud": auth.EnvAudience, "iss": auth.EnvIssuer, "scope": auth.EnvRequiredScope,
+		"secret": auth.EnvSecret, "secret-file": auth.EnvSecretFile, "public-key": auth.EnvPublicKeyPath, "algo": auth.EnvAlgorithm,
+		"aud": auth.EnvAudience, "iss": auth.EnvIssuer, "scope": auth.EnvRequiredScope, "max-token-age": auth.EnvMaxTokenAge,
 	} {
 		fs.Func(flagName, "overrides env "+envName, func(v string) error { overrides[envName] = v; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitCodeOf(err)
 	}
-	if *tok == "" {
-		b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+	// A secret from a flag replaces the environment's, whichever form
+	// either takes.
+	if _, ok := overrides[auth.EnvSecret]; ok {
+		if _, both := overrides[auth.EnvSecretFile]; both {
+			fmt.Fprintln(stderr, "metricsbridge token verify: --secret and --secret-file: give one of them")
+			return exitConfig
+		}
+		overrides[auth.EnvSecretFile] = ""
+	} else if _, ok := overrides[auth.EnvSecretFile]; ok {
+		overrides[auth.EnvSecret] = ""
+	}
+	var src io.Reader
+	switch {
+	case *tok != "" && *tokenFile != "":
+		fmt.Fprintln(stderr, "metricsbridge token verify: --token and --token-file: give one of them")
+		return exitConfig
+	case *tokenFile != "":
+		f, err := os.Open(*tokenFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "metricsbridge token verify: reading stdin: %v\n", err)
+			fmt.Fprintf(stderr, "metricsbridge token verify: --token-file: %v\n", err)
+			return exitConfig
+		}
+		defer f.Close()
+		src = f
+	case *tok == "":
+		src = stdin
+	}
+	if src != nil {
+		b, err := io.ReadAll(io.LimitReader(src, 64<<10))
+		if err != nil {
+			fmt.Fprintf(stderr, "metricsbridge token verify: reading the token: %v\n", err)
 			return exitFail
 		}
 		*tok = strings.TrimSpace(string(b))
@@ -167,7 +236,7 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		return exitConfig
 	}
 	if !cfg.HasKey() {
-		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set --secret or %s (HS*), or --public-key or %s with --algo\n", auth.EnvSecret, auth.EnvPublicKeyPath)
+		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set %s or %s, or --secret-file (HS*), or --public-key or %s with --algo\n", auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath)
 		return exitConfig
 	}
 	v, err := auth.NewVerifier(cfg, auth.WithLogger(slog.New(slog.DiscardHandler)))

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
@@ -215,5 +216,92 @@ func TestPrometheusScrapesWithToken(t *testing.T) {
 		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 0 })
 	if strings.Contains(stderr.String(), good) || strings.Contains(stderr.String(), testSecret) {
 		t.Errorf("the log holds a token or the secret:\n%s", stderr)
+	}
+}
+
+// Secrets and tokens come from files or stdin, so neither has to be on a
+// command line; each token carries sub, iat and a random jti.
+func TestTokenFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "jwt-secret-key")
+	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Made from the file, both by the flag and by JWT_SECRET_KEY_FILE; the
+	// trailing line break is not part of the key.
+	byFlag := createToken(t, nil, "--username", "prometheus@monitoring", "--secret-file", secretFile)
+	byEnv := createToken(t, map[string]string{"JWT_SECRET_KEY_FILE": secretFile, "JWT_AUDIENCE": "metricsbridge", "JWT_ISSUER": "ops"},
+		"--username", "prometheus@monitoring")
+	tokenFile := filepath.Join(dir, "metrics-token.jwt")
+	if err := os.WriteFile(tokenFile, []byte(byFlag+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jtis := map[any]bool{}
+	for _, c := range []struct {
+		name  string
+		vars  map[string]string
+		stdin string
+		args  []string
+	}{
+		{"env secret, token file", map[string]string{"JWT_SECRET_KEY": testSecret}, "", []string{"--token-file", tokenFile}},
+		{"secret file env, stdin", map[string]string{"JWT_SECRET_KEY_FILE": secretFile}, byFlag + "\n", nil},
+		{"secret file flag wins over env secret", map[string]string{"JWT_SECRET_KEY": "another-secret-another-secret-!!"}, byFlag, []string{"--secret-file", secretFile}},
+		{"aud and iss from the environment", map[string]string{"JWT_SECRET_KEY_FILE": secretFile, "JWT_AUDIENCE": "metricsbridge", "JWT_ISSUER": "ops"}, byEnv, nil},
+	} {
+		code, out, errOut := cli(t, c.vars, c.stdin, append([]string{"token", "verify"}, c.args...)...)
+		var claims map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &claims) != nil {
+			t.Errorf("%s: exit %d %s%s", c.name, code, out, errOut)
+			continue
+		}
+		if claims["sub"] != "prometheus@monitoring" || claims["iat"] == nil || claims["jti"] == nil {
+			t.Errorf("%s: claims %v, want sub, iat and jti", c.name, claims)
+		}
+		jtis[claims["jti"]] = true
+	}
+	if len(jtis) != 2 {
+		t.Errorf("two tokens, %d distinct jti", len(jtis))
+	}
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"create", "--username", "u", "--secret-file", filepath.Join(dir, "missing")}, "--secret-file"},
+		{nil, []string{"create", "--username", "u", "--secret", testSecret, "--secret-file", secretFile}, "give one of them"},
+		{map[string]string{"JWT_SECRET_KEY": testSecret, "JWT_SECRET_KEY_FILE": secretFile}, []string{"create", "--username", "u"}, "JWT_SECRET_KEY and JWT_SECRET_KEY_FILE are both set"},
+		{map[string]string{"JWT_SECRET_KEY": "hunter2"}, []string{"create", "--username", "u"}, "a 7-byte secret for HS256: want at least 32 bytes"},
+		{map[string]string{"JWT_SECRET_KEY": testSecret}, []string{"verify", "--token", byFlag, "--token-file", tokenFile}, "give one of them"},
+		{map[string]string{"JWT_SECRET_KEY": testSecret}, []string{"verify", "--token-file", filepath.Join(dir, "missing")}, "--token-file"},
+		{map[string]string{"JWT_SECRET_KEY": "hunter2"}, []string{"verify", "--token", byFlag}, "invalid JWT_SECRET_KEY=(hidden): 7 bytes; HS256 needs at least 32"},
+	} {
+		code, out, errOut := cli(t, c.vars, "", append([]string{"token"}, c.args...)...)
+		if code != exitConfig || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v %v: exit %d %q %q, want exit 2 and %q", c.vars, c.args, code, out, errOut, c.want)
+		}
+	}
+	// The opt-out mints and verifies with a short secret.
+	weak := map[string]string{"JWT_SECRET_KEY": "hunter2", "JWT_ALLOW_WEAK_SECRET": "true"}
+	tok := createToken(t, weak, "--username", "u")
+	if code, _, errOut := cli(t, weak, tok, "token", "verify"); code != 0 {
+		t.Errorf("weak secret with the opt-out: %s", errOut)
+	}
+}
+
+// JWT_MAX_TOKEN_AGE bounds tokens that have no exp, by their iat.
+func TestTokenMaxAge(t *testing.T) {
+	vars := map[string]string{"JWT_SECRET_KEY": testSecret, "JWT_MAX_TOKEN_AGE": "1h"}
+	if code, _, errOut := cli(t, vars, createToken(t, vars, "--username", "u"), "token", "verify"); code != 0 {
+		t.Errorf("a fresh token: %s", errOut)
+	}
+	old, err := auth.Mint(auth.MintOptions{Username: "u", Secret: []byte(testSecret), Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, vars, old, "token", "verify"); code != exitFail || !strings.Contains(errOut, "more than JWT_MAX_TOKEN_AGE=1h0m0s") {
+		t.Errorf("a two-hour-old token: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, map[string]string{"JWT_SECRET_KEY": testSecret}, old, "token", "verify"); code != 0 {
+		t.Errorf("without a maximum age the same token passes: %s", errOut)
 	}
 }

@@ -40,11 +40,42 @@ type Request struct {
 	Metrics *colmetricpb.ExportMetricsServiceRequest
 }
 
-// Sink is an OTLP/HTTP metrics receiver that keeps every request.
+// Sink is an OTLP/HTTP metrics receiver that keeps every request it
+// accepts.
 type Sink struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []Request
+	srv      *httptest.Server
+	mu       sync.Mutex
+	reqs     []Request
+	arrivals []time.Time
+	reply    func(n int) Reply
+}
+
+// Reply is how the sink answers an export, other than with a plain 200.
+type Reply struct {
+	// Status, when not 0 or 200, refuses the export: it is not kept.
+	Status int
+	// RetryAfter is sent as the Retry-After header when not empty.
+	RetryAfter string
+	// Rejected makes a 200 a partial success rejecting that many points.
+	Rejected int64
+	// Reset keeps the export, as a destination that received it would, and
+	// then resets the connection instead of answering.
+	Reset bool
+}
+
+// SetReply makes the sink answer the n-th export (counting from 1, every
+// arrival included) with f(n).
+func (s *Sink) SetReply(f func(n int) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reply = f
+}
+
+// Arrivals returns when each export arrived, refused ones included.
+func (s *Sink) Arrivals() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.arrivals...)
 }
 
 // NewSink starts a receiver on 127.0.0.1, with TLS when tls is true; it is
@@ -107,11 +138,50 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req})
+	s.arrivals = append(s.arrivals, time.Now())
+	var rep Reply
+	if s.reply != nil {
+		rep = s.reply(len(s.arrivals))
+	}
+	if rep.Status == 0 || rep.Status == http.StatusOK {
+		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req})
+	}
 	s.mu.Unlock()
-	resp, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+	if rep.RetryAfter != "" {
+		w.Header().Set("Retry-After", rep.RetryAfter)
+	}
+	switch {
+	case rep.Reset:
+		resetConn(w)
+		return
+	case rep.Status != 0 && rep.Status != http.StatusOK:
+		http.Error(w, "refused by the test", rep.Status)
+		return
+	}
+	out := &colmetricpb.ExportMetricsServiceResponse{}
+	if rep.Rejected > 0 {
+		out.PartialSuccess = &colmetricpb.ExportMetricsPartialSuccess{RejectedDataPoints: rep.Rejected, ErrorMessage: "rejected by the test"}
+	}
+	resp, _ := proto.Marshal(out)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	_, _ = w.Write(resp)
+}
+
+// resetConn closes the connection with a TCP RST: the client has sent its
+// whole request and learns nothing of its fate.
+func resetConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	} else if tlsConn, ok := conn.(*tls.Conn); ok {
+		if tc, ok := tlsConn.NetConn().(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	}
+	_ = conn.Close()
 }
 
 // Requests returns a copy of what arrived so far.
