@@ -117,6 +117,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 			fmt.Fprintln(stderr, err)
 			return exitConfig
 		}
+		px.watchOpenAPI(ctx, s.server.openapiRefresh)
 		app, mode = px, "proxy to "+s.server.upstream.Redacted()
 		if shared {
 			app = withOwn(own, px)
