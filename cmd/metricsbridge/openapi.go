@@ -24,10 +24,11 @@ import (
 
 // Limits on loading an API description: a document is read whole into
 // memory, and a slow upstream must not hold up the start for ever.
-const (
-	openAPIMaxBytes = 16 << 20
-	openAPITimeout  = 30 * time.Second
-)
+const openAPIMaxBytes = 16 << 20
+
+// openAPITimeout bounds one fetch of the document, body included; a
+// variable so that tests need not wait for it.
+var openAPITimeout = 30 * time.Second
 
 // errOpenAPI is wrapped by every error about loading a document.
 var errOpenAPI = errors.New("cannot load the OpenAPI document")
