@@ -60,11 +60,31 @@ func addRoute(mux *http.ServeMux, t string) (err error) {
 	return nil
 }
 
+// fallback is registered under "/" beside the --routes templates, so a
+// request none of them matches ends at once on the least specific pattern
+// instead of ServeMux working out a redirect or the allowed methods of a
+// 405, which costs several allocations. It is no route, so the label is
+// "none" either way.
+type fallback struct{}
+
+func (fallback) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// addFallback registers fallback unless the templates already cover "/"
+// (a "/" or "/{path...}" of the operator's own).
+func addFallback(mux *http.ServeMux) {
+	defer func() { _ = recover() }()
+	mux.Handle("/", fallback{})
+}
+
 // proxy forwards every request it gets to the upstream and sets
 // Request.Pattern to the route template matched, for the middleware around
 // it to read.
 type proxy struct {
 	routes *http.ServeMux // the --routes templates; nil without any
+	// firsts, when not nil, holds the first path segment of every --routes
+	// template: a request whose path starts otherwise matches none of
+	// them, and skips the ServeMux lookup.
+	firsts map[string]bool
 	// openapi holds the templates of --openapi; a reload swaps it.
 	openapi atomic.Pointer[openAPIRoutes]
 	rp      *httputil.ReverseProxy
@@ -84,6 +104,8 @@ func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
 			return nil, err
 		}
 		p.routes = routes
+		p.firsts = firstSegments(s.routes)
+		addFallback(routes)
 	}
 	if s.openapi != nil {
 		p.openapi.Store(s.openapi)
@@ -119,7 +141,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // marker counts: the redirects and 405s ServeMux would answer with are not
 // routes, and the proxy forwards those requests unchanged.
 func (p *proxy) match(r *http.Request) string {
-	if p.routes != nil {
+	if p.routes != nil && (p.firsts == nil || p.firsts[firstSegment(r.URL.Path)]) {
 		h, _ := p.routes.Handler(r)
 		if t, ok := h.(route); ok {
 			return string(t)
@@ -129,6 +151,40 @@ func (p *proxy) match(r *http.Request) string {
 		return o.table.match(r)
 	}
 	return ""
+}
+
+// firstSegments returns the literal first path segments of the
+// templates, or nil when one of them names a host, starts with a
+// wildcard or has an escaped slash there, where the first segment of
+// Request.URL.Path says nothing.
+func firstSegments(templates []string) map[string]bool {
+	firsts := map[string]bool{}
+	for _, t := range templates {
+		if i := strings.IndexAny(t, " \t"); i >= 0 {
+			t = strings.TrimLeft(t[i:], " \t")
+		}
+		if !strings.HasPrefix(t, "/") {
+			return nil // a host pattern
+		}
+		seg := firstSegment(t)
+		switch {
+		case seg == "{$}":
+			seg = ""
+		case strings.ContainsAny(seg, "{}%"):
+			return nil
+		}
+		firsts[seg] = true
+	}
+	return firsts
+}
+
+// firstSegment is what lies between the first and the second slash.
+func firstSegment(path string) string {
+	if path == "" {
+		return ""
+	}
+	seg, _, _ := strings.Cut(path[1:], "/")
+	return seg
 }
 
 // newUpstreamTransport is the transport of requests to the upstream, the
