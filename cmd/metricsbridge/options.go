@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ import (
 const (
 	envUpstream          = "UPSTREAM_URL"
 	envRoutes            = "METRICS_ROUTES"
+	envOpenAPI           = "METRICS_OPENAPI"
+	envOpenAPIRefresh    = "METRICS_OPENAPI_REFRESH"
 	envMetricsAddr       = "METRICS_ADDR"
 	envTLSCert           = "TLS_CERT_FILE"
 	envTLSKey            = "TLS_KEY_FILE"
@@ -47,6 +50,8 @@ var serveOptions = []option{
 	{"port", otelmetrics.EnvPort, "listen port; 0 picks a free one (default 4444)"},
 	{"upstream", envUpstream, "proxy every request to this http(s) URL, e.g. http://127.0.0.1:8080; without it the demo gateway runs"},
 	{"routes", envRoutes, "comma-separated route templates in http.ServeMux syntax that become the handler label in proxy mode, e.g. 'POST /tools/invoke,GET /servers/{id}/sse'; other requests are handler=none"},
+	{"openapi", envOpenAPI, "OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) whose path templates become the handler label in proxy mode: a file, an http(s) URL, or a path on the upstream such as /openapi.json; --routes templates win over it"},
+	{"openapi-refresh", envOpenAPIRefresh, "how often a document fetched over HTTP is re-read, as is any on SIGHUP; 0 turns the timer off (default 5m)"},
 	{"metrics-addr", envMetricsAddr, "serve /metrics/prometheus, /health and /ready on this separate HOST:PORT instead of the main listener"},
 	{"tls-cert", envTLSCert, "PEM certificate (chain) file; with --tls-key every listener serves HTTPS, re-reading both files on SIGHUP or when they change"},
 	{"tls-key", envTLSKey, "PEM private key file for --tls-cert"},
@@ -124,8 +129,14 @@ func walkEnvErrors(err error, f func(*env.Error)) {
 
 // serverSettings are the listener, proxy, TLS and logging settings.
 type serverSettings struct {
-	upstream    *url.URL // nil: the demo gateway runs
-	routes      []string
+	upstream *url.URL // nil: the demo gateway runs
+	routes   []string
+	// openapi is the loaded --openapi document, nil without one.
+	openapi        *openAPIRoutes
+	openapiRefresh time.Duration
+	// transport carries proxied requests; it is made early when the
+	// OpenAPI document is fetched through it.
+	transport   *http.Transport
 	metricsAddr string // "" : the bridge's endpoints share the main listener
 	tlsCert     string
 	tlsKey      string
@@ -204,6 +215,7 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	}
 	s.maxHeaderBytes, err = env.Int(lookup, envMaxHeaderBytes, 64<<10, 1<<10, 16<<20)
 	add(err)
+	add(loadOpenAPISetting(&s, lookup, errors.Join(errs...) == nil))
 
 	switch f := strings.ToLower(env.String(lookup, envLogFormat, "text")); f {
 	case "text":

@@ -60,13 +60,35 @@ func addRoute(mux *http.ServeMux, t string) (err error) {
 	return nil
 }
 
+// fallback is registered under "/" beside the --routes templates, so a
+// request none of them matches ends at once on the least specific pattern
+// instead of ServeMux working out a redirect or the allowed methods of a
+// 405, which costs several allocations. It is no route, so the label is
+// "none" either way.
+type fallback struct{}
+
+func (fallback) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// addFallback registers fallback unless the templates already cover "/"
+// (a "/" or "/{path...}" of the operator's own).
+func addFallback(mux *http.ServeMux) {
+	defer func() { _ = recover() }()
+	mux.Handle("/", fallback{})
+}
+
 // proxy forwards every request it gets to the upstream and sets
 // Request.Pattern to the route template matched, for the middleware around
 // it to read.
 type proxy struct {
-	routes *http.ServeMux
-	rp     *httputil.ReverseProxy
-	logger *slog.Logger
+	routes *http.ServeMux // the --routes templates; nil without any
+	// firsts, when not nil, holds the first path segment of every --routes
+	// template: a request whose path starts otherwise matches none of
+	// them, and skips the ServeMux lookup.
+	firsts map[string]bool
+	// openapi holds the templates of --openapi; a reload swaps it.
+	openapi atomic.Pointer[openAPIRoutes]
+	rp      *httputil.ReverseProxy
+	logger  *slog.Logger
 	// lastLog rate-limits upstream failure logs, which arrive once per
 	// request while the upstream is down.
 	lastLog    atomic.Int64
@@ -75,18 +97,24 @@ type proxy struct {
 
 // newProxy returns the instrumenting reverse proxy of s.upstream.
 func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
-	routes, err := compileRoutes(s.routes)
-	if err != nil {
-		return nil, err
+	p := &proxy{logger: logger}
+	if len(s.routes) > 0 {
+		routes, err := compileRoutes(s.routes)
+		if err != nil {
+			return nil, err
+		}
+		p.routes = routes
+		p.firsts = firstSegments(s.routes)
+		addFallback(routes)
 	}
-	p := &proxy{routes: routes, logger: logger}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: s.upstreamTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = s.upstreamTimeout
-	// The default of 2 idle connections per host makes a busy proxy open
-	// and close a connection for most requests.
-	tr.MaxIdleConns = 1024
-	tr.MaxIdleConnsPerHost = 512
+	if s.openapi != nil {
+		p.openapi.Store(s.openapi)
+		p.reportOpenAPI(nil, s.openapi, len(s.routes))
+	}
+	tr := s.transport
+	if tr == nil {
+		tr = newUpstreamTransport(s)
+	}
 	upstream := s.upstream
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -108,15 +136,68 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(&streamWriter{ResponseWriter: w}, r)
 }
 
-// match returns the template r matches, or "" for none. Only a route
+// match returns the template r matches, or "" for none: an explicit
+// --routes template first, then the OpenAPI document's. Only a route
 // marker counts: the redirects and 405s ServeMux would answer with are not
 // routes, and the proxy forwards those requests unchanged.
 func (p *proxy) match(r *http.Request) string {
-	h, _ := p.routes.Handler(r)
-	if t, ok := h.(route); ok {
-		return string(t)
+	if p.routes != nil && (p.firsts == nil || p.firsts[firstSegment(r.URL.Path)]) {
+		h, _ := p.routes.Handler(r)
+		if t, ok := h.(route); ok {
+			return string(t)
+		}
+	}
+	if o := p.openapi.Load(); o != nil {
+		return o.table.match(r)
 	}
 	return ""
+}
+
+// firstSegments returns the literal first path segments of the
+// templates, or nil when one of them names a host, starts with a
+// wildcard or has an escaped slash there, where the first segment of
+// Request.URL.Path says nothing.
+func firstSegments(templates []string) map[string]bool {
+	firsts := map[string]bool{}
+	for _, t := range templates {
+		if i := strings.IndexAny(t, " \t"); i >= 0 {
+			t = strings.TrimLeft(t[i:], " \t")
+		}
+		if !strings.HasPrefix(t, "/") {
+			return nil // a host pattern
+		}
+		seg := firstSegment(t)
+		switch {
+		case seg == "{$}":
+			seg = ""
+		case strings.ContainsAny(seg, "{}%"):
+			return nil
+		}
+		firsts[seg] = true
+	}
+	return firsts
+}
+
+// firstSegment is what lies between the first and the second slash.
+func firstSegment(path string) string {
+	if path == "" {
+		return ""
+	}
+	seg, _, _ := strings.Cut(path[1:], "/")
+	return seg
+}
+
+// newUpstreamTransport is the transport of requests to the upstream, the
+// OpenAPI document on it included.
+func newUpstreamTransport(s serverSettings) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: s.upstreamTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = s.upstreamTimeout
+	// The default of 2 idle connections per host makes a busy proxy open
+	// and close a connection for most requests.
+	tr.MaxIdleConns = 1024
+	tr.MaxIdleConnsPerHost = 512
+	return tr
 }
 
 // upstreamError answers for an upstream that could not be reached (502) or

@@ -35,8 +35,15 @@ func FuzzRoutes(f *testing.F) {
 		}
 		p := &proxy{routes: mux}
 		r := &http.Request{Method: method, URL: &url.URL{Path: path}, Host: "example.com", Header: http.Header{}}
-		if got := p.match(r); got != "" && !slices.Contains(templates, got) {
+		got := p.match(r)
+		if got != "" && !slices.Contains(templates, got) {
 			t.Fatalf("matched %q, not one of %q", got, templates)
+		}
+		// The shortcuts of newProxy change nothing but the cost.
+		fast := &proxy{routes: mux, firsts: firstSegments(templates)}
+		addFallback(mux)
+		if fast := fast.match(r); fast != got {
+			t.Fatalf("templates %q, %s %q: %q with the shortcuts, %q without", templates, method, path, fast, got)
 		}
 	})
 }

@@ -221,6 +221,22 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	}
 	fmt.Fprintf(stdout, "%s=%s\n", envUpstream, upstream)
 	fmt.Fprintf(stdout, "%s=%s\n", envRoutes, strings.Join(srv.routes, ","))
+	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envOpenAPI, env.String(lookup, envOpenAPI, ""), envOpenAPIRefresh, srv.openapiRefresh)
+	if srv.upstream != nil {
+		fmt.Fprintf(stdout, "route templates: %s\n", srv.routeSummary())
+	}
+	if srv.openapi != nil {
+		for _, c := range srv.openapi.table.conflicts {
+			taken := ""
+			if c.taken != "" {
+				taken = ", which " + c.taken + " takes"
+			}
+			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s wins over %s (e.g. %s%s)\n", c.winner, c.loser, c.example, taken)
+		}
+		for _, n := range srv.openapi.notes {
+			fmt.Fprintf(stderr, "warning: OpenAPI document: %s\n", n)
+		}
+	}
 	fmt.Fprintf(stdout, "%s=%s\n", envMetricsAddr, srv.metricsAddr)
 	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envTLSCert, srv.tlsCert, envTLSKey, srv.tlsKey)
 	for _, d := range []struct {

@@ -178,7 +178,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 
 // startHandlers builds the main listener's handler (demo gateway or proxy)
 // and the bridge's own endpoints, shared with it or on --metrics-addr.
-func (b *server) startHandlers(context.Context) (int, error) {
+func (b *server) startHandlers(ctx context.Context) (int, error) {
 	srv := b.s.server
 	own := http.NewServeMux()
 	registerOwn(own, b.metrics, srv.upstream, b.logger)
@@ -191,6 +191,7 @@ func (b *server) startHandlers(context.Context) (int, error) {
 		if err != nil {
 			return exitConfig, err
 		}
+		px.watchOpenAPI(ctx, srv.openapiRefresh)
 		b.app, b.mode = px, "proxy to "+srv.upstream.Redacted()
 		if shared {
 			b.app = withOwn(own, px)
