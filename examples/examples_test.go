@@ -698,15 +698,28 @@ func TestComposeAgreesWithPrometheusAndGrafana(t *testing.T) {
 		APIVersion  int `yaml:"apiVersion"`
 		Datasources []struct {
 			Type     string
+			UID      string
 			URL      string
 			JSONData struct {
-				TimeInterval string `yaml:"timeInterval"`
+				TimeInterval                string `yaml:"timeInterval"`
+				ExemplarTraceIDDestinations []struct {
+					Name          string
+					DatasourceUID string `yaml:"datasourceUid"`
+				} `yaml:"exemplarTraceIdDestinations"`
 			} `yaml:"jsonData"`
 		}
 	}
 	loadYAML(t, "grafana/provisioning/datasources/prometheus.yml", &ds)
-	if len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" {
+	if len(ds.Datasources) != 2 || ds.Datasources[0].Type != "prometheus" {
 		t.Fatalf("datasource provisioning: %+v", ds)
+	}
+	// Exemplars carry the trace ID as trace_id (the OTel exporter's
+	// label); the link must name that label and a provisioned tracing
+	// data source.
+	dest := ds.Datasources[0].JSONData.ExemplarTraceIDDestinations
+	if len(dest) != 1 || dest[0].Name != "trace_id" || dest[0].DatasourceUID != ds.Datasources[1].UID ||
+		!slices.Contains([]string{"tempo", "jaeger", "zipkin"}, ds.Datasources[1].Type) {
+		t.Errorf("exemplar link %+v to data source %+v", dest, ds.Datasources[1])
 	}
 	u, err := url.Parse(ds.Datasources[0].URL)
 	if err != nil {
@@ -1021,6 +1034,7 @@ type dashboardJSON struct {
 		Targets    []struct {
 			RefID      string `json:"refId"`
 			Expr       string
+			Exemplar   bool
 			Instant    bool
 			Range      bool
 			Datasource *datasourceRef
@@ -1111,6 +1125,10 @@ func TestDashboardModel(t *testing.T) {
 			}
 			if !strings.Contains(q.Expr, `job=~"$job"`) {
 				t.Errorf("panel %q query %s ignores the job variable: %s", p.Title, q.RefID, q.Expr)
+			}
+			// The latency panel shows the trace behind a slow request.
+			if want := p.Title == "Latency percentiles"; q.Exemplar != want {
+				t.Errorf("panel %q query %s: exemplar=%v, want %v", p.Title, q.RefID, q.Exemplar, want)
 			}
 			// One number per slice or row, over the dashboard's range.
 			if single := p.Type == "piechart" || p.Type == "table"; single != q.Instant || single == q.Range {

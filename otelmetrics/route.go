@@ -35,20 +35,21 @@ func (c stateCtx) Value(key any) any {
 // SetRoute records the route template of the request whose context (or a
 // copy's) is ctx: "/users/{id}" or "/users/:id", as the router writes it.
 // Router hooks call it; see the examples for chi, gorilla/mux, echo and
-// gin. It reaches the bridge's middleware and, when the request passed
-// through otelhttp, otelhttp's labeler, so either way in gets the route.
-// It reports whether either was found.
+// gin. It reaches the bridge's middleware or, when the request passed
+// through otelhttp instead, otelhttp's labeler, so either way in gets the
+// route. It reports whether either was found.
 func SetRoute(ctx context.Context, route string) bool {
-	found := false
 	if s, ok := ctx.Value(stateKey{}).(*reqState); ok {
 		s.route, s.routed = route, true
-		found = true
+		return true
 	}
+	// Only without the bridge's middleware: LabelerFromContext allocates
+	// a labeler when there is none.
 	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
 		l.Add(views.KeyHTTPRoute.String(route))
-		found = true
+		return true
 	}
-	return found
+	return false
 }
 
 // RoutePattern wraps an *http.ServeMux (or any handler that sets

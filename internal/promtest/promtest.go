@@ -208,3 +208,50 @@ func lastLines(s string, n int) string {
 	}
 	return s
 }
+
+// Exemplar is one exemplar as /api/v1/query_exemplars returns it, with the
+// labels of the series it belongs to.
+type Exemplar struct {
+	Series map[string]string
+	Labels map[string]string
+	Value  float64
+}
+
+// Exemplars returns the exemplars of the series q selects over the last
+// hour; the server must run with --enable-feature=exemplar-storage.
+func (s *Server) Exemplars(q string) ([]Exemplar, error) {
+	now := time.Now()
+	u := s.URL + "/api/v1/query_exemplars?query=" + url.QueryEscape(q) +
+		"&start=" + strconv.FormatInt(now.Add(-time.Hour).Unix(), 10) + "&end=" + strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	resp, err := http.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var r struct {
+		Status string
+		Error  string
+		Data   []struct {
+			SeriesLabels map[string]string
+			Exemplars    []struct {
+				Labels map[string]string
+				Value  string
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("exemplars %q: %v: %s", q, err, body)
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("exemplars %q: %s", q, r.Error)
+	}
+	var out []Exemplar
+	for _, d := range r.Data {
+		for _, e := range d.Exemplars {
+			v, _ := strconv.ParseFloat(e.Value, 64)
+			out = append(out, Exemplar{Series: d.SeriesLabels, Labels: e.Labels, Value: v})
+		}
+	}
+	return out, nil
+}
