@@ -191,45 +191,42 @@ func (s *Sink) Requests() []Request {
 	return append([]Request(nil), s.reqs...)
 }
 
-// Points returns every data point of the named sum metric that arrived, in
-// order, with its temporality.
-func (s *Sink) Points(name string) (points []*metricpb.NumberDataPoint, temporality []metricpb.AggregationTemporality) {
+// metrics calls fn with every metric of that name that arrived, in order.
+func (s *Sink) metrics(name string, fn func(*metricpb.Metric)) {
 	for _, r := range s.Requests() {
 		for _, rm := range r.Metrics.ResourceMetrics {
 			for _, sm := range rm.ScopeMetrics {
 				for _, m := range sm.Metrics {
-					if m.Name != name || m.GetSum() == nil {
-						continue
-					}
-					for _, dp := range m.GetSum().DataPoints {
-						points = append(points, dp)
-						temporality = append(temporality, m.GetSum().AggregationTemporality)
+					if m.Name == name {
+						fn(m)
 					}
 				}
 			}
 		}
 	}
+}
+
+// Points returns every data point of the named sum metric that arrived, in
+// order, with its temporality.
+func (s *Sink) Points(name string) (points []*metricpb.NumberDataPoint, temporality []metricpb.AggregationTemporality) {
+	s.metrics(name, func(m *metricpb.Metric) {
+		for _, dp := range m.GetSum().GetDataPoints() {
+			points = append(points, dp)
+			temporality = append(temporality, m.GetSum().AggregationTemporality)
+		}
+	})
 	return points, temporality
 }
 
 // Histograms returns every data point of the named histogram metric that
 // arrived, in order, with its temporality.
 func (s *Sink) Histograms(name string) (points []*metricpb.HistogramDataPoint, temporality []metricpb.AggregationTemporality) {
-	for _, r := range s.Requests() {
-		for _, rm := range r.Metrics.ResourceMetrics {
-			for _, sm := range rm.ScopeMetrics {
-				for _, m := range sm.Metrics {
-					if m.Name != name || m.GetHistogram() == nil {
-						continue
-					}
-					for _, dp := range m.GetHistogram().DataPoints {
-						points = append(points, dp)
-						temporality = append(temporality, m.GetHistogram().AggregationTemporality)
-					}
-				}
-			}
+	s.metrics(name, func(m *metricpb.Metric) {
+		for _, dp := range m.GetHistogram().GetDataPoints() {
+			points = append(points, dp)
+			temporality = append(temporality, m.GetHistogram().AggregationTemporality)
 		}
-	}
+	})
 	return points, temporality
 }
 

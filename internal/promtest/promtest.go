@@ -9,6 +9,7 @@ package promtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -130,34 +131,21 @@ func (s *Server) QueryAt(q string, at time.Time) ([]Sample, error) {
 	if !at.IsZero() {
 		u += "&time=" + strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)
 	}
-	resp, err := http.Get(u)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var r struct {
-		Status string
-		Error  string
-		Data   struct {
-			ResultType string
-			Result     []struct {
-				Metric map[string]string
-				Value  [2]any
-			}
+	var data struct {
+		ResultType string
+		Result     []struct {
+			Metric map[string]string
+			Value  [2]any
 		}
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("query %q: %v: %s", q, err, body)
+	if err := apiGet(u, &data); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
 	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, r.Error)
+	if data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q: result type %s, want vector", q, data.ResultType)
 	}
-	if r.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q: result type %s, want vector", q, r.Data.ResultType)
-	}
-	out := make([]Sample, len(r.Data.Result))
-	for i, e := range r.Data.Result {
+	out := make([]Sample, len(data.Result))
+	for i, e := range data.Result {
 		str, _ := e.Value[1].(string)
 		v, err := strconv.ParseFloat(str, 64)
 		if err != nil {
@@ -166,6 +154,28 @@ func (s *Server) QueryAt(q string, at time.Time) ([]Sample, error) {
 		out[i] = Sample{Metric: e.Metric, Value: v}
 	}
 	return out, nil
+}
+
+// apiGet decodes the data of a successful Prometheus HTTP API answer.
+func apiGet(u string, data any) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	r := struct {
+		Status string
+		Error  string
+		Data   any
+	}{Data: data}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("%v: %s", err, body)
+	}
+	if r.Status != "success" {
+		return errors.New(r.Error)
+	}
+	return nil
 }
 
 // WaitFor polls q until ok accepts the result or timeout passes, and
@@ -223,31 +233,18 @@ func (s *Server) Exemplars(q string) ([]Exemplar, error) {
 	now := time.Now()
 	u := s.URL + "/api/v1/query_exemplars?query=" + url.QueryEscape(q) +
 		"&start=" + strconv.FormatInt(now.Add(-time.Hour).Unix(), 10) + "&end=" + strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
-	resp, err := http.Get(u)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var r struct {
-		Status string
-		Error  string
-		Data   []struct {
-			SeriesLabels map[string]string
-			Exemplars    []struct {
-				Labels map[string]string
-				Value  string
-			}
+	var data []struct {
+		SeriesLabels map[string]string
+		Exemplars    []struct {
+			Labels map[string]string
+			Value  string
 		}
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("exemplars %q: %v: %s", q, err, body)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("exemplars %q: %s", q, r.Error)
+	if err := apiGet(u, &data); err != nil {
+		return nil, fmt.Errorf("exemplars %q: %w", q, err)
 	}
 	var out []Exemplar
-	for _, d := range r.Data {
+	for _, d := range data {
 		for _, e := range d.Exemplars {
 			v, _ := strconv.ParseFloat(e.Value, 64)
 			out = append(out, Exemplar{Series: d.SeriesLabels, Labels: e.Labels, Value: v})
