@@ -62,6 +62,11 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"otelhttp", otelWrapped},
 		{"otelhttp-bridge-provider", otelhttpBridge},
 		{"bridge", p.Middleware(mux)},
+		// serve's default: its probes left out, checked on every request.
+		{"bridge-excluding-probes", newTestProvider(b, map[string]string{EnvExcludedHandlers: "^/health$,^/ready$"}).Middleware(mux)},
+		// Behind request-copying middleware the route travels in the
+		// context, which costs the request copy.
+		{"bridge-route-pattern", p.Middleware(RoutePattern(mux))},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

@@ -262,6 +262,9 @@ func FuzzExcludedHandlers(f *testing.F) {
 		{"x{1,3}", "x{1"}, {`\`, "/"}, {"[[:alpha:]]+", "/"}, {".*", ""}, {"/é/[^/]+", "/é/ü"}, {"\xff", "\xff"},
 		{"/a,,/b", "/a"}, {",", "/"}, {"/a,(?:", "/a"}, {"x{1001}", "x"}, {`\pL+`, "héllo"}, {`\C`, "/"},
 		{"((a))", "a"}, {"(?i:(?s:.))+", "\n"},
+		// Plain text is compared as strings, anchored or not.
+		{"^/health$", "/health"}, {"^/health$", "/healthz"}, {"^/a$,/b", "/x/b/y"}, {"(?i)^/A$", "/a"},
+		{"(?m)^/a$", "/a\n"}, {`^\Q/a.b\E$`, "/a.b"}, {"^$", ""}, {"^/é$", "/é"},
 	} {
 		f.Add(s.patterns, s.path)
 	}

@@ -82,11 +82,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && (p != http.ErrAbortHandler || !s.wroteHeader) {
 			status = http.StatusInternalServerError
 		}
-		route := s.route
+		route, pattern := s.route, false
 		if !s.routed {
-			route = routeTemplate(r2.Pattern)
+			route, pattern = r2.Pattern, true
 		}
-		m.inst.record(r2, status, route, time.Since(start))
+		m.inst.record(r2, status, route, pattern, time.Since(start))
 		if p != nil {
 			panic(p) // recorded; net/http (or an outer recoverer) handles it as before
 		}
@@ -118,15 +118,18 @@ func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 	return wrappers[mask](s)
 }
 
-func (in *instruments) record(r *http.Request, status int, route string, d time.Duration) {
+// record measures one request; route is a ServeMux pattern when pattern
+// is true.
+func (in *instruments) record(r *http.Request, status int, route string, pattern bool, d time.Duration) {
 	if route == "" && !routelessStatus(status) {
 		in.unrouted()
 	}
 	s := in.cache.get(seriesKey{
-		method: methodIndex(r.Method),
-		status: uint16(status),
-		https:  r.TLS != nil,
-		route:  route,
+		method:  methodIndex(r.Method),
+		status:  uint16(status),
+		https:   r.TLS != nil,
+		pattern: pattern && route != "",
+		route:   route,
 	})
 	if s.excluded {
 		return

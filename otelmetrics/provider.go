@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"sync/atomic"
 
@@ -88,7 +87,7 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("otelmetrics: %w", err)
 	}
-	excluded, _ := compileExcluded(cfg.ExcludedHandlers) // validated above
+	excluded := newExcluder(cfg.ExcludedHandlers) // validated above
 
 	infoKeys := make([]string, len(cfg.CustomLabels))
 	for i, l := range cfg.CustomLabels {
@@ -217,7 +216,7 @@ func buildVersion() string {
 // built from it, together with the attribute-set cache.
 type instruments struct {
 	duration metric.Float64Histogram
-	excluded *regexp.Regexp
+	excluded *excluder
 	cache    *seriesCache
 
 	unroutedCount atomic.Int64
@@ -235,7 +234,7 @@ func (in *instruments) unrouted() {
 	}
 }
 
-func newInstruments(m metric.Meter, cfg Config, o options, excluded *regexp.Regexp) (*instruments, error) {
+func newInstruments(m metric.Meter, cfg Config, o options, excluded *excluder) (*instruments, error) {
 	in := &instruments{excluded: excluded}
 	var err error
 	// The stable semantic convention, so that OTLP destinations' service

@@ -1,7 +1,6 @@
 package otelmetrics
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,13 +46,16 @@ func equalFoldASCII(a, b string) bool {
 }
 
 // seriesKey is what distinguishes one attribute set of
-// http.server.request.duration from another; route is "" when no route
-// matched.
+// http.server.request.duration from another. route is the route as it was
+// found: a ServeMux pattern ("GET /users/{id}") when pattern is set, which
+// the series turns into its template once rather than on every request,
+// or the template a router reported; "" when no route matched.
 type seriesKey struct {
-	method uint8
-	status uint16
-	https  bool
-	route  string
+	method  uint8
+	status  uint16
+	https   bool
+	pattern bool
+	route   string
 }
 
 // series is one attribute set, prebuilt so that recording a request
@@ -69,7 +71,11 @@ var (
 	schemeHTTPS = views.KeyURLScheme.String("https")
 )
 
-func newSeries(k seriesKey, excluded *regexp.Regexp) *series {
+func newSeries(k seriesKey, excluded *excluder) *series {
+	route := k.route
+	if k.pattern {
+		route = routeTemplate(route)
+	}
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))
 	if k.https {
@@ -77,8 +83,8 @@ func newSeries(k seriesKey, excluded *regexp.Regexp) *series {
 	} else {
 		kvs = append(kvs, schemeHTTP)
 	}
-	if k.route != "" {
-		kvs = append(kvs, views.KeyHTTPRoute.String(k.route))
+	if route != "" {
+		kvs = append(kvs, views.KeyHTTPRoute.String(route))
 	}
 	// The conventions set error.type on server errors only; a 4xx is the
 	// client's, and the status code already says which.
@@ -87,7 +93,7 @@ func newSeries(k seriesKey, excluded *regexp.Regexp) *series {
 	}
 	return &series{
 		rec:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))},
-		excluded: excluded != nil && k.route != "" && excluded.MatchString(k.route),
+		excluded: excluded != nil && route != "" && excluded.MatchString(route),
 	}
 }
 
@@ -109,10 +115,10 @@ type seriesCache struct {
 	dirty    map[seriesKey]*series // nil, or a superset of *read
 	misses   int
 	capacity int
-	excluded *regexp.Regexp
+	excluded *excluder
 }
 
-func newSeriesCache(capacity int, excluded *regexp.Regexp) *seriesCache {
+func newSeriesCache(capacity int, excluded *excluder) *seriesCache {
 	c := &seriesCache{capacity: capacity, excluded: excluded}
 	c.read.Store(&map[seriesKey]*series{})
 	return c
