@@ -53,6 +53,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	otelhttpBridge := otelhttp.NewHandler(mux, "server",
 		otelhttp.WithMeterProvider(viaOtelhttp.MeterProvider()), otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()))
 
+	bridge := p.Middleware(mux)
 	cases := []struct {
 		name string
 		h    http.Handler
@@ -61,7 +62,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"promhttp", promWrapped},
 		{"otelhttp", otelWrapped},
 		{"otelhttp-bridge-provider", otelhttpBridge},
-		{"bridge", p.Middleware(mux)},
+		{"bridge", bridge},
 		// serve's default: its probes left out, checked on every request.
 		{"bridge-excluding-probes", newTestProvider(b, map[string]string{EnvExcludedHandlers: "^/health$,^/ready$"}).Middleware(mux)},
 		// Behind request-copying middleware the route travels in the
@@ -79,6 +80,28 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		})
 	}
+	// The goal as one number: the bridge's overhead over bare as a share
+	// of promhttp's, timed in alternation so that both see the same
+	// machine, with how many allocations the bridge adds.
+	b.Run("overhead-ratio", func(b *testing.B) {
+		const batch = 256
+		w := &discardWriter{h: http.Header{}}
+		r := httptest.NewRequest(http.MethodPost, "/tools/invoke", nil)
+		var spent [3]time.Duration
+		for b.Loop() {
+			for i, h := range []http.Handler{mux, promWrapped, bridge} {
+				start := time.Now()
+				for range batch {
+					h.ServeHTTP(w, r)
+				}
+				spent[i] += time.Since(start)
+			}
+		}
+		b.ReportMetric(float64(spent[2]-spent[0])/float64(spent[1]-spent[0]), "bridge/promhttp-overhead")
+		bare := testing.AllocsPerRun(100, func() { mux.ServeHTTP(w, r) })
+		bridge := testing.AllocsPerRun(100, func() { bridge.ServeHTTP(w, r) })
+		b.ReportMetric(bridge-bare, "bridge-added-allocs")
+	})
 	for _, bc := range cases {
 		b.Run("parallel/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -89,6 +90,9 @@ func BenchmarkScrape(b *testing.B) {
 				b.ReportMetric(float64(size), "bytes/scrape")
 			})
 		}
+		if impl.name == "client_golang" {
+			continue
+		}
 		// Scrapers that arrive together: Prometheus HA pairs, a federation
 		// and a debugging curl. The bridge collects once for all of them.
 		b.Run(impl.name+"/8-concurrent", func(b *testing.B) {
@@ -113,4 +117,18 @@ func BenchmarkScrape(b *testing.B) {
 			}
 		})
 	}
+	// The comparison as one number, the two timed in alternation.
+	b.Run("ratio", func(b *testing.B) {
+		r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
+		var bridge, cg time.Duration
+		for b.Loop() {
+			start := time.Now()
+			p.MetricsHandler().ServeHTTP(httptest.NewRecorder(), r)
+			bridge += time.Since(start)
+			start = time.Now()
+			clientGolang.ServeHTTP(httptest.NewRecorder(), r)
+			cg += time.Since(start)
+		}
+		b.ReportMetric(float64(bridge)/float64(cg), "bridge/client_golang")
+	})
 }
