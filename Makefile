@@ -4,7 +4,7 @@
 # they keep compiling and working.
 GO ?= go
 
-.PHONY: all deps test check race bench-smoke bench build fuzz-smoke fuzz soak
+.PHONY: all deps test check race examples bench-smoke bench build fuzz-smoke fuzz soak
 
 all: build
 
@@ -20,6 +20,16 @@ check:
 
 race:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The router examples live in modules of their own, so the root module
+# gains no router dependency; ./... above does not reach them.
+EXAMPLE_MODULES = $(patsubst %/go.mod,%,$(wildcard examples/go/*/go.mod))
+
+examples:
+	@for m in $(EXAMPLE_MODULES); do \
+		echo "vet and test $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...) || exit 1; \
+	done
 
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./...
@@ -47,7 +57,7 @@ SOAK_REQUESTS ?= 200000
 soak:
 	$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./cmd/metricsbridge -soak.requests=$(SOAK_REQUESTS)
 
-test: deps check race bench-smoke fuzz-smoke
+test: deps check race examples bench-smoke fuzz-smoke
 	$(MAKE) soak SOAK_REQUESTS=20000
 
 # Side-by-side figures quoted in README.md.

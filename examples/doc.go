@@ -10,6 +10,8 @@
 // unit tests; grafana/ the dashboard and its provisioning; kubernetes/ the
 // manifests; datadog/, newrelic/ and splunk/ the agent configurations that
 // scrape the same endpoint with the same bearer token; go/servemux a program
-// that instruments a plain http.ServeMux. The package has no code of its own:
+// that instruments a plain http.ServeMux, go/otelhttp one measured by otelhttp
+// alone, and go/chi, go/gorillamux, go/echo, go/gin and go/otelgin the router
+// programs, each a module of its own. The package has no code of its own:
 // its tests run promtool and a Prometheus server over these files.
 package examples

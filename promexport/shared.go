@@ -25,8 +25,8 @@ type sharedGatherer struct {
 type gatherCall struct {
 	done    chan struct{}
 	waiters atomic.Int32 // scrapes sharing it, for the tests
-	mfs  []*dto.MetricFamily
-	err  error
+	mfs     []*dto.MetricFamily
+	err     error
 }
 
 func (s *sharedGatherer) Gather() ([]*dto.MetricFamily, error) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian machine: Go modules, the
-# real Prometheus server and promtool (Debian package "prometheus"), and the
-# JWT libraries the token interoperability tests compare against (jose and
-# jsonwebtoken from npm, PyJWT from the Debian package python3-jwt), and an
-# OpenTelemetry Collector built from collector/builder-config.yaml. Safe to
-# run repeatedly; it only installs what is missing.
+# Installs what the tests need on a fresh Debian machine: Go modules (the
+# root module's and each router example's), the real Prometheus server and
+# promtool (Debian package "prometheus"), the JWT libraries the token
+# interoperability tests compare against (jose and jsonwebtoken from npm,
+# PyJWT from the Debian package python3-jwt), and an OpenTelemetry Collector
+# built from collector/builder-config.yaml. Safe to run repeatedly; it only
+# installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,10 @@ fi
 echo "node $(node --version)"
 
 go mod download
+# The router examples are modules of their own.
+for mod in examples/go/*/go.mod; do
+	(cd "$(dirname "$mod")" && go mod download)
+done
 
 # The OpenTelemetry Collector the push tests send to, built once per machine
 # (a few minutes cold) and cached in .cache/otelcol.

@@ -66,19 +66,14 @@ func run(logger *slog.Logger) error {
 		return errors.Join(err, p.Shutdown(context.Background()))
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello/{name}", hello)
-	mux.HandleFunc("GET /status/{code}", status)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
-	})
-	mux.Handle("GET /metrics/prometheus", verifier.Middleware(p.MetricsHandler()))
-
 	srv := &http.Server{
 		Addr: cfg.Addr(),
-		// The middleware wraps the mux, not the other way round: it reads
-		// the matched pattern from the request after the mux has routed it.
-		Handler:           p.Middleware(mux),
+		// The middleware wraps the mux, not the other way round: the
+		// pattern is known once the mux has routed the request.
+		// RoutePattern hands it to the middleware through the request's
+		// context, so middleware added in between that copies the request
+		// (request IDs, auth, http.TimeoutHandler) keeps the handler label.
+		Handler:           p.Middleware(otelmetrics.RoutePattern(newMux(verifier.Middleware(p.MetricsHandler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -98,6 +93,18 @@ func run(logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(srv.Shutdown(sctx), p.Shutdown(sctx))
+}
+
+// newMux routes the program's requests; metrics is the scrape endpoint.
+func newMux(metrics http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello/{name}", hello)
+	mux.HandleFunc("GET /status/{code}", status)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
+	})
+	mux.Handle("GET /metrics/prometheus", metrics)
+	return mux
 }
 
 func hello(w http.ResponseWriter, r *http.Request) {
