@@ -154,9 +154,9 @@ func (p *proxy) match(r *http.Request) string {
 }
 
 // firstSegments returns the literal first path segments of the
-// templates, or nil when one of them names a host, starts with a
-// wildcard or has an escaped slash there, where the first segment of
-// Request.URL.Path says nothing.
+// templates, or nil when one of them names a host, is "/" (every path),
+// starts with a wildcard or has an escaped slash there, where the first
+// segment of Request.URL.Path says nothing.
 func firstSegments(templates []string) map[string]bool {
 	firsts := map[string]bool{}
 	for _, t := range templates {
@@ -165,6 +165,9 @@ func firstSegments(templates []string) map[string]bool {
 		}
 		if !strings.HasPrefix(t, "/") {
 			return nil // a host pattern
+		}
+		if t == "/" {
+			return nil // the whole tree: every first segment
 		}
 		seg := firstSegment(t)
 		switch {
