@@ -15,21 +15,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -94,55 +87,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(logger); err != nil {
-		logger.Error("chi example stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(logger *slog.Logger) error {
-	cfg, err := otelmetrics.ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	if _, set := os.LookupEnv("ENABLE_METRICS"); !set {
-		cfg.Enabled = true
-	}
-	authCfg, err := auth.ConfigFromEnv(os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	if !authCfg.HasKey() {
-		return errors.New("set JWT_SECRET_KEY (e.g. export JWT_SECRET_KEY=$(openssl rand -hex 32)): the metrics endpoint is only served with authentication")
-	}
-	p, err := otelmetrics.NewProvider(cfg, otelmetrics.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	verifier, err := auth.NewVerifier(authCfg, auth.WithMeterProvider(p.MeterProvider()), auth.WithLogger(logger))
-	if err != nil {
-		return errors.Join(err, p.Shutdown(context.Background()))
-	}
-
-	srv := &http.Server{
-		Addr:              cfg.Addr(),
-		Handler:           p.Middleware(newRouter(verifier.Middleware(p.MetricsHandler()))),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("chi example listening", "addr", "http://"+cfg.Addr(), "metrics", "http://"+cfg.Addr()+"/metrics/prometheus")
-	select {
-	case err := <-errc:
-		return errors.Join(err, p.Shutdown(context.Background()))
-	case <-ctx.Done():
-	}
-	// Drain requests first so their measurements are in the final flush.
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(srv.Shutdown(sctx), p.Shutdown(sctx))
+	exampleapp.Main("chi example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+		return p.Middleware(newRouter(metrics))
+	})
 }
