@@ -190,6 +190,9 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fmt.Fprintf(stdout, "METRICS_CUSTOM_LABELS=%s\n", strings.Join(labels, ","))
 	fmt.Fprintf(stdout, "METRICS_LATENCY_BUCKETS=%s\n", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(m.LatencyBuckets)), ","), "[]"))
 	fmt.Fprintf(stdout, "METRICS_CARDINALITY_LIMIT=%d\n", m.CardinalityLimit)
+	fmt.Fprintf(stdout, "METRICS_PROMETHEUS_NAMES=%s\n", m.PrometheusNames)
+	fmt.Fprintf(stdout, "METRICS_EXEMPLARS=%t\n", m.Exemplars)
+	fmt.Fprintf(stdout, "METRICS_BODY_SIZES=%t\n", m.BodySizes)
 	fmt.Fprintf(stdout, "HOST=%s\nPORT=%d\n", m.Host, m.Port)
 	fmt.Fprintf(stdout, "AUTH_REQUIRED=%t\n", s.authRequired)
 	a := s.auth

@@ -120,6 +120,9 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"buckets", map[string]string{"METRICS_LATENCY_BUCKETS": "1,0.5"}, `invalid METRICS_LATENCY_BUCKETS="1,0.5"`},
 		{"bool", map[string]string{"AUTH_REQUIRED": "sometimes"}, `invalid AUTH_REQUIRED="sometimes"`},
 		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
+		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want seed, semconv or both`},
+		{"exemplars", map[string]string{"METRICS_EXEMPLARS": "maybe"}, `invalid METRICS_EXEMPLARS="maybe"`},
+		{"prefix the exporter would rewrite", map[string]string{"METRICS_NAMESPACE": "a__b"}, `invalid METRICS_NAMESPACE="a__b"`},
 		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true": ENABLE_METRICS=true needs a key`},
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
 		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
@@ -175,7 +178,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
-		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
