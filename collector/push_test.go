@@ -1,7 +1,6 @@
 package collector_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -31,20 +32,8 @@ type pushing struct {
 	pusher *collector.Pusher
 	mp     *sdkmetric.MeterProvider
 	add    func(n int64)
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newPushing(t *testing.T, vars map[string]string, exportTimeout time.Duration) *pushing {
 	t.Helper()
@@ -53,7 +42,7 @@ func newPushing(t *testing.T, vars map[string]string, exportTimeout time.Duratio
 		t.Fatal(err)
 	}
 	cfg.Interval, cfg.ExportTimeout, cfg.Timeout = time.Hour, exportTimeout, exportTimeout
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	p, err := collector.New(t.Context(), cfg, collector.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		collector.WithBackoff(10*time.Millisecond))
 	if err != nil {

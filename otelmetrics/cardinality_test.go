@@ -1,7 +1,6 @@
 package otelmetrics
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -91,7 +92,7 @@ func TestCardinalityAttack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			p, err := NewProvider(cfg, WithVersion("test"), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			if err != nil {
 				t.Fatal(err)
@@ -232,22 +233,4 @@ func counterValue(mf *dto.MetricFamily, labels string) float64 {
 		}
 	}
 	return 0
-}
-
-// syncBuffer collects log output written from the request goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -147,21 +146,6 @@ func routelessStatus(code int) bool {
 		return true
 	}
 	return false
-}
-
-// routeTemplate turns a ServeMux pattern "[METHOD ][HOST]/path" into its
-// path, the value of http.route.
-func routeTemplate(pattern string) string {
-	if pattern == "" {
-		return ""
-	}
-	if i := strings.IndexByte(pattern, ' '); i >= 0 {
-		pattern = strings.TrimLeft(pattern[i+1:], " \t")
-	}
-	if i := strings.IndexByte(pattern, '/'); i > 0 {
-		pattern = pattern[i:]
-	}
-	return pattern
 }
 
 // rw is the writer's common part; writer_gen.go adds the optional

@@ -259,22 +259,6 @@ func TestDisabledRecordsNothingAndAnswers503(t *testing.T) {
 	}
 }
 
-func TestRouteTemplate(t *testing.T) {
-	for _, tc := range []struct{ pattern, want string }{
-		{"", ""},
-		{"/", "/"},
-		{"/servers/{id}/sse", "/servers/{id}/sse"},
-		{"GET /servers/{id}/sse", "/servers/{id}/sse"},
-		{"POST example.com/tools/invoke", "/tools/invoke"},
-		{"example.com/x/{rest...}", "/x/{rest...}"},
-		{"GET  /spaced", "/spaced"},
-	} {
-		if got := routeTemplate(tc.pattern); got != tc.want {
-			t.Errorf("routeTemplate(%q) = %q, want %q", tc.pattern, got, tc.want)
-		}
-	}
-}
-
 func TestMethodLabel(t *testing.T) {
 	for _, tc := range []struct{ method, want string }{
 		{"GET", "GET"}, {"get", "GET"}, {"Post", "POST"}, {"PATCH", "PATCH"}, {"options", "OPTIONS"},

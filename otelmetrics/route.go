@@ -61,7 +61,7 @@ func RoutePattern(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if r.Pattern != "" {
-				SetRoute(r.Context(), routeTemplate(r.Pattern))
+				SetRoute(r.Context(), views.RouteTemplate(r.Pattern))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
+
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -72,7 +74,7 @@ func TestRouteSurvivesRequestCopies(t *testing.T) {
 // counted, as none, and once they keep coming the log says how to fix it
 // and the self-metric counts them. 404s and 405s are not counted there.
 func TestUnroutedRequestsAreReported(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	cfg := DefaultConfig()
 	cfg.Enabled = true
 	p, err := NewProvider(cfg, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -101,6 +103,29 @@ func TestUnroutedRequestsAreReported(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "otelmetrics.RoutePattern"); n != 1 {
 		t.Errorf("%d hints in the log, want 1:\n%s", n, logs.String())
+	}
+}
+
+// A proxy whose route list covers part of its upstream turns the hint
+// off; the count stays.
+func TestUnroutedWarningOff(t *testing.T) {
+	var logs logbuf.Buffer
+	cfg := DefaultConfig()
+	cfg.Enabled = true
+	p, err := NewProvider(cfg, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithoutUnroutedWarning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	h := p.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for range 2 * unroutedWarnAfter {
+		do(h, "GET", "/anything")
+	}
+	if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, `metricsbridge_unrouted_requests_total 20`) {
+		t.Errorf("unrouted requests not counted:\n%s", strings.Join(got, "\n"))
+	}
+	if strings.Contains(logs.String(), "no route template") {
+		t.Errorf("hint logged although switched off:\n%s", logs.String())
 	}
 }
 

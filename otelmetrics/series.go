@@ -74,7 +74,7 @@ var (
 func newSeries(k seriesKey, excluded *excluder) *series {
 	route := k.route
 	if k.pattern {
-		route = routeTemplate(route)
+		route = views.RouteTemplate(route)
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))

@@ -149,6 +149,8 @@ func TestConcurrentScrapesInEveryFormat(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
 	h := p.Middleware(mux)
+	// One request before any scrape, so every exposition has the series.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/0", nil))
 	stop := make(chan struct{})
 	var recorded sync.WaitGroup
 	recorded.Go(func() {

@@ -149,8 +149,8 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 	} else {
 		method, _ := set.Value(views.KeyHTTPMethod)
 		route, _ := set.Value(views.KeyHTTPRoute)
-		l.hist.method = MethodLabel(method.AsString())
-		l.hist.handler = HandlerLabel(route.AsString())
+		l.hist.method = methodLabel(method.AsString())
+		l.hist.handler = handlerLabel(route.AsString())
 		if v, ok := set.Value(views.KeyHTTPStatus); ok {
 			l.status = strconv.FormatInt(v.AsInt64(), 10)
 		}
@@ -350,8 +350,8 @@ func (m *mergedHistograms[K]) histogram() metricdata.Histogram[float64] {
 // other method is "_OTHER", so bogus methods cannot add series.
 var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
-// MethodLabel returns the method label for an http.request.method value.
-func MethodLabel(m string) string {
+// methodLabel returns the method label for an http.request.method value.
+func methodLabel(m string) string {
 	for _, s := range methods {
 		if strings.EqualFold(m, s) {
 			return s
@@ -360,15 +360,12 @@ func MethodLabel(m string) string {
 	return "_OTHER"
 }
 
-// HandlerLabel returns the handler label for an http.route value: the
-// template's path, without the method or host of a ServeMux pattern that
-// an instrumentation passed on as it was, or "none" when there is none.
-func HandlerLabel(route string) string {
-	if i := strings.IndexByte(route, '/'); i > 0 {
-		route = route[i:]
+// handlerLabel returns the handler label for an http.route value: the
+// template's path, also when an instrumentation passed a ServeMux pattern
+// on as it was, or "none".
+func handlerLabel(route string) string {
+	if t := views.RouteTemplate(route); t != "" {
+		return t
 	}
-	if route == "" || route[0] != '/' {
-		return HandlerNone
-	}
-	return route
+	return HandlerNone
 }

@@ -272,6 +272,17 @@ func validNamePart(s string) bool {
 	return s != ""
 }
 
+// RouteTemplate turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
+// value of http.route: its path. A template that is already a path is
+// returned as it is; one with no path gives "".
+func RouteTemplate(pattern string) string {
+	i := strings.IndexByte(pattern, '/')
+	if i < 0 {
+		return ""
+	}
+	return pattern[i:]
+}
+
 // ValidateBuckets reports whether b can be used as histogram boundaries.
 func ValidateBuckets(b []float64) error {
 	if len(b) == 0 {

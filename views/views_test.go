@@ -72,6 +72,24 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
+func TestRouteTemplate(t *testing.T) {
+	for _, tc := range []struct{ pattern, want string }{
+		{"", ""},
+		{"/", "/"},
+		{"/servers/{id}/sse", "/servers/{id}/sse"},
+		{"GET /servers/{id}/sse", "/servers/{id}/sse"},
+		{"POST example.com/tools/invoke", "/tools/invoke"},
+		{"example.com/x/{rest...}", "/x/{rest...}"},
+		{"GET  /spaced", "/spaced"},
+		{"/users/:id", "/users/:id"},
+		{"tunnel", ""},
+	} {
+		if got := views.RouteTemplate(tc.pattern); got != tc.want {
+			t.Errorf("RouteTemplate(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
 func ExamplePrefix() {
 	for _, ns := range []string{"default", "shop"} {
 		p, _ := views.Prefix(ns, "api")

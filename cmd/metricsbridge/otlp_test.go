@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
+
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/views"
@@ -27,7 +29,7 @@ func TestServePushesOnShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &logbuf.Buffer{}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars))

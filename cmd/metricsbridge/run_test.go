@@ -10,27 +10,15 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
-
-// syncBuffer is written by the server's logger while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 var (
 	gatewayRE = regexp.MustCompile(`gateway=(https?://\S+)`)
@@ -41,7 +29,7 @@ var (
 type bridge struct {
 	base    string // the main listener's URL
 	metrics string // the scrape endpoint's URL
-	stderr  *syncBuffer
+	stderr  *logbuf.Buffer
 	cancel  context.CancelFunc
 	exit    chan int
 }
@@ -56,7 +44,7 @@ func startBridge(t testing.TB, vars map[string]string, args ...string) *bridge {
 		m[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &bridge{stderr: &syncBuffer{}, cancel: cancel, exit: make(chan int, 1)}
+	b := &bridge{stderr: &logbuf.Buffer{}, cancel: cancel, exit: make(chan int, 1)}
 	go func() {
 		b.exit <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, b.stderr, env.Map(m))
 	}()
@@ -103,7 +91,7 @@ func (b *bridge) stop(t testing.TB) int {
 
 // startServe is startBridge for the tests that need only the base URL and
 // the log.
-func startServe(t *testing.T, vars map[string]string) (string, *syncBuffer) {
+func startServe(t *testing.T, vars map[string]string) (string, *logbuf.Buffer) {
 	t.Helper()
 	b := startBridge(t, vars)
 	return b.base, b.stderr
@@ -421,7 +409,7 @@ func post(t *testing.T, url, body string, want int) {
 // shows the auth refusals that are hidden at the default level.
 func TestJSONLogs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &logbuf.Buffer{}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"serve", "--log-level", "debug"}, strings.NewReader(""), io.Discard, stderr, env.Map(map[string]string{

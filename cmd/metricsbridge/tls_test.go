@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
+
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
 
@@ -145,7 +147,7 @@ scrape_configs:
 func TestCertReloaderWatchesFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir, 1)
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	r, err := newCertReloader(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
