@@ -154,9 +154,9 @@ func (p *proxy) match(r *http.Request) string {
 }
 
 // firstSegments returns the literal first path segments of the
-// templates, or nil when one of them names a host, is "/" (every path),
-// starts with a wildcard or has an escaped slash there, where the first
-// segment of Request.URL.Path says nothing.
+// templates, or nil when one of them names a host, has an empty first
+// segment, starts with a wildcard or has an escaped slash there, where the
+// first segment of Request.URL.Path says nothing.
 func firstSegments(templates []string) map[string]bool {
 	firsts := map[string]bool{}
 	for _, t := range templates {
@@ -166,14 +166,13 @@ func firstSegments(templates []string) map[string]bool {
 		if !strings.HasPrefix(t, "/") {
 			return nil // a host pattern
 		}
-		if t == "/" {
-			return nil // the whole tree: every first segment
-		}
 		seg := firstSegment(t)
 		switch {
-		case seg == "{$}":
+		case seg == "{$}": // the root alone
 			seg = ""
-		case strings.ContainsAny(seg, "{}%"):
+		case seg == "" || strings.ContainsAny(seg, "{}%"):
+			// An empty first segment ("/", "//") is a subtree that
+			// ServeMux matches under any first segment.
 			return nil
 		}
 		firsts[seg] = true
