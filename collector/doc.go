@@ -13,12 +13,14 @@
 // not arrive (refused, unreachable, DNS failure, an answer asking to retry)
 // is retried with back-off within the export timeout, and a wait the
 // destination asks for (Retry-After, RetryInfo) is honoured across
-// intervals. Delta temporality is computed here from cumulative data
-// against what the destination last acknowledged, so an interval that
-// certainly failed is carried into the next export instead of being lost,
-// while one that may have arrived (a connection reset after the request
-// was written) is not sent again, since a delta sent twice is counted
-// twice. Memory stays at one entry per series, bounded by the cardinality
+// intervals. Delta data is the SDK's own delta aggregation, so every
+// interval carries its min, max and exemplars; an interval whose export
+// certainly failed is merged into the next export (counts, sums and
+// buckets add, min of mins, max of maxes, exemplars up to the reservoir's
+// size), while one that may have arrived (a connection reset after the
+// request was written) or partly did (an OTLP partial success) is not sent
+// again, since a delta sent twice is counted twice. Memory stays at one
+// carried point per series, bounded by the cardinality
 // limit. Headers and URLs are checked at start: no credentials in cleartext
 // to another host, none in the URL, no control characters.
 //

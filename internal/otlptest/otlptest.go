@@ -44,6 +44,7 @@ type Request struct {
 // accepts.
 type Sink struct {
 	srv      *httptest.Server
+	ln       *switchListener
 	mu       sync.Mutex
 	reqs     []Request
 	arrivals []time.Time
@@ -84,6 +85,9 @@ func NewSink(t testing.TB, useTLS bool) *Sink {
 	t.Helper()
 	s := &Sink{}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.ln = &switchListener{Listener: s.srv.Listener, addr: s.srv.Listener.Addr().String()}
+	s.ln.cond = sync.NewCond(&s.ln.mu)
+	s.srv.Listener = s.ln
 	if useTLS {
 		s.srv.StartTLS()
 	} else {
@@ -91,6 +95,88 @@ func NewSink(t testing.TB, useTLS bool) *Sink {
 	}
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// Down closes the sink's listening socket, so that exports are refused
+// (ECONNREFUSED), as by a destination that is not running; Up listens on
+// the same address again.
+func (s *Sink) Down(t testing.TB) {
+	t.Helper()
+	s.ln.mu.Lock()
+	defer s.ln.mu.Unlock()
+	if !s.ln.down {
+		s.ln.down = true
+		_ = s.ln.Listener.Close()
+		s.srv.CloseClientConnections()
+	}
+}
+
+// Up undoes Down.
+func (s *Sink) Up(t testing.TB) {
+	t.Helper()
+	s.ln.mu.Lock()
+	defer s.ln.mu.Unlock()
+	if !s.ln.down {
+		return
+	}
+	ln, err := net.Listen("tcp", s.ln.addr)
+	if err != nil {
+		t.Fatalf("otlptest: listen again on %s: %v", s.ln.addr, err)
+	}
+	s.ln.Listener, s.ln.down = ln, false
+	s.ln.cond.Broadcast()
+}
+
+// switchListener is a listener whose socket can be closed and opened
+// again while the server using it keeps running.
+type switchListener struct {
+	net.Listener
+	addr   string
+	mu     sync.Mutex
+	cond   *sync.Cond
+	down   bool
+	closed bool
+}
+
+func (l *switchListener) Accept() (net.Conn, error) {
+	for {
+		l.mu.Lock()
+		for l.down && !l.closed {
+			l.cond.Wait()
+		}
+		inner, closed := l.Listener, l.closed
+		l.mu.Unlock()
+		if closed {
+			return nil, net.ErrClosed
+		}
+		c, err := inner.Accept()
+		if err == nil {
+			return c, nil
+		}
+		l.mu.Lock()
+		retry := (l.down || l.Listener != inner) && !l.closed
+		l.mu.Unlock()
+		if !retry {
+			return nil, err
+		}
+	}
+}
+
+func (l *switchListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	l.cond.Broadcast()
+	if l.down {
+		return nil
+	}
+	return l.Listener.Close()
+}
+
+func (l *switchListener) Addr() net.Addr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Listener.Addr()
 }
 
 // URL is the receiver's base URL.
