@@ -326,9 +326,9 @@ func (e *exporter) ForceFlush(ctx context.Context) error { return e.inner.ForceF
 // deliver is lost now, and said so.
 func (e *exporter) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if n := e.pending.Swap(0); n > 0 {
+	if n := e.pending.Swap(0); n > 0 || e.failedInRow > 0 {
 		e.dropped.Add(n)
-		e.logger.Warn("OTLP destination unreachable at shutdown: data not delivered", "data_points", n,
+		e.logger.Warn("OTLP export at shutdown failed: data not delivered", "data_points", n,
 			"failed_exports", e.failedInRow, "dropped_data_points_total", e.dropped.Load())
 	}
 	if e.carry != nil {
