@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +89,11 @@ type Config struct {
 	// MaxBatch splits an export into requests of at most this many data
 	// points (0: no limit), for destinations with small payload limits.
 	MaxBatch int
+	// TLSFiles are the certificate files the OTEL_EXPORTER_OTLP_*
+	// certificate variables name; TLS is the client configuration built
+	// from them, nil when none is set (the system roots verify https).
+	TLSFiles TLSFiles
+	TLS      *tls.Config
 }
 
 // Defaults from the OpenTelemetry specification.
@@ -212,6 +218,8 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake refuses cumulative sums; use delta"))
 	}
 	c.MaxBatch = p.maxBatch
+	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
+	errs = append(errs, err)
 	return c, errors.Join(errs...)
 }
 
@@ -520,6 +528,9 @@ func (c Config) Settings() []string {
 		"otlp.temporality=" + c.Temporality,
 		"otlp.interval=" + c.Interval.String(),
 		"otlp.timeout=" + c.Timeout.String(),
+		"otlp.certificate=" + c.TLSFiles.CA,
+		"otlp.client_certificate=" + c.TLSFiles.ClientCert,
+		"otlp.client_key=" + c.TLSFiles.ClientKey,
 	}
 }
 

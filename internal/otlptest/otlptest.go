@@ -4,7 +4,6 @@
 package otlptest
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -29,6 +28,7 @@ import (
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
 
@@ -398,9 +398,10 @@ type Collector struct {
 	bin, cfg string
 	// Endpoint is the OTLP/HTTP receiver's base URL, GRPC the gRPC one.
 	Endpoint, GRPC string
+	addr           string // the HTTP receiver's host:port
 	cmd            *exec.Cmd
 	done           chan struct{}
-	logs           *bytes.Buffer
+	logs           *logbuf.Buffer
 	mu             sync.Mutex
 }
 
@@ -418,21 +419,49 @@ func Binary(t testing.TB) string {
 	return lines[len(lines)-1]
 }
 
+// CollectorOption changes how StartCollector configures the collector.
+type CollectorOption func(*collectorConfig)
+
+type collectorConfig struct {
+	tls        *PKI
+	clientAuth bool
+}
+
+// WithTLS makes both receivers listen with TLS, presenting the PKI's
+// server certificate; with clientAuth they also require a client
+// certificate signed by its CA (mTLS). Endpoint and GRPC become https://.
+func WithTLS(p *PKI, clientAuth bool) CollectorOption {
+	return func(c *collectorConfig) { c.tls, c.clientAuth = p, clientAuth }
+}
+
 // StartCollector runs the collector with an OTLP receiver on free loopback
 // ports, forwarding every metric to sink through its otlp_http exporter.
-func StartCollector(t testing.TB, sink *Sink) *Collector {
+func StartCollector(t testing.TB, sink *Sink, opts ...CollectorOption) *Collector {
 	t.Helper()
+	var cc collectorConfig
+	for _, o := range opts {
+		o(&cc)
+	}
 	c := &Collector{t: t, bin: Binary(t)}
 	httpAddr, grpcAddr := promtest.FreeAddr(t), promtest.FreeAddr(t)
-	c.Endpoint, c.GRPC = "http://"+httpAddr, "http://"+grpcAddr
+	scheme, tlsBlock := "http://", ""
+	if p := cc.tls; p != nil {
+		scheme = "https://"
+		tlsBlock = fmt.Sprintf("\n        tls:\n          cert_file: %s\n          key_file: %s", p.ServerCert, p.ServerKey)
+		if cc.clientAuth {
+			tlsBlock += "\n          client_ca_file: " + p.CA
+		}
+	}
+	c.Endpoint, c.GRPC = scheme+httpAddr, scheme+grpcAddr
+	c.addr = httpAddr
 	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
   otlp:
     protocols:
       http:
-        endpoint: %s
+        endpoint: %s%s
       grpc:
-        endpoint: %s
+        endpoint: %s%s
 exporters:
   otlp_http:
     endpoint: %s
@@ -449,7 +478,7 @@ service:
     metrics:
       receivers: [otlp]
       exporters: [otlp_http, debug]
-`, httpAddr, grpcAddr, sink.URL())
+`, httpAddr, tlsBlock, grpcAddr, tlsBlock, sink.URL())
 	if err := os.WriteFile(c.cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -458,13 +487,16 @@ service:
 	return c
 }
 
+// Logs returns what the collector printed so far.
+func (c *Collector) Logs() string { return c.logs.String() }
+
 // Start (re)starts the collector on its ports and waits until it accepts
 // connections.
 func (c *Collector) Start() {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.logs = &bytes.Buffer{}
+	c.logs = &logbuf.Buffer{}
 	c.cmd = exec.Command(c.bin, "--config=file:"+c.cfg)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {
@@ -472,7 +504,7 @@ func (c *Collector) Start() {
 	}
 	c.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(c.cmd, c.done)
-	addr := strings.TrimPrefix(c.Endpoint, "http://")
+	addr := c.addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
