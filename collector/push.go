@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		temporality: cfg.Temporality,
 		delta:       cfg.Temporality == Delta || cfg.Temporality == LowMemory,
 		maxBatch:    cfg.MaxBatch,
+		maxBytes:    cfg.MaxBytes,
 		carry:       newCarry(),
 		logger:      o.logger.With("url", RedactURL(cfg.URL)),
 		backoff:     o.backoff,
@@ -286,6 +287,7 @@ type exporter struct {
 	temporality string
 	delta       bool // some instruments are pushed as deltas
 	maxBatch    int
+	maxBytes    int
 	backoff     time.Duration
 
 	// mu serialises exports (the reader may export from Shutdown while a
@@ -392,7 +394,7 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	}
 	var errs []error
 	var unsent int64
-	for _, part := range split(out, e.maxBatch) {
+	for _, part := range split(out, e.maxBatch, e.maxBytes) {
 		o, res, err := e.exportRetrying(ctx, part)
 		e.report(o, err, res)
 		switch o {
@@ -543,6 +545,11 @@ func classify(err error, res result) verdict {
 	case errors.As(err, &dnsErr):
 		return verdict{retry: true}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return verdict{retry: true}
+	case errors.As(err, &opErr) && opErr.Op == "write":
+		// The request could not be written whole (typically a kept-alive
+		// connection the destination closed, as when it restarted): a
+		// destination decodes the whole body before accepting any of it.
 		return verdict{retry: true}
 	case handshakeFailed(err):
 		return verdict{}
