@@ -366,8 +366,8 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 				return preset{}, env.Errorf(EnvDatadogSite, site, "%s", reason)
 			}
 			return preset{protocol: ProtocolHTTP, url: "https://otlp." + site + "/v1/metrics",
-				headers:    map[string]string{"dd-api-key": key, "dd-otel-metric-config": DatadogMetricConfig},
-				headerVars: map[string]string{"Dd-Api-Key": EnvDatadogKey, "Dd-Otel-Metric-Config": EnvVendor},
+				headers:     map[string]string{"dd-api-key": key, "dd-otel-metric-config": DatadogMetricConfig},
+				headerVars:  map[string]string{"Dd-Api-Key": EnvDatadogKey, "Dd-Otel-Metric-Config": EnvVendor},
 				temporality: Delta, maxBatch: 2000, maxBytes: datadogMaxBytes}, checkSecret(EnvDatadogKey, key)
 		}
 		host := env.String(lookup, EnvDatadogAgent, "localhost")
