@@ -38,6 +38,8 @@ type Request struct {
 	Host    string
 	Header  http.Header
 	Metrics *colmetricpb.ExportMetricsServiceRequest
+	// Size is the uncompressed protobuf body's length in bytes.
+	Size int
 }
 
 // Sink is an OTLP/HTTP metrics receiver that keeps every request it
@@ -230,7 +232,7 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.reply(len(s.arrivals))
 	}
 	if rep.Status == 0 || rep.Status == http.StatusOK {
-		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req})
+		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req, Size: len(b)})
 	}
 	s.mu.Unlock()
 	if rep.RetryAfter != "" {
