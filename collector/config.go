@@ -129,6 +129,8 @@ type Config struct {
 	// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION asked for,
 	// HistogramExplicit when unset.
 	HistogramAggregation string
+	// SDKDisabled is OTEL_SDK_DISABLED: push is off whatever else says.
+	SDKDisabled bool
 	// TLSFiles are the certificate files the OTEL_EXPORTER_OTLP_*
 	// certificate variables name; TLS is the client configuration built
 	// from them, nil when none is set (the system roots verify https).
@@ -267,7 +269,7 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 	disabled, err := env.Bool(lookup, EnvSDKDisabled, false)
 	errs = append(errs, err)
 	if disabled {
-		c.OTLP = false
+		c.OTLP, c.SDKDisabled = false, true
 	}
 	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
 	errs = append(errs, err)
@@ -630,6 +632,7 @@ func (c Config) Settings() []string {
 	return []string{
 		EnvExporters + "=" + strings.Join(exporters, ","),
 		EnvVendor + "=" + c.Vendor,
+		EnvSDKDisabled + "=" + strconv.FormatBool(c.SDKDisabled),
 		"otlp.protocol=" + c.Protocol,
 		"otlp.url=" + RedactURL(c.URL),
 		"otlp.headers=" + strings.Join(headers, ","),
