@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
@@ -535,6 +536,16 @@ func classify(err error, res result) verdict {
 		}
 		return verdict{}
 	}
+	if res.tracked {
+		if handshakeFailed(err) {
+			// A certificate the client refuses, or one the destination
+			// refuses: configuration, not worth retrying.
+			return verdict{}
+		}
+		if !res.wrote {
+			return verdict{retry: true}
+		}
+	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		return classifyGRPC(se.GRPCStatus())
@@ -646,6 +657,8 @@ func (e *exporter) recovered(now time.Time) {
 // result is what the transport saw of one export request.
 type result struct {
 	sent       bool          // handed to the transport
+	tracked    bool          // the transport reports whether it wrote the request (HTTP)
+	wrote      bool          // the whole request was written
 	status     int           // an HTTP error status the destination answered with
 	retryAfter time.Duration // its Retry-After
 	partial    bool          // OTLP partial success
@@ -696,7 +709,18 @@ type recordingTransport struct {
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.rec.update(func(res *result) { res.sent = true })
+	t.rec.update(func(res *result) { res.sent, res.tracked = true, true })
+	// Whether the whole request was written decides whether a failure may
+	// have reached the destination: one cut short while connecting or
+	// writing (refused, a deadline during the dial, a kept-alive
+	// connection the destination had closed) cannot have been accepted.
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				t.rec.update(func(res *result) { res.wrote = true })
+			}
+		},
+	}))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return resp, err
