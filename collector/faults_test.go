@@ -3,11 +3,13 @@ package collector_test
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -240,5 +242,98 @@ func checkShape(t *testing.T, interval int, r otlptest.Request, want []float64, 
 		if n > 0 && !seen[i] {
 			t.Errorf("flush %d: bucket %d has %d values and no exemplar: %v", interval, i, n, dp.GetExemplars())
 		}
+	}
+}
+
+// The temporality preferences as the specification defines them: delta
+// makes counters, asynchronous counters and histograms deltas; lowmemory
+// the same except asynchronous counters, which stay cumulative; up-down
+// counters are cumulative in both.
+func TestTemporalityPreferences(t *testing.T) {
+	delta := metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA
+	cumulative := metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE
+	for _, tc := range []struct {
+		preference                        string
+		counter, observable, upDown, hist metricpb.AggregationTemporality
+	}{
+		{collector.Cumulative, cumulative, cumulative, cumulative, cumulative},
+		{collector.Delta, delta, delta, cumulative, delta},
+		{collector.LowMemory, delta, cumulative, cumulative, delta},
+	} {
+		t.Run(tc.preference, func(t *testing.T) {
+			sink := otlptest.NewSink(t, false)
+			s := newShaped(t, httpVars(sink, tc.preference), 2*time.Second)
+			m := s.mp.Meter("test")
+			if _, err := m.Int64ObservableCounter("observed", metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+				o.Observe(42)
+				return nil
+			})); err != nil {
+				t.Fatal(err)
+			}
+			ud, err := m.Int64UpDownCounter("in_flight")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ud.Add(context.Background(), 2)
+			s.record(1)
+			if err := s.flush(); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]metricpb.AggregationTemporality{}
+			for _, name := range []string{"requests", "observed", "in_flight"} {
+				if _, temps := sink.Points(name); len(temps) == 1 {
+					got[name] = temps[0]
+				}
+			}
+			if _, temps := sink.Histograms("latency"); len(temps) == 1 {
+				got["latency"] = temps[0]
+			}
+			want := map[string]metricpb.AggregationTemporality{"requests": tc.counter, "observed": tc.observable, "in_flight": tc.upDown, "latency": tc.hist}
+			if !maps.Equal(got, want) {
+				t.Errorf("temporalities %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// A series whose interval did not arrive and that has nothing new in the
+// next one still arrives with it, as does a metric absent from the next
+// collection altogether.
+func TestCarriedSeriesWithoutNewData(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	s := newShaped(t, httpVars(sink, collector.Delta), 300*time.Millisecond)
+	a := metric.WithAttributes(attribute.String("route", "/a"))
+	b := metric.WithAttributes(attribute.String("route", "/b"))
+	sink.Down(t)
+	s.count.Add(context.Background(), 3, a)
+	s.hist.Record(context.Background(), 0.2, a)
+	if err := s.flush(); err == nil {
+		t.Fatal("the export to a closed port succeeded")
+	}
+	sink.Up(t)
+	s.count.Add(context.Background(), 5, b)
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	byRoute := func(name string) map[string]int64 {
+		got := map[string]int64{}
+		points, _ := sink.Points(name)
+		for _, dp := range points {
+			got[otlptest.Attrs(dp.Attributes)["route"]] += dp.GetAsInt()
+		}
+		hists, _ := sink.Histograms(name)
+		for _, dp := range hists {
+			got[otlptest.Attrs(dp.Attributes)["route"]] += int64(dp.GetCount())
+		}
+		return got
+	}
+	if got := byRoute("requests"); !maps.Equal(got, map[string]int64{"/a": 3, "/b": 5}) {
+		t.Errorf("requests by route %v", got)
+	}
+	if got := byRoute("latency"); !maps.Equal(got, map[string]int64{"/a": 1}) {
+		t.Errorf("latency by route %v", got)
+	}
+	if st := s.pusher.Stats(); st.Pending != 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
