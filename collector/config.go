@@ -258,8 +258,10 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 	if c.Temporality != Cumulative && c.Temporality != Delta && c.Temporality != LowMemory {
 		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "want cumulative, delta or lowmemory"))
 	}
-	if c.Vendor == "datadog" && p.url != "" && c.Temporality == Cumulative && env.String(lookup, EnvDatadogKey, "") != "" {
-		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake refuses cumulative sums; use delta"))
+	if c.Vendor == "datadog" && p.url != "" && c.Temporality != Delta && env.String(lookup, EnvDatadogKey, "") != "" {
+		// lowmemory keeps asynchronous counters cumulative, which the
+		// intake refuses as well.
+		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
 	}
 	c.MaxBatch, c.MaxBytes, c.MaxBuckets = p.maxBatch, p.maxBytes, p.maxBuckets
 	c.HistogramAggregation, err = histogramAggregation(lookup)

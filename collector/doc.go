@@ -4,8 +4,10 @@
 // ConfigFromEnv resolves the standard OTEL_* variables (endpoint, headers,
 // protocol, compression, timeout, temporality, interval, exporter list) and
 // the vendor presets chosen by METRICS_OTLP_VENDOR: splunk, newrelic,
-// datadog and collector. An explicit OTEL_* variable always wins over a
-// preset.
+// datadog, grafana and collector, each following its vendor's OTLP page
+// (cited beside it). An explicit OTEL_* variable always wins over a
+// preset. The standard certificate variables give TLS and mTLS over both
+// protocols.
 //
 // The Pusher is a periodic reader over the SDK's OTLP exporter with
 // additions the SDK lacks. Retries are its own, on the reader's goroutine,

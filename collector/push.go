@@ -69,8 +69,10 @@ func WithBackoff(d time.Duration) Option {
 	return optionFunc(func(o options) options { o.backoff = d; return o })
 }
 
-// WithHTTPClient sets the client for http/protobuf exports: a proxy, a
-// private CA or a test listener standing in for the vendor's host.
+// WithHTTPClient sets the client for http/protobuf exports: a proxy, or
+// a test listener standing in for the vendor's host. Its transport is used
+// as it is: Config.TLS (the certificate variables) applies only to the
+// client New builds when this option is not used.
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(o options) options { o.client = c; return o })
 }
