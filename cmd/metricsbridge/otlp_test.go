@@ -130,3 +130,23 @@ func TestCheckPrintsOTLPSettings(t *testing.T) {
 		t.Errorf("check prints a secret:\n%s", out)
 	}
 }
+
+// OTEL_SDK_DISABLED=true turns push off whatever else asks for it; the
+// scrape endpoint stays on, governed by ENABLE_METRICS.
+func TestSDKDisabledTurnsPushOff(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	b := startBridge(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+		"OTEL_METRICS_EXPORTER": "prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL(), "OTEL_SDK_DISABLED": "true"})
+	if !strings.Contains(b.stderr.String(), "otlp=off") {
+		t.Errorf("start-up line does not say push is off:\n%s", b.stderr)
+	}
+	if resp := mustGet(t, b.metrics, nil); resp.StatusCode != 200 {
+		t.Errorf("scrape endpoint: %d", resp.StatusCode)
+	}
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := len(sink.Arrivals()); n != 0 {
+		t.Errorf("%d exports arrived with OTEL_SDK_DISABLED=true", n)
+	}
+}
