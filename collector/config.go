@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +50,20 @@ const (
 	EnvDatadogKey     = "DD_API_KEY"
 	EnvDatadogSite    = "DD_SITE"
 	EnvDatadogAgent   = "DD_AGENT_HOST"
+
+	EnvGrafanaEndpoint = "GRAFANA_CLOUD_OTLP_ENDPOINT"
+	EnvGrafanaInstance = "GRAFANA_CLOUD_INSTANCE_ID"
+	EnvGrafanaToken    = "GRAFANA_CLOUD_TOKEN"
+
+	EnvSDKDisabled          = "OTEL_SDK_DISABLED"
+	EnvHistogramAggregation = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
+)
+
+// Histogram aggregations OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
+// names.
+const (
+	HistogramExplicit    = "explicit_bucket_histogram"
+	HistogramExponential = "base2_exponential_bucket_histogram"
 )
 
 // Protocols.
@@ -64,7 +80,22 @@ const (
 )
 
 // Vendors selectable with METRICS_OTLP_VENDOR.
-var Vendors = []string{"collector", "splunk", "newrelic", "datadog"}
+var Vendors = []string{"collector", "splunk", "newrelic", "datadog", "grafana"}
+
+// DatadogSites are the Datadog sites whose OTLP metrics intake is
+// documented (https://docs.datadoghq.com/getting_started/site/ and
+// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/,
+// which is not offered on US1-FED, ddog-gov.com).
+var DatadogSites = []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com"}
+
+// DatadogMetricConfig is the dd-otel-metric-config header the Datadog
+// preset sends (https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/,
+// "Configure the metric translator"): resource attributes become tags, so
+// replicas that differ in service.instance.id stay apart instead of
+// overwriting each other's points (Datadog keeps the last point per second
+// and tag set); histograms become distributions, the mode the page
+// recommends, with .min/.max/.sum/.count beside them.
+const DatadogMetricConfig = `{"resource_attributes_as_tags":true,"histograms":{"mode":"distributions","send_aggregation_metrics":true}}`
 
 // Config is the resolved push configuration.
 type Config struct {
@@ -88,6 +119,23 @@ type Config struct {
 	// MaxBatch splits an export into requests of at most this many data
 	// points (0: no limit), for destinations with small payload limits.
 	MaxBatch int
+	// MaxBytes splits an export so that no request's uncompressed
+	// protobuf exceeds it (0: no limit), for the same reason.
+	MaxBytes int
+	// MaxBuckets is the most histogram buckets the destination keeps (0:
+	// no limit); serve refuses more at start.
+	MaxBuckets int
+	// HistogramAggregation is what
+	// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION asked for,
+	// HistogramExplicit when unset.
+	HistogramAggregation string
+	// SDKDisabled is OTEL_SDK_DISABLED: push is off whatever else says.
+	SDKDisabled bool
+	// TLSFiles are the certificate files the OTEL_EXPORTER_OTLP_*
+	// certificate variables name; TLS is the client configuration built
+	// from them, nil when none is set (the system roots verify https).
+	TLSFiles TLSFiles
+	TLS      *tls.Config
 }
 
 // Defaults from the OpenTelemetry specification.
@@ -109,6 +157,8 @@ type preset struct {
 	headerVars  map[string]string
 	temporality string
 	maxBatch    int
+	maxBytes    int
+	maxBuckets  int
 }
 
 // ConfigFromEnv resolves the push configuration. Precedence, highest first:
@@ -208,11 +258,45 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 	if c.Temporality != Cumulative && c.Temporality != Delta && c.Temporality != LowMemory {
 		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "want cumulative, delta or lowmemory"))
 	}
-	if c.Vendor == "datadog" && c.Temporality == Cumulative && env.String(lookup, EnvDatadogKey, "") != "" {
-		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake refuses cumulative sums; use delta"))
+	if c.Vendor == "datadog" && p.url != "" && c.Temporality != Delta && env.String(lookup, EnvDatadogKey, "") != "" {
+		// lowmemory keeps asynchronous counters cumulative, which the
+		// intake refuses as well.
+		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
 	}
-	c.MaxBatch = p.maxBatch
+	c.MaxBatch, c.MaxBytes, c.MaxBuckets = p.maxBatch, p.maxBytes, p.maxBuckets
+	c.HistogramAggregation, err = histogramAggregation(lookup)
+	errs = append(errs, err)
+	// The specification's switch for the whole SDK; here it turns push
+	// off, while the scrape endpoint stays governed by ENABLE_METRICS.
+	disabled, err := env.Bool(lookup, EnvSDKDisabled, false)
+	errs = append(errs, err)
+	if disabled {
+		c.OTLP, c.SDKDisabled = false, true
+	}
+	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
+	errs = append(errs, err)
 	return c, errors.Join(errs...)
+}
+
+// Payload limits, with room for the per-request overhead the size
+// estimate leaves out.
+const (
+	newRelicMaxBytes = 900_000 // New Relic: 1 MB
+	datadogMaxBytes  = 450_000 // Datadog: 500 KB uncompressed
+)
+
+// histogramAggregation maps OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
+// onto the histogram setting. Only explicit buckets exist today; the
+// exponential aggregation is refused rather than silently ignored.
+func histogramAggregation(lookup env.Lookup) (string, error) {
+	switch v := strings.ToLower(env.String(lookup, EnvHistogramAggregation, HistogramExplicit)); v {
+	case HistogramExplicit:
+		return v, nil
+	case HistogramExponential:
+		return HistogramExplicit, env.Errorf(EnvHistogramAggregation, v, "exponential histograms are not supported yet; unset it or use %s", HistogramExplicit)
+	default:
+		return HistogramExplicit, env.Errorf(EnvHistogramAggregation, v, "want %s or %s", HistogramExplicit, HistogramExponential)
+	}
 }
 
 // vendorPreset fills in a destination from a few vendor variables. The
@@ -231,7 +315,10 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 	case "splunk":
 		// https://docs.splunk.com/observability/en/gdi/other-ingestion-methods/rest-APIs-for-datapoints.html
 		// OTLP over HTTP is ingested at /v2/datapoint/otlp, authenticated by
-		// an org access token in X-SF-Token. Cumulative sums are accepted.
+		// an org access token in X-SF-Token.
+		// https://docs.splunk.com/observability/en/data-visualization/charts/histograms.html
+		// asks for delta histograms (with min and max) and keeps explicit
+		// bucket histograms of at most 31 buckets, dropping larger ones.
 		realm, err1 := required(EnvSplunkRealm)
 		token, err2 := required(EnvSplunkToken)
 		if err := errors.Join(err1, err2); err != nil {
@@ -241,12 +328,13 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 			return preset{}, env.Errorf(EnvSplunkRealm, realm, "want a realm such as us0, us1, eu0")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://ingest." + realm + ".signalfx.com/v2/datapoint/otlp",
-			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": EnvSplunkToken}, temporality: Cumulative}, checkSecret(EnvSplunkToken, token)
+			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": EnvSplunkToken},
+			temporality: Delta, maxBuckets: 31}, checkSecret(EnvSplunkToken, token)
 	case "newrelic":
 		// https://docs.newrelic.com/docs/opentelemetry/best-practices/opentelemetry-otlp/
-		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net, the
-		// license key in api-key, delta temporality preferred, payloads up
-		// to 1 MB.
+		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net,
+		// FedRAMP https://gov-otlp.nr-data.net; the license key in api-key;
+		// delta temporality preferred; payloads up to 1 MB.
 		key, err := required(EnvNewRelicKey)
 		if err != nil {
 			return preset{}, err
@@ -256,30 +344,63 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 		case "us":
 		case "eu":
 			host = "otlp.eu01.nr-data.net"
+		case "fedramp":
+			host = "gov-otlp.nr-data.net"
 		default:
-			return preset{}, env.Errorf(EnvNewRelicRegion, r, "want us or eu")
+			return preset{}, env.Errorf(EnvNewRelicRegion, r, "want us, eu or fedramp")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://" + host + "/v1/metrics",
-			headers: map[string]string{"api-key": key}, headerVars: map[string]string{"Api-Key": EnvNewRelicKey}, temporality: Delta, maxBatch: 5000}, checkSecret(EnvNewRelicKey, key)
+			headers: map[string]string{"api-key": key}, headerVars: map[string]string{"Api-Key": EnvNewRelicKey},
+			temporality: Delta, maxBatch: 5000, maxBytes: newRelicMaxBytes}, checkSecret(EnvNewRelicKey, key)
 	case "datadog":
-		// https://docs.datadoghq.com/opentelemetry/setup/intake_endpoint/
-		// Direct intake: https://otlp.<site>/v1/metrics with dd-api-key,
-		// http/protobuf only, delta only, 500 KB per payload.
+		// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/
+		// Direct intake: https://otlp.<site>/v1/metrics with dd-api-key and
+		// dd-otel-metric-config, http/protobuf, delta only, 500 KB
+		// uncompressed per payload (413 above).
 		// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest_in_the_agent/
-		// Without an API key: the local Agent's OTLP receiver on :4318.
+		// Without an API key: the local Agent's OTLP receiver on :4318,
+		// whose own configuration decides the translation.
 		if key := env.String(lookup, EnvDatadogKey, ""); key != "" {
-			site := env.String(lookup, EnvDatadogSite, "datadoghq.com")
-			if !validHost(site) {
-				return preset{}, env.Errorf(EnvDatadogSite, site, "want a Datadog site such as datadoghq.com or datadoghq.eu")
+			site := strings.ToLower(env.String(lookup, EnvDatadogSite, "datadoghq.com"))
+			if !slices.Contains(DatadogSites, site) {
+				reason := "want one of " + strings.Join(DatadogSites, ", ")
+				if site == "ddog-gov.com" {
+					reason = "Datadog's OTLP metrics intake is not offered on ddog-gov.com; send through a Datadog Agent instead (unset DD_API_KEY, set DD_AGENT_HOST)"
+				}
+				return preset{}, env.Errorf(EnvDatadogSite, site, "%s", reason)
 			}
 			return preset{protocol: ProtocolHTTP, url: "https://otlp." + site + "/v1/metrics",
-				headers: map[string]string{"dd-api-key": key}, headerVars: map[string]string{"Dd-Api-Key": EnvDatadogKey}, temporality: Delta, maxBatch: 2000}, checkSecret(EnvDatadogKey, key)
+				headers:     map[string]string{"dd-api-key": key, "dd-otel-metric-config": DatadogMetricConfig},
+				headerVars:  map[string]string{"Dd-Api-Key": EnvDatadogKey, "Dd-Otel-Metric-Config": EnvVendor},
+				temporality: Delta, maxBatch: 2000, maxBytes: datadogMaxBytes}, checkSecret(EnvDatadogKey, key)
 		}
 		host := env.String(lookup, EnvDatadogAgent, "localhost")
 		if !validHost(host) {
 			return preset{}, env.Errorf(EnvDatadogAgent, host, "want a host name or address")
 		}
 		return preset{protocol: ProtocolHTTP, url: "http://" + host + ":4318/v1/metrics", temporality: Delta}, nil
+	case "grafana":
+		// https://grafana.com/docs/grafana-cloud/send-data/otlp/send-data-otlp/
+		// The stack's OTLP gateway URL (ending in /otlp; the exporter
+		// appends /v1/metrics), basic auth with the instance ID as user and
+		// an access policy token as password. Cumulative, which Grafana
+		// Cloud's Mimir stores natively.
+		endpoint, err1 := required(EnvGrafanaEndpoint)
+		id, err2 := required(EnvGrafanaInstance)
+		token, err3 := required(EnvGrafanaToken)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return preset{}, err
+		}
+		if u, err := url.Parse(endpoint); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			return preset{}, env.Errorf(EnvGrafanaEndpoint, RedactURL(endpoint), "want the stack's https:// OTLP gateway URL, such as https://otlp-gateway-prod-eu-west-2.grafana.net/otlp")
+		}
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+			return preset{}, env.Errorf(EnvGrafanaInstance, id, "want the stack's numeric instance ID")
+		}
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+token))
+		return preset{protocol: ProtocolHTTP, url: strings.TrimRight(endpoint, "/") + "/v1/metrics",
+			headers: map[string]string{"Authorization": auth}, headerVars: map[string]string{"Authorization": EnvGrafanaToken},
+			temporality: Cumulative}, checkSecret(EnvGrafanaToken, token)
 	}
 	return preset{}, nil
 }
@@ -513,6 +634,7 @@ func (c Config) Settings() []string {
 	return []string{
 		EnvExporters + "=" + strings.Join(exporters, ","),
 		EnvVendor + "=" + c.Vendor,
+		EnvSDKDisabled + "=" + strconv.FormatBool(c.SDKDisabled),
 		"otlp.protocol=" + c.Protocol,
 		"otlp.url=" + RedactURL(c.URL),
 		"otlp.headers=" + strings.Join(headers, ","),
@@ -520,6 +642,10 @@ func (c Config) Settings() []string {
 		"otlp.temporality=" + c.Temporality,
 		"otlp.interval=" + c.Interval.String(),
 		"otlp.timeout=" + c.Timeout.String(),
+		"otlp.histogram_aggregation=" + c.HistogramAggregation,
+		"otlp.certificate=" + c.TLSFiles.CA,
+		"otlp.client_certificate=" + c.TLSFiles.ClientCert,
+		"otlp.client_key=" + c.TLSFiles.ClientKey,
 	}
 }
 

@@ -4,8 +4,10 @@
 // ConfigFromEnv resolves the standard OTEL_* variables (endpoint, headers,
 // protocol, compression, timeout, temporality, interval, exporter list) and
 // the vendor presets chosen by METRICS_OTLP_VENDOR: splunk, newrelic,
-// datadog and collector. An explicit OTEL_* variable always wins over a
-// preset.
+// datadog, grafana and collector, each following its vendor's OTLP page
+// (cited beside it). An explicit OTEL_* variable always wins over a
+// preset. The standard certificate variables give TLS and mTLS over both
+// protocols.
 //
 // The Pusher is a periodic reader over the SDK's OTLP exporter with
 // additions the SDK lacks. Retries are its own, on the reader's goroutine,
@@ -13,12 +15,14 @@
 // not arrive (refused, unreachable, DNS failure, an answer asking to retry)
 // is retried with back-off within the export timeout, and a wait the
 // destination asks for (Retry-After, RetryInfo) is honoured across
-// intervals. Delta temporality is computed here from cumulative data
-// against what the destination last acknowledged, so an interval that
-// certainly failed is carried into the next export instead of being lost,
-// while one that may have arrived (a connection reset after the request
-// was written) is not sent again, since a delta sent twice is counted
-// twice. Memory stays at one entry per series, bounded by the cardinality
+// intervals. Delta data is the SDK's own delta aggregation, so every
+// interval carries its min, max and exemplars; an interval whose export
+// certainly failed is merged into the next export (counts, sums and
+// buckets add, min of mins, max of maxes, exemplars up to the reservoir's
+// size), while one that may have arrived (a connection reset after the
+// request was written) or partly did (an OTLP partial success) is not sent
+// again, since a delta sent twice is counted twice. Memory stays at one
+// carried point per series, bounded by the cardinality
 // limit. Headers and URLs are checked at start: no credentials in cleartext
 // to another host, none in the URL, no control characters.
 //

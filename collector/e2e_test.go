@@ -227,11 +227,16 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 				t.Fatalf("scraped %d, want %d", got, n+m)
 			}
 			checkSemconv(t, sink, b)
-			_, temps := sink.Histograms(views.InstrumentHTTPServerDuration)
+			points, temps := sink.Histograms(views.InstrumentHTTPServerDuration)
 			want := map[string]string{collector.Cumulative: "CUMULATIVE", collector.Delta: "DELTA"}[tc.temporality]
-			for _, tm := range temps {
+			for i, tm := range temps {
 				if !strings.HasSuffix(tm.String(), want) {
 					t.Fatalf("temporality %s arrived, want %s", tm, want)
+				}
+				// Through the real Collector, the interval carried across
+				// its outage included: every point keeps its extremes.
+				if dp := points[i]; dp.GetCount() > 0 && (dp.Min == nil || dp.Max == nil || dp.GetMin() > dp.GetMax() || dp.GetMin() < 0) {
+					t.Errorf("histogram point without sound min and max: %v", dp)
 				}
 			}
 		})

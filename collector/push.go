@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -67,8 +69,10 @@ func WithBackoff(d time.Duration) Option {
 	return optionFunc(func(o options) options { o.backoff = d; return o })
 }
 
-// WithHTTPClient sets the client for http/protobuf exports: a proxy, a
-// private CA or a test listener standing in for the vendor's host.
+// WithHTTPClient sets the client for http/protobuf exports: a proxy, or
+// a test listener standing in for the vendor's host. Its transport is used
+// as it is: Config.TLS (the certificate variables) applies only to the
+// client New builds when this option is not used.
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(o options) options { o.client = c; return o })
 }
@@ -109,19 +113,21 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
 	e := &exporter{
-		inner:   inner,
-		rec:     rec,
-		delta:   cfg.Temporality == Delta || cfg.Temporality == LowMemory,
-		acked:   map[seriesKey]acked{},
-		logger:  o.logger.With("url", RedactURL(cfg.URL)),
-		backoff: o.backoff,
+		inner:       inner,
+		rec:         rec,
+		temporality: cfg.Temporality,
+		delta:       cfg.Temporality == Delta || cfg.Temporality == LowMemory,
+		maxBatch:    cfg.MaxBatch,
+		maxBytes:    cfg.MaxBytes,
+		carry:       newCarry(),
+		logger:      o.logger.With("url", RedactURL(cfg.URL)),
+		backoff:     o.backoff,
 	}
+	// Batches are cut by the exporter, not WithMaxExportBatchSize (see
+	// split), so the reader's timeout bounds a whole collection.
 	ropts := []sdkmetric.PeriodicReaderOption{
 		sdkmetric.WithInterval(cfg.Interval),
 		sdkmetric.WithTimeout(cfg.ExportTimeout),
-	}
-	if cfg.MaxBatch > 0 {
-		ropts = append(ropts, sdkmetric.WithMaxExportBatchSize(cfg.MaxBatch))
 	}
 	return &Pusher{cfg: cfg, exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
 }
@@ -151,6 +157,9 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 		if cfg.Compression == "gzip" {
 			opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
 		}
+		if cfg.TLS != nil {
+			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(cfg.TLS.Clone())))
+		}
 		return otlpmetricgrpc.New(ctx, opts...)
 	}
 	compression := otlpmetrichttp.NoCompression
@@ -158,6 +167,17 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 		compression = otlpmetrichttp.GzipCompression
 	}
 	client := &http.Client{Timeout: cfg.Timeout}
+	if cfg.TLS != nil {
+		// The exporter would apply the certificate variables only to a
+		// client of its own; this one carries them itself.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.TLS.Clone()
+		// HTTP/1.1: over HTTP/2 a refused client certificate reads as
+		// "client conn could not be established", hiding the TLS alert
+		// that says why; one export an interval needs no multiplexing.
+		tr.ForceAttemptHTTP2 = false
+		client.Transport = tr
+	}
 	if o.client != nil {
 		c := *o.client
 		client = &c
@@ -181,16 +201,28 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 // Reader is the periodic reader to register with the MeterProvider.
 func (p *Pusher) Reader() sdkmetric.Reader { return p.reader }
 
+// Flush collects and exports now, outside the interval, within ctx. A
+// first export right after start tells at once, in the log, whether the
+// destination is reachable and accepts the credentials, instead of one
+// interval later.
+func (p *Pusher) Flush(ctx context.Context) error { return p.reader.ForceFlush(ctx) }
+
 // Config returns the configuration the Pusher was built from.
 func (p *Pusher) Config() Config { return p.cfg }
 
-// RegisterMetrics adds metricsbridge_otlp_exports_total{result} to mp. It
-// is separate from New because the reader must exist before the provider.
+// RegisterMetrics adds the push self-metrics to mp:
+// metricsbridge.otlp.exports{result} (success, partial, failure),
+// metricsbridge.otlp.rejected_data_points (rejected in partial successes),
+// metricsbridge.otlp.pending_data_points (not delivered yet, kept for the
+// next export) and metricsbridge.otlp.dropped_data_points (given up on).
+// It is separate from New because the reader must exist before the
+// provider.
 func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 	ok := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("success")))
 	partial := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("partial")))
 	failed := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("failure")))
-	_, err := mp.Meter(ScopeName).Int64ObservableCounter(views.InstrumentOTLPExports,
+	m := mp.Meter(ScopeName)
+	_, err1 := m.Int64ObservableCounter(views.InstrumentOTLPExports,
 		metric.WithDescription("OTLP exports by result: success, partial (the destination rejected some data points) or failure."),
 		metric.WithUnit("{export}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
@@ -200,7 +232,28 @@ func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 			o.Observe(s.Failures, failed)
 			return nil
 		}))
-	return err
+	_, err2 := m.Int64ObservableCounter(views.InstrumentOTLPRejected,
+		metric.WithDescription("Data points OTLP destinations rejected in partial successes; they are not sent again."),
+		metric.WithUnit("{data_point}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(p.exp.rejected.Load())
+			return nil
+		}))
+	_, err3 := m.Int64ObservableGauge(views.InstrumentOTLPPending,
+		metric.WithDescription("Data points the last OTLP export did not deliver, kept for the next one."),
+		metric.WithUnit("{data_point}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(p.exp.pending.Load())
+			return nil
+		}))
+	_, err4 := m.Int64ObservableCounter(views.InstrumentOTLPDropped,
+		metric.WithDescription("Data points given up on: delta exports that may have arrived (not sent again) and what the last export at shutdown could not deliver."),
+		metric.WithUnit("{data_point}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(p.exp.dropped.Load())
+			return nil
+		}))
+	return errors.Join(err1, err2, err3, err4)
 }
 
 // Stats counts exports by result.
@@ -212,55 +265,74 @@ type Stats struct {
 	Failures int64
 	// Rejected is the total of data points rejected in partial successes.
 	Rejected int64
+	// Pending is the number of data points the last export did not
+	// deliver, kept for the next one.
+	Pending int64
+	// Dropped is the total of data points given up on.
+	Dropped int64
 }
 
 // Stats returns how many exports succeeded, partly succeeded and failed so
-// far.
+// far, and what became of data that did not arrive.
 func (p *Pusher) Stats() Stats {
-	return Stats{Successes: p.exp.successes.Load(), Partials: p.exp.partials.Load(), Failures: p.exp.failures.Load(), Rejected: p.exp.rejected.Load()}
+	e := p.exp
+	return Stats{Successes: e.successes.Load(), Partials: e.partials.Load(), Failures: e.failures.Load(), Rejected: e.rejected.Load(),
+		Pending: e.pending.Load(), Dropped: e.dropped.Load()}
 }
 
-// exporter wraps the OTLP exporter. It asks the SDK for cumulative data
-// and, when the destination wants delta, subtracts what the destination
-// last acknowledged. A failed export therefore loses nothing: its counts
-// are part of the next successful delta. Memory is one entry per series,
-// which the cardinality limit bounds.
+// exporter wraps the OTLP exporter: it asks the SDK for the temporality
+// the destination wants, retries what certainly did not arrive, splits
+// exports into batches, and in delta mode carries the intervals that
+// certainly did not arrive into the next export (see carry.go).
 type exporter struct {
-	inner   sdkmetric.Exporter
-	rec     *recorder
-	delta   bool
-	backoff time.Duration
+	inner       sdkmetric.Exporter
+	rec         *recorder
+	temporality string
+	delta       bool // some instruments are pushed as deltas
+	maxBatch    int
+	maxBytes    int
+	backoff     time.Duration
 
 	// mu serialises exports (the reader may export from Shutdown while a
-	// periodic export runs) and guards acked, notBefore and the log state.
+	// periodic export runs) and guards carry, notBefore and the log state.
 	mu           sync.Mutex
-	acked        map[seriesKey]acked
+	carry        *carry
 	notBefore    time.Time // the destination's Retry-After, when it outlasts an export
 	failingSince time.Time
 	lastLog      time.Time
 	lastPartial  time.Time
 	failedInRow  int
+	earlyLogged  bool // this failure episode was logged at its first attempt
 	logger       *slog.Logger
 
 	successes, partials, failures, rejected atomic.Int64
+	// pending is the number of data points not yet delivered: carried to
+	// the next export (delta) or to be caught up by it (cumulative).
+	pending atomic.Int64
+	// dropped counts data points given up on: a delta export that may have
+	// arrived is not sent again, and what the last export at shutdown
+	// could not deliver.
+	dropped atomic.Int64
 }
 
-type seriesKey struct {
-	scope, name string
-	attrs       attribute.Distinct
-}
-
-// acked is the cumulative state the destination has received for a series.
-type acked struct {
-	time    time.Time
-	start   time.Time
-	i       int64
-	f       float64
-	count   uint64
-	buckets []uint64
-}
-
-func (e *exporter) Temporality(sdkmetric.InstrumentKind) metricdata.Temporality {
+// Temporality follows the specification's temporality preferences: delta
+// for counters, asynchronous counters and histograms; lowmemory the same
+// except asynchronous counters, whose cumulative values the SDK would
+// otherwise have to remember to subtract; up-down counters and gauges
+// stay cumulative in both.
+func (e *exporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	switch e.temporality {
+	case Delta:
+		switch k {
+		case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindObservableCounter, sdkmetric.InstrumentKindHistogram:
+			return metricdata.DeltaTemporality
+		}
+	case LowMemory:
+		switch k {
+		case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindHistogram:
+			return metricdata.DeltaTemporality
+		}
+	}
 	return metricdata.CumulativeTemporality
 }
 
@@ -270,7 +342,21 @@ func (e *exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 
 func (e *exporter) ForceFlush(ctx context.Context) error { return e.inner.ForceFlush(ctx) }
 
-func (e *exporter) Shutdown(ctx context.Context) error { return e.inner.Shutdown(ctx) }
+// Shutdown runs after the reader's last export: what that export could not
+// deliver is lost now, and said so.
+func (e *exporter) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if n := e.pending.Swap(0); n > 0 || e.failedInRow > 0 {
+		e.dropped.Add(n)
+		e.logger.Warn("OTLP export at shutdown failed: data not delivered", "data_points", n,
+			"failed_exports", e.failedInRow, "dropped_data_points_total", e.dropped.Load())
+	}
+	if e.carry != nil {
+		e.carry = newCarry()
+	}
+	e.mu.Unlock()
+	return e.inner.Shutdown(ctx)
+}
 
 // outcome is what an export's end says about its data.
 type outcome int
@@ -287,30 +373,101 @@ const (
 	unknown
 )
 
+// ErrExportFailed wraps the error of an export that did not deliver its
+// data; the Pusher has counted and logged it, and kept the data for the
+// next export when it certainly did not arrive.
+var ErrExportFailed = errors.New("OTLP export failed")
+
+// ErrPartialSuccess wraps the error of an export the destination accepted
+// except for some data points; those are invalid to it and not sent again.
+var ErrPartialSuccess = errors.New("OTLP export partly rejected")
+
 func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	out := rm
+	if e.delta {
+		out = e.carry.mergeInto(rm)
+	}
 	if until := e.notBefore; time.Now().Before(until) {
-		err := fmt.Errorf("%w until %s", ErrThrottled, until.Format(time.RFC3339))
+		err := fmt.Errorf("%w: %w until %s", ErrExportFailed, ErrThrottled, until.Format(time.RFC3339))
 		e.report(notDelivered, err, result{})
+		e.keep(out)
 		return err
 	}
-	out, pending := rm, map[seriesKey]acked(nil)
-	if e.delta {
-		out, pending = e.toDelta(rm)
-	}
-	o, res, err := e.exportRetrying(ctx, out)
-	e.report(o, err, res)
-	// In delta mode a request that may have arrived is taken as delivered:
-	// sending its counts again could count them twice, which no backend
-	// can undo, while a gap is visible. Partial successes are not taken as
-	// delivered: the rejected points go again with the next export.
-	if o == delivered || (o == unknown && e.delta) {
-		for k, v := range pending {
-			e.acked[k] = v
+	var errs []error
+	var unsent int64
+	for _, part := range split(out, e.maxBatch, e.maxBytes) {
+		o, res, err := e.exportRetrying(ctx, part)
+		e.report(o, err, res)
+		switch o {
+		case partial:
+			// Accepted but for the rejected points, which the destination
+			// found invalid: sending the batch again would count the rest
+			// twice (OTLP: a partial success must not be retried).
+			errs = append(errs, fmt.Errorf("%w: %w", ErrPartialSuccess, err))
+		case notDelivered:
+			if e.delta {
+				e.carry.add(part)
+			} else {
+				unsent += int64(dataPoints(part))
+			}
+			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
+		case unknown:
+			// A delta that may have arrived is not sent again: counted
+			// twice it could not be undone, while a gap is visible.
+			if e.delta {
+				e.dropped.Add(int64(deltaPoints(part)))
+			}
+			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
 		}
 	}
-	return err
+	if e.delta {
+		unsent = int64(e.carry.points)
+	}
+	e.pending.Store(unsent)
+	return errors.Join(errs...)
+}
+
+// keep holds an export that was not attempted.
+func (e *exporter) keep(rm *metricdata.ResourceMetrics) {
+	if e.delta {
+		e.carry.add(rm)
+		e.pending.Store(int64(e.carry.points))
+		return
+	}
+	e.pending.Store(int64(dataPoints(rm)))
+}
+
+// deltaPoints counts the delta data points of rm.
+func deltaPoints(rm *metricdata.ResourceMetrics) int {
+	n := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			case metricdata.Sum[float64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			case metricdata.Histogram[int64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			case metricdata.Histogram[float64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			case metricdata.ExponentialHistogram[int64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			case metricdata.ExponentialHistogram[float64]:
+				n += deltaCount(d.Temporality, len(d.DataPoints))
+			}
+		}
+	}
+	return n
+}
+
+func deltaCount(t metricdata.Temporality, n int) int {
+	if t == metricdata.DeltaTemporality {
+		return n
+	}
+	return 0
 }
 
 // exportRetrying retries, with doubling waits until ctx ends, what did not
@@ -336,6 +493,12 @@ func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMe
 		}
 		if !v.retry || (v.mayHaveArrived && e.delta) {
 			return o, res, err
+		}
+		if e.failedInRow == 0 && !e.earlyLogged {
+			// Said at the first attempt, not after the export timeout, so a
+			// wrong endpoint shows in the log seconds after start.
+			e.earlyLogged, e.lastLog = true, time.Now()
+			e.logger.Warn("OTLP export failed; retrying within the export timeout", "err", err)
 		}
 		// Jitter keeps a fleet from reconnecting in lockstep.
 		d := max(wait/2+rand.N(wait/2+1), v.wait)
@@ -375,6 +538,16 @@ func classify(err error, res result) verdict {
 		}
 		return verdict{}
 	}
+	if res.tracked {
+		if handshakeFailed(err) {
+			// A certificate the client refuses, or one the destination
+			// refuses: configuration, not worth retrying.
+			return verdict{}
+		}
+		if !res.wrote {
+			return verdict{retry: true}
+		}
+	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		return classifyGRPC(se.GRPCStatus())
@@ -385,6 +558,11 @@ func classify(err error, res result) verdict {
 	case errors.As(err, &dnsErr):
 		return verdict{retry: true}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return verdict{retry: true}
+	case errors.As(err, &opErr) && opErr.Op == "write":
+		// The request could not be written whole (typically a kept-alive
+		// connection the destination closed, as when it restarted): a
+		// destination decodes the whole body before accepting any of it.
 		return verdict{retry: true}
 	case handshakeFailed(err):
 		return verdict{}
@@ -437,7 +615,9 @@ func (e *exporter) report(o outcome, err error, res result) {
 	now := time.Now()
 	switch o {
 	case delivered:
-		e.successes.Add(1)
+		if e.successes.Add(1) == 1 && e.failedInRow == 0 && !e.earlyLogged {
+			e.logger.Info("OTLP export delivered")
+		}
 		e.recovered(now)
 		return
 	case partial:
@@ -446,12 +626,8 @@ func (e *exporter) report(o outcome, err error, res result) {
 		e.recovered(now)
 		if e.lastPartial.IsZero() || now.Sub(e.lastPartial) >= logEvery {
 			e.lastPartial = now
-			what := "cumulative totals are sent again with the next export"
-			if e.delta {
-				what = "the counts are sent again with the next export"
-			}
-			e.logger.Warn("OTLP destination rejected part of an export; "+what,
-				"rejected_data_points", res.rejected, "message", res.message)
+			e.logger.Warn("OTLP destination rejected part of an export; the rejected points are invalid to it and the rest arrived, so nothing is sent again",
+				"rejected_data_points", res.rejected, "rejected_data_points_total", e.rejected.Load(), "message", res.message)
 		}
 		return
 	}
@@ -460,9 +636,9 @@ func (e *exporter) report(o outcome, err error, res result) {
 		e.failingSince = now
 	}
 	e.failedInRow++
-	if e.failedInRow == 1 || now.Sub(e.lastLog) >= logEvery {
+	if (e.failedInRow == 1 && !e.earlyLogged) || now.Sub(e.lastLog) >= logEvery {
 		e.lastLog = now
-		what := "the counts are kept and sent with the next successful export"
+		what := "the data is kept and sent with the next export"
 		switch {
 		case !e.delta:
 			what = "cumulative totals catch up with the next successful export"
@@ -474,15 +650,17 @@ func (e *exporter) report(o outcome, err error, res result) {
 }
 
 func (e *exporter) recovered(now time.Time) {
-	if e.failedInRow > 0 {
+	if e.failedInRow > 0 || e.earlyLogged {
 		e.logger.Info("OTLP export recovered", "failed_exports", e.failedInRow, "down_for", now.Sub(e.failingSince).Round(time.Second))
 	}
-	e.failedInRow = 0
+	e.failedInRow, e.earlyLogged = 0, false
 }
 
 // result is what the transport saw of one export request.
 type result struct {
 	sent       bool          // handed to the transport
+	tracked    bool          // the transport reports whether it wrote the request (HTTP)
+	wrote      bool          // the whole request was written
 	status     int           // an HTTP error status the destination answered with
 	retryAfter time.Duration // its Retry-After
 	partial    bool          // OTLP partial success
@@ -533,7 +711,18 @@ type recordingTransport struct {
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.rec.update(func(res *result) { res.sent = true })
+	t.rec.update(func(res *result) { res.sent, res.tracked = true, true })
+	// Whether the whole request was written decides whether a failure may
+	// have reached the destination: one cut short while connecting or
+	// writing (refused, a deadline during the dial, a kept-alive
+	// connection the destination had closed) cannot have been accepted.
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				t.rec.update(func(res *result) { res.wrote = true })
+			}
+		},
+	}))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return resp, err
@@ -572,85 +761,4 @@ func retryAfter(v string) time.Duration {
 		return min(max(time.Until(t), 0), 24*time.Hour)
 	}
 	return 0
-}
-
-// toDelta returns a copy of rm with monotonic sums and histograms turned
-// into deltas against what was acknowledged, and the state to record if
-// the export succeeds. Gauges and up-down sums stay as they are, which is
-// what the specification's delta preference asks for.
-func (e *exporter) toDelta(rm *metricdata.ResourceMetrics) (*metricdata.ResourceMetrics, map[seriesKey]acked) {
-	pending := map[seriesKey]acked{}
-	out := &metricdata.ResourceMetrics{Resource: rm.Resource, ScopeMetrics: make([]metricdata.ScopeMetrics, len(rm.ScopeMetrics))}
-	for i, sm := range rm.ScopeMetrics {
-		osm := metricdata.ScopeMetrics{Scope: sm.Scope, Metrics: make([]metricdata.Metrics, len(sm.Metrics))}
-		for j, m := range sm.Metrics {
-			om := m
-			key := func(a attribute.Set) seriesKey { return seriesKey{sm.Scope.Name, m.Name, a.Equivalent()} }
-			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				if d.IsMonotonic {
-					om.Data = deltaSum(d, key, e.acked, pending, func(a acked) int64 { return a.i }, func(a *acked, v int64) { a.i = v })
-				}
-			case metricdata.Sum[float64]:
-				if d.IsMonotonic {
-					om.Data = deltaSum(d, key, e.acked, pending, func(a acked) float64 { return a.f }, func(a *acked, v float64) { a.f = v })
-				}
-			case metricdata.Histogram[float64]:
-				om.Data = deltaHistogram(d, key, e.acked, pending, func(a acked) float64 { return a.f }, func(a *acked, v float64) { a.f = v })
-			case metricdata.Histogram[int64]:
-				om.Data = deltaHistogram(d, key, e.acked, pending, func(a acked) int64 { return a.i }, func(a *acked, v int64) { a.i = v })
-			}
-			osm.Metrics[j] = om
-		}
-		out.ScopeMetrics[i] = osm
-	}
-	return out, pending
-}
-
-func deltaSum[N int64 | float64](d metricdata.Sum[N], key func(attribute.Set) seriesKey, prev, pending map[seriesKey]acked,
-	get func(acked) N, set func(*acked, N)) metricdata.Sum[N] {
-	out := metricdata.Sum[N]{Temporality: metricdata.DeltaTemporality, IsMonotonic: true, DataPoints: make([]metricdata.DataPoint[N], len(d.DataPoints))}
-	for i, dp := range d.DataPoints {
-		k := key(dp.Attributes)
-		odp := dp
-		odp.Exemplars = nil
-		if a, ok := prev[k]; ok && a.start.Equal(dp.StartTime) && get(a) <= dp.Value {
-			odp.StartTime = a.time
-			odp.Value = dp.Value - get(a)
-		}
-		// else: first export of the series, or the cumulative was reset:
-		// the whole value is new.
-		next := acked{time: dp.Time, start: dp.StartTime}
-		set(&next, dp.Value)
-		pending[k] = next
-		out.DataPoints[i] = odp
-	}
-	return out
-}
-
-func deltaHistogram[N int64 | float64](d metricdata.Histogram[N], key func(attribute.Set) seriesKey, prev, pending map[seriesKey]acked,
-	get func(acked) N, set func(*acked, N)) metricdata.Histogram[N] {
-	out := metricdata.Histogram[N]{Temporality: metricdata.DeltaTemporality, DataPoints: make([]metricdata.HistogramDataPoint[N], len(d.DataPoints))}
-	for i, dp := range d.DataPoints {
-		k := key(dp.Attributes)
-		odp := dp
-		odp.Exemplars = nil
-		odp.BucketCounts = append([]uint64(nil), dp.BucketCounts...)
-		if a, ok := prev[k]; ok && a.start.Equal(dp.StartTime) && a.count <= dp.Count && len(a.buckets) == len(dp.BucketCounts) {
-			odp.StartTime = a.time
-			odp.Count = dp.Count - a.count
-			odp.Sum = dp.Sum - get(a)
-			for b := range odp.BucketCounts {
-				odp.BucketCounts[b] -= a.buckets[b]
-			}
-			// The extremes of an interval cannot be derived from two
-			// cumulative extremes, so none are claimed.
-			odp.Min, odp.Max = metricdata.Extrema[N]{}, metricdata.Extrema[N]{}
-		}
-		next := acked{time: dp.Time, start: dp.StartTime, count: dp.Count, buckets: append([]uint64(nil), dp.BucketCounts...)}
-		set(&next, dp.Sum)
-		pending[k] = next
-		out.DataPoints[i] = odp
-	}
-	return out
 }

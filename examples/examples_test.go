@@ -996,16 +996,16 @@ func TestVendorConfigsScrapeTheEndpoint(t *testing.T) {
 		}
 		checkScrapeJob(t, scs[0])
 		checkTarget(t, "prometheus receiver", scs[0].StaticConfigs[0].Targets[0])
-		exp, ok := col.Exporters["otlphttp/splunk"]
+		exp, ok := col.Exporters["otlp_http/splunk"]
 		if !ok {
-			t.Fatal("no otlphttp/splunk exporter")
+			t.Fatal("no otlp_http/splunk exporter")
 		}
 		if exp.MetricsEndpoint != "https://ingest.${env:SPLUNK_REALM}.signalfx.com/v2/datapoint/otlp" || exp.Headers["X-SF-Token"] != "${env:SPLUNK_ACCESS_TOKEN}" {
-			t.Errorf("otlphttp/splunk: endpoint %q, X-SF-Token %q: want the realm and token from the environment", exp.MetricsEndpoint, exp.Headers["X-SF-Token"])
+			t.Errorf("otlp_http/splunk: endpoint %q, X-SF-Token %q: want the realm and token from the environment", exp.MetricsEndpoint, exp.Headers["X-SF-Token"])
 		}
 		p := col.Service.Pipelines["metrics"]
-		if !slices.Contains(p.Receivers, "prometheus") || !slices.Contains(p.Exporters, "otlphttp/splunk") {
-			t.Errorf("metrics pipeline %+v does not connect the prometheus receiver to otlphttp/splunk", p)
+		if !slices.Contains(p.Receivers, "prometheus") || !slices.Contains(p.Exporters, "otlp_http/splunk") {
+			t.Errorf("metrics pipeline %+v does not connect the prometheus receiver to otlp_http/splunk", p)
 		}
 	})
 }

@@ -27,6 +27,9 @@ const (
 	InstrumentInfo         = "metricsbridge.app.info"
 	InstrumentAuthFailures = "metricsbridge.auth.failures"
 	InstrumentOTLPExports  = "metricsbridge.otlp.exports"
+	InstrumentOTLPRejected = "metricsbridge.otlp.rejected_data_points"
+	InstrumentOTLPPending  = "metricsbridge.otlp.pending_data_points"
+	InstrumentOTLPDropped  = "metricsbridge.otlp.dropped_data_points"
 	InstrumentUnrouted     = "metricsbridge.http.server.unrouted"
 )
 
@@ -68,6 +71,9 @@ const (
 	nameInfo     = "app_info"
 	nameAuth     = "metricsbridge_auth_failures"
 	nameExports  = "metricsbridge_otlp_exports"
+	nameRejected = "metricsbridge_otlp_rejected_data_points"
+	namePending  = "metricsbridge_otlp_pending_data_points"
+	nameDropped  = "metricsbridge_otlp_dropped_data_points"
 	nameUnrouted = "metricsbridge_unrouted_requests"
 )
 
@@ -203,6 +209,9 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 			Unit:            "{export}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyResult),
 		}),
+		view(InstrumentOTLPRejected, sdkmetric.Stream{Name: prefix + nameRejected, AttributeFilter: attribute.NewAllowKeysFilter()}),
+		view(InstrumentOTLPPending, sdkmetric.Stream{Name: prefix + namePending, AttributeFilter: attribute.NewAllowKeysFilter()}),
+		view(InstrumentOTLPDropped, sdkmetric.Stream{Name: prefix + nameDropped, AttributeFilter: attribute.NewAllowKeysFilter()}),
 	}, nil
 }
 

@@ -61,7 +61,7 @@ var serveOptions = []option{
 	{"write-timeout", envWriteTimeout, "time allowed to write a response; streaming responses (SSE, unknown length) are exempt (default 90s)"},
 	{"idle-timeout", envIdleTimeout, "how long an idle keep-alive connection stays open (default 2m)"},
 	{"max-header-bytes", envMaxHeaderBytes, "largest request header accepted; larger ones get 431 (default 65536)"},
-	{"shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests before closing them (default 10s)"},
+	{"shutdown-timeout", envShutdownTimeout, "how long SIGTERM waits for in-flight requests before closing them, the last OTLP push included (default 10s)"},
 	{"log-format", envLogFormat, "text or json (default text)"},
 	{"log-level", envLogLevel, "debug, info, warn or error (default info)"},
 }

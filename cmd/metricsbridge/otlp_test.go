@@ -103,3 +103,50 @@ func TestOTLPURLRedacted(t *testing.T) {
 		t.Errorf("log:\n%s", l)
 	}
 }
+
+// check prints the OTLP TLS files (paths only) and the Grafana Cloud
+// preset's endpoint, never the token or the basic-auth header it makes.
+func TestCheckPrintsOTLPSettings(t *testing.T) {
+	pki := otlptest.NewPKI(t)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"check"}, strings.NewReader(""), &stdout, &stderr, env.Map(map[string]string{
+		"METRICS_OTLP_VENDOR": "grafana", "GRAFANA_CLOUD_OTLP_ENDPOINT": "https://otlp-gateway-prod-eu-west-2.grafana.net/otlp",
+		"GRAFANA_CLOUD_INSTANCE_ID": "123456", "GRAFANA_CLOUD_TOKEN": "glc_s3cr3t-token",
+		"OTEL_EXPORTER_OTLP_CERTIFICATE": pki.CA, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE": pki.ClientCert,
+		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY": pki.ClientKey,
+	}))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"METRICS_OTLP_VENDOR=grafana\n", "otlp.url=https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/metrics\n",
+		"otlp.headers=Authorization=(hidden, ", "otlp.certificate=" + pki.CA + "\n", "otlp.client_certificate=" + pki.ClientCert + "\n",
+		"otlp.client_key=" + pki.ClientKey + "\n", "otlp.temporality=cumulative\n", "otlp.histogram_aggregation=explicit_bucket_histogram\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cr3t") || strings.Contains(out, "Basic") || strings.Contains(out, "BEGIN") {
+		t.Errorf("check prints a secret:\n%s", out)
+	}
+}
+
+// OTEL_SDK_DISABLED=true turns push off whatever else asks for it; the
+// scrape endpoint stays on, governed by ENABLE_METRICS.
+func TestSDKDisabledTurnsPushOff(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	b := startBridge(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+		"OTEL_METRICS_EXPORTER": "prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL(), "OTEL_SDK_DISABLED": "true"})
+	if !strings.Contains(b.stderr.String(), "otlp=off") {
+		t.Errorf("start-up line does not say push is off:\n%s", b.stderr)
+	}
+	if resp := mustGet(t, b.metrics, nil); resp.StatusCode != 200 {
+		t.Errorf("scrape endpoint: %d", resp.StatusCode)
+	}
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := len(sink.Arrivals()); n != 0 {
+		t.Errorf("%d exports arrived with OTEL_SDK_DISABLED=true", n)
+	}
+}

@@ -125,6 +125,12 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	// ENABLE_METRICS stays the master switch; OTEL_METRICS_EXPORTER picks
 	// where the metrics go.
 	s.push = s.metrics.Enabled && s.otlp.OTLP
+	if n := len(s.metrics.LatencyBuckets) + 1; s.otlp.OTLP && s.otlp.MaxBuckets > 0 && n > s.otlp.MaxBuckets {
+		// The destination would drop the histogram whole, silently.
+		return s, env.Errorf(otelmetrics.EnvLatencyBuckets, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.metrics.LatencyBuckets)), ","), "[]"),
+			"%d boundaries make %d buckets; %s=%s keeps histograms of at most %d buckets, so give at most %d boundaries",
+			len(s.metrics.LatencyBuckets), n, collector.EnvVendor, s.otlp.Vendor, s.otlp.MaxBuckets, s.otlp.MaxBuckets-1)
+	}
 	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
 	if s.protected() && !s.auth.HasKey() {
 		return s, env.Errorf(envAuthRequired, "true",

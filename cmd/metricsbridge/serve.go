@@ -48,7 +48,7 @@ const certPollInterval = 5 * time.Second
 
 // closeGrace bounds the wait, after the drain timeout closed connections
 // under them, for handlers to return and be counted.
-const closeGrace = 5 * time.Second
+const closeGrace = time.Second
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	s, _, code, ok := loadCommand("serve", serveSummary, args, stderr, lookup)
@@ -82,7 +82,8 @@ type server struct {
 	logger *slog.Logger
 
 	provider  *otelmetrics.Provider
-	otlpState string // the OTLP line of the start-up log
+	pusher    *collector.Pusher // nil: no OTLP push
+	otlpState string            // the OTLP line of the start-up log
 	metrics   http.Handler
 	authState string // the auth line of the start-up log
 	app, own  http.Handler
@@ -133,7 +134,7 @@ func (b *server) startProviders(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitConfig, err
 	}
-	b.provider = p
+	b.provider, b.pusher = p, pusher
 	b.otlpState = "off"
 	if pusher != nil {
 		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
@@ -297,6 +298,13 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
 		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
 
+	if b.pusher != nil {
+		// A first export now rather than one interval after start: a wrong
+		// endpoint or key is in the log within seconds. The pusher logs
+		// the outcome; a SIGTERM cuts it short.
+		go func() { _ = b.pusher.Flush(ctx) }()
+	}
+
 	errc := make(chan error, len(b.listeners))
 	for _, l := range b.listeners {
 		go func() {
@@ -316,28 +324,44 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 	}
 }
 
+// minFlush is the least time the final OTLP export gets when draining
+// took all of SHUTDOWN_TIMEOUT.
+const minFlush = time.Second
+
 // shutdown drains the listeners, waits for the handlers to be counted and
-// pushes the last OTLP export.
+// pushes the last OTLP export, all within SHUTDOWN_TIMEOUT (plus minFlush
+// when the drain used it all): an orchestrator's grace period is set from
+// that one figure. An OTLP destination that is down cannot delay the exit
+// past it, nor make it fail: what the last export could not deliver is
+// logged and counted by the pusher, and the exit is 0.
 func (b *server) shutdown() int {
-	b.drain()
+	deadline := time.Now().Add(b.s.server.shutdownTimeout)
+	b.drain(deadline)
 	code := exitOK
-	fctx, fcancel := context.WithTimeout(context.Background(), b.s.otlp.ExportTimeout+time.Second)
+	// The export timeout still bounds the final export when it is shorter.
+	budget := min(max(time.Until(deadline), minFlush), b.s.otlp.ExportTimeout)
+	fctx, fcancel := context.WithTimeout(context.Background(), budget)
 	defer fcancel()
 	// Shutting the provider down pushes a final OTLP export.
 	if err := b.provider.Shutdown(fctx); err != nil {
-		b.logger.Error("flushing metrics", "err", err)
-		code = exitFail
+		if errors.Is(err, collector.ErrExportFailed) || errors.Is(err, collector.ErrPartialSuccess) {
+			// Already logged by the pusher with what was not delivered.
+			b.logger.Debug("final OTLP export", "err", err)
+		} else {
+			b.logger.Error("flushing metrics", "err", err)
+			code = exitFail
+		}
 	}
 	b.logger.Info("stopped")
 	return code
 }
 
 // drain stops accepting connections and lets in-flight requests finish
-// within the shutdown timeout.
-func (b *server) drain() {
+// until deadline.
+func (b *server) drain(deadline time.Time) {
 	timeout := b.s.server.shutdownTimeout
 	b.logger.Info("shutting down: draining in-flight requests", "timeout", timeout, "in_flight", b.inflight.Load())
-	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	sctx, scancel := context.WithDeadline(context.Background(), deadline)
 	defer scancel()
 	done := make(chan struct{}, len(b.listeners))
 	for _, l := range b.listeners {
@@ -354,7 +378,11 @@ func (b *server) drain() {
 	for range b.listeners {
 		<-done
 	}
-	for deadline := time.Now().Add(closeGrace); b.inflight.Load() > 0 && time.Now().Before(deadline); {
+	end := deadline
+	if until := time.Now().Add(closeGrace); until.After(end) {
+		end = until
+	}
+	for b.inflight.Load() > 0 && time.Now().Before(end) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := b.inflight.Load(); n > 0 {

@@ -5,11 +5,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -130,5 +137,90 @@ func TestGracefulShutdown(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// buildBinary builds metricsbridge into dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "metricsbridge")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// An OTLP endpoint where nothing listens: the first export fails within
+// seconds of the start and says so, and SIGTERM exits 0 within
+// SHUTDOWN_TIMEOUT (plus the final export's minimum second) although the
+// export timeout is 30 s, with what the last export could not deliver
+// logged and counted. The real binary gets the real signal.
+func TestShutdownWithOTLPDestinationDown(t *testing.T) {
+	bin := buildBinary(t)
+	for _, temporality := range []string{"delta", "cumulative"} {
+		t.Run(temporality, func(t *testing.T) {
+			dead := promtest.FreeAddr(t) // nothing listens there
+			const shutdownTimeout = 3 * time.Second
+			logs := &logbuf.Buffer{}
+			cmd := exec.Command(bin, "serve")
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+				"ENABLE_METRICS=true", "AUTH_REQUIRED=false", "PORT=0", "SHUTDOWN_TIMEOUT=" + shutdownTimeout.String(),
+				"OTEL_METRICS_EXPORTER=prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + dead,
+				"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=" + temporality}
+			cmd.Stdout, cmd.Stderr = io.Discard, logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			started := time.Now()
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+			var base string
+			for deadline := time.Now().Add(10 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+				if m := gatewayRE.FindStringSubmatch(logs.String()); m != nil {
+					base = m[1]
+				} else if time.Now().After(deadline) {
+					t.Fatalf("no start-up line:\n%s", logs)
+				}
+			}
+			for deadline := started.Add(5 * time.Second); !strings.Contains(logs.String(), "OTLP export failed"); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no export failure logged within 5 s of the start:\n%s", logs)
+				}
+			}
+			t.Logf("first failure logged %s after the start", time.Since(started).Round(time.Millisecond))
+			client := &http.Client{Transport: &http.Transport{}}
+			t.Cleanup(client.CloseIdleConnections)
+			for range 5 {
+				resp, err := client.Post(base+"/tools/invoke", "application/json", strings.NewReader(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+
+			stopped := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-exited:
+				took := time.Since(stopped)
+				t.Logf("exit after %s: %v", took.Round(time.Millisecond), err)
+				if err != nil {
+					t.Errorf("exit: %v, want status 0:\n%s", err, logs)
+				}
+				if took > shutdownTimeout+1500*time.Millisecond {
+					t.Errorf("shutdown took %s with SHUTDOWN_TIMEOUT=%s:\n%s", took, shutdownTimeout, logs)
+				}
+			case <-time.After(40 * time.Second):
+				t.Fatalf("no exit 40 s after SIGTERM:\n%s", logs)
+			}
+			m := regexp.MustCompile(`OTLP export at shutdown failed: data not delivered" .*data_points=(\d+)`).FindStringSubmatch(logs.String())
+			if m == nil || m[1] == "0" {
+				t.Errorf("what was not delivered is not logged with its count:\n%s", logs)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@
 package otlptest
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -29,6 +28,7 @@ import (
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
 
@@ -38,12 +38,15 @@ type Request struct {
 	Host    string
 	Header  http.Header
 	Metrics *colmetricpb.ExportMetricsServiceRequest
+	// Size is the uncompressed protobuf body's length in bytes.
+	Size int
 }
 
 // Sink is an OTLP/HTTP metrics receiver that keeps every request it
 // accepts.
 type Sink struct {
 	srv      *httptest.Server
+	ln       *switchListener
 	mu       sync.Mutex
 	reqs     []Request
 	arrivals []time.Time
@@ -84,6 +87,9 @@ func NewSink(t testing.TB, useTLS bool) *Sink {
 	t.Helper()
 	s := &Sink{}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.ln = &switchListener{Listener: s.srv.Listener, addr: s.srv.Listener.Addr().String()}
+	s.ln.cond = sync.NewCond(&s.ln.mu)
+	s.srv.Listener = s.ln
 	if useTLS {
 		s.srv.StartTLS()
 	} else {
@@ -91,6 +97,88 @@ func NewSink(t testing.TB, useTLS bool) *Sink {
 	}
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// Down closes the sink's listening socket, so that exports are refused
+// (ECONNREFUSED), as by a destination that is not running; Up listens on
+// the same address again.
+func (s *Sink) Down(t testing.TB) {
+	t.Helper()
+	s.ln.mu.Lock()
+	defer s.ln.mu.Unlock()
+	if !s.ln.down {
+		s.ln.down = true
+		_ = s.ln.Listener.Close()
+		s.srv.CloseClientConnections()
+	}
+}
+
+// Up undoes Down.
+func (s *Sink) Up(t testing.TB) {
+	t.Helper()
+	s.ln.mu.Lock()
+	defer s.ln.mu.Unlock()
+	if !s.ln.down {
+		return
+	}
+	ln, err := net.Listen("tcp", s.ln.addr)
+	if err != nil {
+		t.Fatalf("otlptest: listen again on %s: %v", s.ln.addr, err)
+	}
+	s.ln.Listener, s.ln.down = ln, false
+	s.ln.cond.Broadcast()
+}
+
+// switchListener is a listener whose socket can be closed and opened
+// again while the server using it keeps running.
+type switchListener struct {
+	net.Listener
+	addr   string
+	mu     sync.Mutex
+	cond   *sync.Cond
+	down   bool
+	closed bool
+}
+
+func (l *switchListener) Accept() (net.Conn, error) {
+	for {
+		l.mu.Lock()
+		for l.down && !l.closed {
+			l.cond.Wait()
+		}
+		inner, closed := l.Listener, l.closed
+		l.mu.Unlock()
+		if closed {
+			return nil, net.ErrClosed
+		}
+		c, err := inner.Accept()
+		if err == nil {
+			return c, nil
+		}
+		l.mu.Lock()
+		retry := (l.down || l.Listener != inner) && !l.closed
+		l.mu.Unlock()
+		if !retry {
+			return nil, err
+		}
+	}
+}
+
+func (l *switchListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	l.cond.Broadcast()
+	if l.down {
+		return nil
+	}
+	return l.Listener.Close()
+}
+
+func (l *switchListener) Addr() net.Addr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Listener.Addr()
 }
 
 // URL is the receiver's base URL.
@@ -144,7 +232,7 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		rep = s.reply(len(s.arrivals))
 	}
 	if rep.Status == 0 || rep.Status == http.StatusOK {
-		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req})
+		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req, Size: len(b)})
 	}
 	s.mu.Unlock()
 	if rep.RetryAfter != "" {
@@ -312,9 +400,10 @@ type Collector struct {
 	bin, cfg string
 	// Endpoint is the OTLP/HTTP receiver's base URL, GRPC the gRPC one.
 	Endpoint, GRPC string
+	addr           string // the HTTP receiver's host:port
 	cmd            *exec.Cmd
 	done           chan struct{}
-	logs           *bytes.Buffer
+	logs           *logbuf.Buffer
 	mu             sync.Mutex
 }
 
@@ -332,21 +421,49 @@ func Binary(t testing.TB) string {
 	return lines[len(lines)-1]
 }
 
+// CollectorOption changes how StartCollector configures the collector.
+type CollectorOption func(*collectorConfig)
+
+type collectorConfig struct {
+	tls        *PKI
+	clientAuth bool
+}
+
+// WithTLS makes both receivers listen with TLS, presenting the PKI's
+// server certificate; with clientAuth they also require a client
+// certificate signed by its CA (mTLS). Endpoint and GRPC become https://.
+func WithTLS(p *PKI, clientAuth bool) CollectorOption {
+	return func(c *collectorConfig) { c.tls, c.clientAuth = p, clientAuth }
+}
+
 // StartCollector runs the collector with an OTLP receiver on free loopback
 // ports, forwarding every metric to sink through its otlp_http exporter.
-func StartCollector(t testing.TB, sink *Sink) *Collector {
+func StartCollector(t testing.TB, sink *Sink, opts ...CollectorOption) *Collector {
 	t.Helper()
+	var cc collectorConfig
+	for _, o := range opts {
+		o(&cc)
+	}
 	c := &Collector{t: t, bin: Binary(t)}
 	httpAddr, grpcAddr := promtest.FreeAddr(t), promtest.FreeAddr(t)
-	c.Endpoint, c.GRPC = "http://"+httpAddr, "http://"+grpcAddr
+	scheme, tlsBlock := "http://", ""
+	if p := cc.tls; p != nil {
+		scheme = "https://"
+		tlsBlock = fmt.Sprintf("\n        tls:\n          cert_file: %s\n          key_file: %s", p.ServerCert, p.ServerKey)
+		if cc.clientAuth {
+			tlsBlock += "\n          client_ca_file: " + p.CA
+		}
+	}
+	c.Endpoint, c.GRPC = scheme+httpAddr, scheme+grpcAddr
+	c.addr = httpAddr
 	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
   otlp:
     protocols:
       http:
-        endpoint: %s
+        endpoint: %s%s
       grpc:
-        endpoint: %s
+        endpoint: %s%s
 exporters:
   otlp_http:
     endpoint: %s
@@ -363,7 +480,7 @@ service:
     metrics:
       receivers: [otlp]
       exporters: [otlp_http, debug]
-`, httpAddr, grpcAddr, sink.URL())
+`, httpAddr, tlsBlock, grpcAddr, tlsBlock, sink.URL())
 	if err := os.WriteFile(c.cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -372,13 +489,16 @@ service:
 	return c
 }
 
+// Logs returns what the collector printed so far.
+func (c *Collector) Logs() string { return c.logs.String() }
+
 // Start (re)starts the collector on its ports and waits until it accepts
 // connections.
 func (c *Collector) Start() {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.logs = &bytes.Buffer{}
+	c.logs = &logbuf.Buffer{}
 	c.cmd = exec.Command(c.bin, "--config=file:"+c.cfg)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {
@@ -386,7 +506,7 @@ func (c *Collector) Start() {
 	}
 	c.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(c.cmd, c.done)
-	addr := strings.TrimPrefix(c.Endpoint, "http://")
+	addr := c.addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)

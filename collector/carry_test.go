@@ -1,0 +1,120 @@
+package collector
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// expIndex is the bucket of v > 0 at scale: (base^index, base^(index+1)]
+// with base 2^(2^-scale).
+func expIndex(v float64, scale int32) int32 {
+	return int32(math.Ceil(math.Log2(v)*math.Exp2(float64(scale)))) - 1
+}
+
+func expPoint(values []float64, scale int32) metricdata.ExponentialHistogramDataPoint[float64] {
+	p := metricdata.ExponentialHistogramDataPoint[float64]{Scale: scale, Count: uint64(len(values))}
+	if len(values) == 0 {
+		return p
+	}
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	for _, v := range values {
+		lo, hi = min(lo, expIndex(v, scale)), max(hi, expIndex(v, scale))
+		p.Sum += v
+	}
+	p.PositiveBucket = metricdata.ExponentialBucket{Offset: lo, Counts: make([]uint64, hi-lo+1)}
+	for _, v := range values {
+		p.PositiveBucket.Counts[expIndex(v, scale)-lo]++
+	}
+	p.Min, p.Max = metricdata.NewExtrema(slices.Min(values)), metricdata.NewExtrema(slices.Max(values))
+	return p
+}
+
+// Two intervals' exponential histograms at different scales merge into
+// exactly the histogram of all their values at the coarser scale, or a
+// coarser one still when the buckets would not fit.
+func TestMergeExponential(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	draw := func(n int, from, to float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = from * math.Pow(to/from, r.Float64())
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name         string
+		older, newer []float64
+		so, sn       int32
+	}{
+		{"overlapping, different scales", draw(200, 0.001, 2), draw(300, 0.01, 10), 4, 2},
+		{"disjoint and wide: downscaled to fit", draw(100, 1e-6, 1e-5), draw(100, 1e5, 1e6), 5, 5},
+		{"older empty", nil, draw(50, 0.1, 1), 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mergeExp(expPoint(tc.older, tc.so), expPoint(tc.newer, tc.sn))
+			all := append(slices.Clone(tc.older), tc.newer...)
+			if got.Scale > min(tc.so, tc.sn) || len(got.PositiveBucket.Counts) > maxExpBuckets {
+				t.Errorf("scale %d with %d buckets", got.Scale, len(got.PositiveBucket.Counts))
+			}
+			want := expPoint(all, got.Scale)
+			if got.Count != want.Count || math.Abs(got.Sum-want.Sum) > 1e-9*math.Abs(want.Sum) {
+				t.Errorf("count %d sum %g, want %d %g", got.Count, got.Sum, want.Count, want.Sum)
+			}
+			// Trailing or leading zero buckets aside, the counts agree.
+			gotAt := map[int32]uint64{}
+			for i, n := range got.PositiveBucket.Counts {
+				if n > 0 {
+					gotAt[got.PositiveBucket.Offset+int32(i)] = n
+				}
+			}
+			for i, n := range want.PositiveBucket.Counts {
+				if gotAt[want.PositiveBucket.Offset+int32(i)] != n {
+					t.Fatalf("bucket %d: %d, want %d", want.PositiveBucket.Offset+int32(i), gotAt[want.PositiveBucket.Offset+int32(i)], n)
+				}
+			}
+			gmin, _ := got.Min.Value()
+			gmax, _ := got.Max.Value()
+			if gmin != slices.Min(all) || gmax != slices.Max(all) {
+				t.Errorf("min %g max %g, want %g %g", gmin, gmax, slices.Min(all), slices.Max(all))
+			}
+		})
+	}
+}
+
+// Explicit-bucket merges keep at most one exemplar per bucket, the newer
+// interval's first, and refuse different bounds.
+func TestMergeHistogramExemplars(t *testing.T) {
+	bounds := []float64{0.1, 1}
+	ex := func(v float64, id byte) metricdata.Exemplar[float64] {
+		return metricdata.Exemplar[float64]{Value: v, TraceID: []byte{id}}
+	}
+	older := metricdata.HistogramDataPoint[float64]{Bounds: bounds, BucketCounts: []uint64{1, 1, 0}, Count: 2, Sum: 0.55,
+		Min: metricdata.NewExtrema(0.05), Max: metricdata.NewExtrema(0.5), Exemplars: []metricdata.Exemplar[float64]{ex(0.05, 1), ex(0.5, 2)}}
+	newer := metricdata.HistogramDataPoint[float64]{Bounds: bounds, BucketCounts: []uint64{0, 1, 1}, Count: 2, Sum: 2.3,
+		Min: metricdata.NewExtrema(0.3), Max: metricdata.NewExtrema(2.0), Exemplars: []metricdata.Exemplar[float64]{ex(0.3, 3), ex(2.0, 4)}}
+	got, ok := mergeHist(older, newer)
+	if !ok || got.Count != 4 || !slices.Equal(got.BucketCounts, []uint64{1, 2, 1}) {
+		t.Fatalf("%v %+v", ok, got)
+	}
+	var ids []byte
+	for _, e := range got.Exemplars {
+		ids = append(ids, e.TraceID[0])
+	}
+	if !slices.Equal(ids, []byte{3, 4, 1}) {
+		t.Errorf("exemplars from intervals %v, want the newer's two and the older's for the first bucket", ids)
+	}
+	if mn, _ := got.Min.Value(); mn != 0.05 {
+		t.Errorf("min %g", mn)
+	}
+	if mx, _ := got.Max.Value(); mx != 2.0 {
+		t.Errorf("max %g", mx)
+	}
+	newer.Bounds = []float64{0.2, 1}
+	if _, ok := mergeHist(older, newer); ok {
+		t.Error("histograms with different bounds merged")
+	}
+}

@@ -1,0 +1,121 @@
+package collector
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+
+	"github.com/metricsbridge/metricsbridge/internal/env"
+)
+
+// TLS files of the OTLP exporter, as the specification names them; the
+// metrics-specific variable wins over the general one.
+const (
+	EnvCertificate              = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+	EnvMetricsCertificate       = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"
+	EnvClientCertificate        = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+	EnvMetricsClientCertificate = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"
+	EnvClientKey                = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+	EnvMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
+)
+
+// maxPEM bounds a certificate or key file: a PEM bundle of a few hundred
+// CAs is well under it, and a variable pointing at a device or a huge
+// file costs no more than this.
+const maxPEM = 4 << 20
+
+// TLSFiles are the paths of the exporter's TLS files; empty means unset.
+type TLSFiles struct {
+	// CA verifies the destination's certificate instead of the system
+	// roots.
+	CA string
+	// ClientCert and ClientKey are presented to a destination that asks
+	// for a client certificate (mTLS).
+	ClientCert, ClientKey string
+}
+
+// loadTLS reads the TLS variables into files and a client configuration
+// (nil when none is set). The Go exporters apply these variables only to a
+// client they build themselves, and the pusher builds its own, so they
+// are read here, for both protocols.
+func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, error) {
+	var f TLSFiles
+	caVar := firstSet(lookup, EnvMetricsCertificate, EnvCertificate)
+	certVar := firstSet(lookup, EnvMetricsClientCertificate, EnvClientCertificate)
+	keyVar := firstSet(lookup, EnvMetricsClientKey, EnvClientKey)
+	f.CA, f.ClientCert, f.ClientKey = env.String(lookup, caVar, ""), env.String(lookup, certVar, ""), env.String(lookup, keyVar, "")
+	if f == (TLSFiles{}) {
+		return f, nil, nil
+	}
+	var errs []error
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f.CA != "" {
+		pem, err := readPEM(f.CA)
+		switch {
+		case err != nil:
+			errs = append(errs, env.Errorf(caVar, f.CA, "cannot read the CA certificate file: %v", err))
+		default:
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				errs = append(errs, env.Errorf(caVar, f.CA, "no PEM certificate in the file"))
+			}
+			cfg.RootCAs = pool
+		}
+	}
+	switch {
+	case f.ClientCert != "" && f.ClientKey == "":
+		errs = append(errs, env.Errorf(certVar, f.ClientCert, "needs %s, the client certificate's private key", EnvClientKey))
+	case f.ClientCert == "" && f.ClientKey != "":
+		errs = append(errs, env.Errorf(keyVar, f.ClientKey, "needs %s, the certificate of this private key", EnvClientCertificate))
+	case f.ClientCert != "":
+		certPEM, err1 := readPEM(f.ClientCert)
+		keyPEM, err2 := readPEM(f.ClientKey)
+		switch {
+		case err1 != nil:
+			errs = append(errs, env.Errorf(certVar, f.ClientCert, "cannot read the client certificate file: %v", err1))
+		case err2 != nil:
+			errs = append(errs, env.Errorf(keyVar, f.ClientKey, "cannot read the client key file: %v", err2))
+		default:
+			pair, err := tls.X509KeyPair(certPEM, keyPEM)
+			if err != nil {
+				// The parse error never quotes the key.
+				errs = append(errs, env.Errorf(certVar, f.ClientCert, "with %s=%s: not a certificate and matching private key: %v", keyVar, f.ClientKey, err))
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+	}
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "http" {
+		name, value := caVar, f.CA
+		if value == "" {
+			name, value = certVar, f.ClientCert
+		}
+		if value == "" {
+			name, value = keyVar, f.ClientKey
+		}
+		errs = append(errs, env.Errorf(name, value, "a TLS file is set but the OTLP endpoint %s is plain http://; use https://", RedactURL(rawURL)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return f, nil, err
+	}
+	return f, cfg, nil
+}
+
+func readPEM(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxPEM+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPEM {
+		return nil, fmt.Errorf("larger than %d MiB", maxPEM>>20)
+	}
+	return b, nil
+}
