@@ -103,7 +103,9 @@ func TestTimeoutHandlerKeepsTheRoute(t *testing.T) {
 			p := newTestProvider(t, nil)
 			done := make(chan struct{})
 			late := true
-			h := p.Middleware(http.TimeoutHandler(tc.inner(done, &late), 10*time.Millisecond, ""))
+			// Long enough for the handler's goroutine to start on a loaded
+			// machine: the handler waits for the timeout either way.
+			h := p.Middleware(http.TimeoutHandler(tc.inner(done, &late), 250*time.Millisecond, ""))
 			if code := do(h, "GET", "/slow/7"); code != http.StatusServiceUnavailable {
 				t.Fatalf("status %d, want 503", code)
 			}
