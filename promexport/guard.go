@@ -104,7 +104,13 @@ func (g *guard) errorsMetric(prefix string) metricdata.Metrics {
 // refused reports whether m would be exported under the name of a derived
 // series, and logs it once per instrument. Two families of one name are
 // an exporter error on every scrape, and one of them would be lost.
+//
+// The duration instrument itself in another aggregation (an exponential
+// histogram) is not the caller's to rename: the translator serves it.
 func (g *guard) refused(l *slog.Logger, scope instrumentation.Scope, m metricdata.Metrics) bool {
+	if m.Name == views.InstrumentHTTPServerDuration {
+		return false
+	}
 	kind := namingType(m.Data)
 	k := refusalKey{scope: scope.Name, name: m.Name, unit: m.Unit, kind: kind}
 	g.mu.Lock()
