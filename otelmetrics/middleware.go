@@ -70,6 +70,7 @@ type reqState struct {
 	mu       sync.Mutex
 	route    string
 	routed   bool
+	sets     int  // SetRoute calls so far, for RoutePattern
 	recorded bool // SetRoute comes too late
 }
 
@@ -128,7 +129,18 @@ func (s *reqState) setRoute(route string) bool {
 		return false
 	}
 	s.route, s.routed = route, true
+	s.sets++
 	return true
+}
+
+// setCount is how many routes were set so far; 0 for a nil state.
+func (s *reqState) setCount() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sets
 }
 
 // wrap returns the writer for s with the optional interfaces of w.

@@ -62,13 +62,16 @@ func SetRoute(ctx context.Context, route string) bool {
 //
 //	p.Middleware(requestID(otelmetrics.RoutePattern(mux)))
 //
-// The pattern is known once the handler returns. When the request's
-// context has a deadline, something above (http.TimeoutHandler) may answer
-// before that, so an *http.ServeMux's pattern is looked up first as well,
-// at the cost of a second match, and the early answer carries it.
+// The pattern is known once the handler returns, and a router nested
+// below (reporting through SetRoute meanwhile) wins over it: the innermost
+// template is the more precise. When the request's context has a deadline,
+// something above (http.TimeoutHandler) may answer before the handler
+// returns, so an *http.ServeMux's pattern is looked up first as well, at
+// the cost of a second match, and the early answer carries it.
 func RoutePattern(next http.Handler) http.Handler {
 	mux, _ := next.(*http.ServeMux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := r.Context().Value(stateKey{}).(*reqState)
 		if mux != nil {
 			if _, ok := r.Context().Deadline(); ok {
 				if _, pattern := mux.Handler(r); pattern != "" {
@@ -76,8 +79,9 @@ func RoutePattern(next http.Handler) http.Handler {
 				}
 			}
 		}
+		sets := s.setCount()
 		defer func() {
-			if r.Pattern != "" {
+			if r.Pattern != "" && s.setCount() == sets {
 				SetRoute(r.Context(), views.RouteTemplate(r.Pattern))
 			}
 		}()
