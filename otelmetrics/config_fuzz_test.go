@@ -207,7 +207,7 @@ func FuzzCustomLabels(f *testing.F) {
 			prefix = ""
 		}
 		fams := exercise(t, cfg, "/")
-		want := []string{"app_info", "http_request_duration_seconds", "http_requests_total", "metricsbridge_series_overflow_total", "metricsbridge_unrouted_requests_total"}
+		want := []string{"app_info", "http_request_duration_seconds", "http_requests_total", "metricsbridge_collection_errors_total", "metricsbridge_series_overflow_total", "metricsbridge_unrouted_requests_total"}
 		for i := range want {
 			want[i] = prefix + want[i]
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -29,35 +30,53 @@ const HandlerNone = promexport.HandlerNone
 //
 // The response writer handed to next has exactly the optional interfaces
 // (http.Flusher, http.Hijacker, io.ReaderFrom, io.StringWriter,
-// http.Pusher, http.CloseNotifier) of the one it wraps, and unwraps for
-// http.ResponseController.
+// http.Pusher, http.CloseNotifier, and FlushError) of the one it wraps,
+// and unwraps for http.ResponseController.
 //
-// When next is an *http.ServeMux, nothing can copy the request between the
-// two, so the Pattern the mux sets is the route and the request goes down
-// as it came: no copy, one allocation per request instead of two.
+// A handler that panics is recorded as 500 and the panic goes on. A panic
+// with http.ErrAbortHandler, the way httputil.ReverseProxy ends a broken
+// stream, keeps the status already written when it can have reached the
+// client (the response was flushed, or more was written than net/http
+// buffers); otherwise the connection is closed before any status line
+// and the request is recorded as 500.
 func (p *Provider) Middleware(next http.Handler) http.Handler {
-	_, mux := next.(*http.ServeMux)
-	return &middleware{next: next, inst: p.inst, mux: mux}
+	return &middleware{next: next, inst: p.inst}
 }
 
 type middleware struct {
 	next http.Handler
 	inst *instruments
-	mux  bool // next is an *http.ServeMux
 }
 
-// reqState is one request's status and route. The request's context and
-// response writer both point to it; it is never reused, so a handler
-// goroutine that outlives its request cannot write into another one.
+// reqState is one request's status and route, and the request copy that
+// carries it to the router: its context and the response writer both
+// point here. It is never reused, so a handler goroutine that outlives its
+// request cannot write into another one.
 type reqState struct {
-	parent      context.Context
-	w           http.ResponseWriter
-	status      int
-	wroteHeader bool
-	connect     bool
-	route       string
-	routed      bool
+	req     http.Request // what next is served, its context holding the state
+	parent  context.Context
+	w       http.ResponseWriter
+	status  int
+	written int64 // body bytes written
+	// wroteHeader: the status is final. flushed: it reached the
+	// connection's buffer, so the client gets it even if the handler
+	// aborts.
+	wroteHeader, flushed bool
+	connect              bool
+
+	// SetRoute may be called from another goroutine than the one that
+	// records: under http.TimeoutHandler it runs on the handler's, maybe
+	// after the middleware gave up waiting.
+	mu       sync.Mutex
+	route    string
+	routed   bool
+	sets     int  // SetRoute calls so far, for RoutePattern
+	recorded bool // SetRoute comes too late
 }
+
+// netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
+// the status line goes to the connection (bufferBeforeChunkingSize).
+const netHTTPBuffer = 2048
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.inst.excluded != nil && m.inst.excluded.MatchString(r.URL.Path) {
@@ -65,24 +84,28 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	// One allocation for the state and, unless next is the mux, one for
-	// the request copy that carries it: what surviving copies costs.
+	// One allocation: the state with the request copy inside it.
+	// WithContext's own copy is inlined and stays on the stack, so the
+	// route survives request copies further down, nested routers under a
+	// ServeMux included, for the price of the state alone.
 	s := &reqState{parent: r.Context(), w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
-	r2 := r
-	if !m.mux {
-		r2 = r.WithContext(stateCtx{s})
-	}
+	s.req = *r.WithContext(stateCtx{s})
+	r2 := &s.req
 	defer func() {
 		status := s.status
 		p := recover()
-		// http.ErrAbortHandler after the header went out is how a proxy
+		// http.ErrAbortHandler after the status went out is how a proxy
 		// ends a stream the client or upstream broke: the client saw the
 		// status already written, so that is what is counted.
-		if p != nil && (p != http.ErrAbortHandler || !s.wroteHeader) {
+		if p != nil && (p != http.ErrAbortHandler || !s.sent()) {
 			status = http.StatusInternalServerError
 		}
-		route, pattern := s.route, false
-		if !s.routed {
+		s.mu.Lock()
+		s.recorded = true
+		route, routed := s.route, s.routed
+		s.mu.Unlock()
+		pattern := false
+		if !routed {
 			route, pattern = r2.Pattern, true
 		}
 		m.inst.record(r2, status, route, pattern, time.Since(start))
@@ -91,6 +114,33 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	m.next.ServeHTTP(wrap(s, w), r2)
+}
+
+// sent reports whether the status can have reached the client.
+func (s *reqState) sent() bool {
+	return s.wroteHeader && (s.flushed || s.written > netHTTPBuffer)
+}
+
+// setRoute is SetRoute's part; false once the request was recorded.
+func (s *reqState) setRoute(route string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded {
+		return false
+	}
+	s.route, s.routed = route, true
+	s.sets++
+	return true
+}
+
+// setCount is how many routes were set so far; 0 for a nil state.
+func (s *reqState) setCount() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sets
 }
 
 // wrap returns the writer for s with the optional interfaces of w.
@@ -113,6 +163,9 @@ func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 	}
 	if _, ok := w.(http.CloseNotifier); ok { //nolint:staticcheck // gin and older code still assert it
 		mask |= 32
+	}
+	if _, ok := w.(flushErrorer); ok {
+		mask |= 64
 	}
 	return wrappers[mask](s)
 }
@@ -165,15 +218,26 @@ func (w rw) WriteHeader(code int) {
 
 func (w rw) Write(b []byte) (int, error) {
 	w.s.wroteHeader = true
-	return w.s.w.Write(b)
+	n, err := w.s.w.Write(b)
+	w.s.written += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (w rw) Unwrap() http.ResponseWriter { return w.s.w }
 
 func (s *reqState) flush() {
-	s.wroteHeader = true
+	s.wroteHeader, s.flushed = true, true
 	s.w.(http.Flusher).Flush()
+}
+
+// flushErrorer is the method http.ResponseController prefers to Flush:
+// unlike Flush it reports a broken connection. net/http's writer has it.
+type flushErrorer interface{ FlushError() error }
+
+func (s *reqState) flushError() error {
+	s.wroteHeader, s.flushed = true, true
+	return s.w.(flushErrorer).FlushError()
 }
 
 // hijack hands the connection over. A handler that takes it without
@@ -188,17 +252,24 @@ func (s *reqState) hijack() (net.Conn, *bufio.ReadWriter, error) {
 			s.status = http.StatusOK
 		}
 	}
+	if err == nil {
+		s.flushed = true // the handler owns the connection: whatever it wrote is out
+	}
 	return c, brw, err
 }
 
 func (s *reqState) readFrom(src io.Reader) (int64, error) {
 	s.wroteHeader = true
-	return s.w.(io.ReaderFrom).ReadFrom(src)
+	n, err := s.w.(io.ReaderFrom).ReadFrom(src)
+	s.written += n
+	return n, err
 }
 
 func (s *reqState) writeString(str string) (int, error) {
 	s.wroteHeader = true
-	return s.w.(io.StringWriter).WriteString(str)
+	n, err := s.w.(io.StringWriter).WriteString(str)
+	s.written += int64(n)
+	return n, err
 }
 
 func (s *reqState) push(target string, opts *http.PushOptions) error {

@@ -121,7 +121,8 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		p.exporter, err = promexport.New(
 			promexport.WithLogger(o.logger),
 			promexport.WithNames(promexport.Names(cfg.PrometheusNames)),
-			promexport.WithPrefix(cfg.Namespace, cfg.Subsystem))
+			promexport.WithPrefix(cfg.Namespace, cfg.Subsystem),
+			promexport.WithBuckets(cfg.LatencyBuckets))
 		if err != nil {
 			return nil, fmt.Errorf("otelmetrics: %w", err)
 		}
@@ -178,13 +179,14 @@ func (p *Provider) MetricsHandler() http.Handler {
 // ForceFlush pushes pending measurements through every push reader.
 func (p *Provider) ForceFlush(ctx context.Context) error { return p.mp.ForceFlush(ctx) }
 
-// Shutdown flushes and stops every reader. Record calls after it are no-ops.
+// Shutdown flushes and stops every reader. Record calls after it are
+// no-ops, and the metrics endpoint answers 503.
 func (p *Provider) Shutdown(ctx context.Context) error {
-	err := p.mp.Shutdown(ctx)
+	var err error
 	if p.exporter != nil {
-		err = errors.Join(err, p.exporter.Shutdown(ctx))
+		err = p.exporter.Shutdown(ctx)
 	}
-	return err
+	return errors.Join(err, p.mp.Shutdown(ctx))
 }
 
 // withCustomLabels adds METRICS_CUSTOM_LABELS to the resource pushed

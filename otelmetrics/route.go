@@ -38,10 +38,14 @@ func (c stateCtx) Value(key any) any {
 // gin. It reaches the bridge's middleware or, when the request passed
 // through otelhttp instead, otelhttp's labeler, so either way in gets the
 // route. It reports whether either was found.
+//
+// It may be called from any goroutine. Under http.TimeoutHandler a route
+// set after the timeout answered is too late: the request was recorded
+// already (with the route set before, if any), and SetRoute reports
+// false.
 func SetRoute(ctx context.Context, route string) bool {
 	if s, ok := ctx.Value(stateKey{}).(*reqState); ok {
-		s.route, s.routed = route, true
-		return true
+		return s.setRoute(route)
 	}
 	// Only without the bridge's middleware: LabelerFromContext allocates
 	// a labeler when there is none.
@@ -57,10 +61,27 @@ func SetRoute(ctx context.Context, route string) bool {
 // when handlers between the two copy the request:
 //
 //	p.Middleware(requestID(otelmetrics.RoutePattern(mux)))
+//
+// The pattern is known once the handler returns, and a router nested
+// below (reporting through SetRoute meanwhile) wins over it: the innermost
+// template is the more precise. When the request's context has a deadline,
+// something above (http.TimeoutHandler) may answer before the handler
+// returns, so an *http.ServeMux's pattern is looked up first as well, at
+// the cost of a second match, and the early answer carries it.
 func RoutePattern(next http.Handler) http.Handler {
+	mux, _ := next.(*http.ServeMux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := r.Context().Value(stateKey{}).(*reqState)
+		if mux != nil {
+			if _, ok := r.Context().Deadline(); ok {
+				if _, pattern := mux.Handler(r); pattern != "" {
+					SetRoute(r.Context(), views.RouteTemplate(pattern))
+				}
+			}
+		}
+		sets := s.setCount()
 		defer func() {
-			if r.Pattern != "" {
+			if r.Pattern != "" && s.setCount() == sets {
 				SetRoute(r.Context(), views.RouteTemplate(r.Pattern))
 			}
 		}()

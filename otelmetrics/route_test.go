@@ -162,7 +162,7 @@ func TestWriterKeptAfterReturnTouchesNoOtherRequest(t *testing.T) {
 
 // The writer has exactly the optional interfaces of the one it wraps.
 func TestWriterInterfacesAreExact(t *testing.T) {
-	type has struct{ flusher, hijacker, readerFrom, stringWriter, pusher, closeNotifier bool }
+	type has struct{ flusher, hijacker, readerFrom, stringWriter, pusher, closeNotifier, flushError bool }
 	check := func(w http.ResponseWriter) has {
 		_, f := w.(http.Flusher)
 		_, h := w.(http.Hijacker)
@@ -170,11 +170,12 @@ func TestWriterInterfacesAreExact(t *testing.T) {
 		_, sw := w.(io.StringWriter)
 		_, pu := w.(http.Pusher)
 		_, cn := w.(http.CloseNotifier) //nolint:staticcheck // checked on purpose
-		return has{f, h, rf, sw, pu, cn}
+		_, fe := w.(interface{ FlushError() error })
+		return has{f, h, rf, sw, pu, cn, fe}
 	}
 	bits := func(h has) int {
 		m := 0
-		for i, b := range []bool{h.flusher, h.hijacker, h.readerFrom, h.stringWriter, h.pusher, h.closeNotifier} {
+		for i, b := range []bool{h.flusher, h.hijacker, h.readerFrom, h.stringWriter, h.pusher, h.closeNotifier, h.flushError} {
 			if b {
 				m |= 1 << i
 			}
@@ -194,7 +195,7 @@ func TestWriterInterfacesAreExact(t *testing.T) {
 		}
 	}
 	// And over a real HTTP/1.1 connection, where io.StringWriter saves
-	// io.WriteString a copy.
+	// io.WriteString a copy and FlushError reports a broken connection.
 	p := newTestProvider(t, nil)
 	var got, want has
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +208,7 @@ func TestWriterInterfacesAreExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got != want || !got.stringWriter {
+	if got != want || !got.stringWriter || !got.flushError {
 		t.Errorf("over HTTP/1.1 the wrapper has %+v, the server's writer %+v", got, want)
 	}
 }
@@ -334,3 +335,4 @@ func (fullWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (f fullWriter) ReadFrom(src io.Reader) (int64, error) { return io.Copy(f.ResponseRecorder, src) }
 func (fullWriter) Push(string, *http.PushOptions) error    { return http.ErrNotSupported }
 func (fullWriter) CloseNotify() <-chan bool                { return nil }
+func (fullWriter) FlushError() error                       { return nil }

@@ -98,7 +98,6 @@ func TestPrometheusNames(t *testing.T) {
 	seed := []string{
 		`http_request_duration_seconds_count{handler="/unavailable",method="GET"} 1`,
 		`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
-		`metricsbridge_series_overflow_total 0`,
 	}
 	semconv := []string{
 		`http_server_request_duration_seconds_count{error_type="503",http_request_method="GET",http_response_status_code="503",http_route="/unavailable",url_scheme="http"} 1`,
@@ -115,7 +114,9 @@ func TestPrometheusNames(t *testing.T) {
 			p := newTestProvider(t, map[string]string{EnvPrometheusNames: tc.names})
 			do(p.Middleware(testMux()), "GET", "/unavailable")
 			text := scrape(t, p)
-			want := append([]string{`app_info{version="test"} 1`, `metricsbridge_unrouted_requests_total 0`}, tc.want...)
+			// The self-metrics are there whatever the form.
+			want := append([]string{`app_info{version="test"} 1`, `metricsbridge_collection_errors_total 0`,
+				`metricsbridge_series_overflow_total 0`, `metricsbridge_unrouted_requests_total 0`}, tc.want...)
 			slices.Sort(want)
 			if got := seriesOf(t, text); !slices.Equal(got, want) {
 				t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -208,6 +209,7 @@ func TestFilterForOtelhttp(t *testing.T) {
 		`http_request_duration_seconds_count{handler="none",method="GET"} 1`,
 		`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 		`http_requests_total{handler="none",method="GET",status="404"} 1`,
+		`metricsbridge_collection_errors_total 0`,
 		`metricsbridge_series_overflow_total 0`,
 		`metricsbridge_unrouted_requests_total 0`,
 	}

@@ -11,7 +11,7 @@ import (
 
 // wrappers[mask] wraps a state as a writer with the optional interfaces
 // whose bits are set in mask.
-var wrappers = [64]func(*reqState) http.ResponseWriter{
+var wrappers = [128]func(*reqState) http.ResponseWriter{
 	func(s *reqState) http.ResponseWriter { return rw0{rw{s}} },
 	func(s *reqState) http.ResponseWriter { return rw1{rw{s}} },
 	func(s *reqState) http.ResponseWriter { return rw2{rw{s}} },
@@ -76,6 +76,70 @@ var wrappers = [64]func(*reqState) http.ResponseWriter{
 	func(s *reqState) http.ResponseWriter { return rw61{rw{s}} },
 	func(s *reqState) http.ResponseWriter { return rw62{rw{s}} },
 	func(s *reqState) http.ResponseWriter { return rw63{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw64{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw65{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw66{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw67{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw68{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw69{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw70{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw71{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw72{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw73{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw74{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw75{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw76{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw77{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw78{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw79{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw80{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw81{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw82{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw83{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw84{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw85{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw86{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw87{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw88{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw89{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw90{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw91{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw92{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw93{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw94{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw95{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw96{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw97{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw98{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw99{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw100{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw101{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw102{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw103{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw104{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw105{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw106{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw107{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw108{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw109{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw110{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw111{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw112{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw113{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw114{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw115{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw116{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw117{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw118{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw119{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw120{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw121{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw122{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw123{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw124{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw125{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw126{rw{s}} },
+	func(s *reqState) http.ResponseWriter { return rw127{rw{s}} },
 }
 
 type rw0 struct{ rw }
@@ -460,3 +524,451 @@ func (w rw63) ReadFrom(src io.Reader) (int64, error)            { return w.s.rea
 func (w rw63) WriteString(str string) (int, error)              { return w.s.writeString(str) }
 func (w rw63) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
 func (w rw63) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+
+type rw64 struct{ rw }
+
+func (w rw64) FlushError() error { return w.s.flushError() }
+
+type rw65 struct{ rw }
+
+func (w rw65) Flush()            { w.s.flush() }
+func (w rw65) FlushError() error { return w.s.flushError() }
+
+type rw66 struct{ rw }
+
+func (w rw66) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw66) FlushError() error                            { return w.s.flushError() }
+
+type rw67 struct{ rw }
+
+func (w rw67) Flush()                                       { w.s.flush() }
+func (w rw67) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw67) FlushError() error                            { return w.s.flushError() }
+
+type rw68 struct{ rw }
+
+func (w rw68) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw68) FlushError() error                     { return w.s.flushError() }
+
+type rw69 struct{ rw }
+
+func (w rw69) Flush()                                { w.s.flush() }
+func (w rw69) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw69) FlushError() error                     { return w.s.flushError() }
+
+type rw70 struct{ rw }
+
+func (w rw70) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw70) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw70) FlushError() error                            { return w.s.flushError() }
+
+type rw71 struct{ rw }
+
+func (w rw71) Flush()                                       { w.s.flush() }
+func (w rw71) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw71) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw71) FlushError() error                            { return w.s.flushError() }
+
+type rw72 struct{ rw }
+
+func (w rw72) WriteString(str string) (int, error) { return w.s.writeString(str) }
+func (w rw72) FlushError() error                   { return w.s.flushError() }
+
+type rw73 struct{ rw }
+
+func (w rw73) Flush()                              { w.s.flush() }
+func (w rw73) WriteString(str string) (int, error) { return w.s.writeString(str) }
+func (w rw73) FlushError() error                   { return w.s.flushError() }
+
+type rw74 struct{ rw }
+
+func (w rw74) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw74) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw74) FlushError() error                            { return w.s.flushError() }
+
+type rw75 struct{ rw }
+
+func (w rw75) Flush()                                       { w.s.flush() }
+func (w rw75) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw75) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw75) FlushError() error                            { return w.s.flushError() }
+
+type rw76 struct{ rw }
+
+func (w rw76) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw76) WriteString(str string) (int, error)   { return w.s.writeString(str) }
+func (w rw76) FlushError() error                     { return w.s.flushError() }
+
+type rw77 struct{ rw }
+
+func (w rw77) Flush()                                { w.s.flush() }
+func (w rw77) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw77) WriteString(str string) (int, error)   { return w.s.writeString(str) }
+func (w rw77) FlushError() error                     { return w.s.flushError() }
+
+type rw78 struct{ rw }
+
+func (w rw78) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw78) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw78) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw78) FlushError() error                            { return w.s.flushError() }
+
+type rw79 struct{ rw }
+
+func (w rw79) Flush()                                       { w.s.flush() }
+func (w rw79) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw79) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw79) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw79) FlushError() error                            { return w.s.flushError() }
+
+type rw80 struct{ rw }
+
+func (w rw80) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw80) FlushError() error                                { return w.s.flushError() }
+
+type rw81 struct{ rw }
+
+func (w rw81) Flush()                                           { w.s.flush() }
+func (w rw81) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw81) FlushError() error                                { return w.s.flushError() }
+
+type rw82 struct{ rw }
+
+func (w rw82) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw82) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw82) FlushError() error                                { return w.s.flushError() }
+
+type rw83 struct{ rw }
+
+func (w rw83) Flush()                                           { w.s.flush() }
+func (w rw83) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw83) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw83) FlushError() error                                { return w.s.flushError() }
+
+type rw84 struct{ rw }
+
+func (w rw84) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw84) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw84) FlushError() error                                { return w.s.flushError() }
+
+type rw85 struct{ rw }
+
+func (w rw85) Flush()                                           { w.s.flush() }
+func (w rw85) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw85) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw85) FlushError() error                                { return w.s.flushError() }
+
+type rw86 struct{ rw }
+
+func (w rw86) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw86) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw86) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw86) FlushError() error                                { return w.s.flushError() }
+
+type rw87 struct{ rw }
+
+func (w rw87) Flush()                                           { w.s.flush() }
+func (w rw87) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw87) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw87) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw87) FlushError() error                                { return w.s.flushError() }
+
+type rw88 struct{ rw }
+
+func (w rw88) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw88) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw88) FlushError() error                                { return w.s.flushError() }
+
+type rw89 struct{ rw }
+
+func (w rw89) Flush()                                           { w.s.flush() }
+func (w rw89) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw89) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw89) FlushError() error                                { return w.s.flushError() }
+
+type rw90 struct{ rw }
+
+func (w rw90) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw90) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw90) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw90) FlushError() error                                { return w.s.flushError() }
+
+type rw91 struct{ rw }
+
+func (w rw91) Flush()                                           { w.s.flush() }
+func (w rw91) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw91) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw91) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw91) FlushError() error                                { return w.s.flushError() }
+
+type rw92 struct{ rw }
+
+func (w rw92) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw92) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw92) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw92) FlushError() error                                { return w.s.flushError() }
+
+type rw93 struct{ rw }
+
+func (w rw93) Flush()                                           { w.s.flush() }
+func (w rw93) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw93) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw93) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw93) FlushError() error                                { return w.s.flushError() }
+
+type rw94 struct{ rw }
+
+func (w rw94) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw94) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw94) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw94) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw94) FlushError() error                                { return w.s.flushError() }
+
+type rw95 struct{ rw }
+
+func (w rw95) Flush()                                           { w.s.flush() }
+func (w rw95) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw95) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw95) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw95) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw95) FlushError() error                                { return w.s.flushError() }
+
+type rw96 struct{ rw }
+
+func (w rw96) CloseNotify() <-chan bool { return w.s.closeNotify() }
+func (w rw96) FlushError() error        { return w.s.flushError() }
+
+type rw97 struct{ rw }
+
+func (w rw97) Flush()                   { w.s.flush() }
+func (w rw97) CloseNotify() <-chan bool { return w.s.closeNotify() }
+func (w rw97) FlushError() error        { return w.s.flushError() }
+
+type rw98 struct{ rw }
+
+func (w rw98) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw98) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw98) FlushError() error                            { return w.s.flushError() }
+
+type rw99 struct{ rw }
+
+func (w rw99) Flush()                                       { w.s.flush() }
+func (w rw99) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw99) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw99) FlushError() error                            { return w.s.flushError() }
+
+type rw100 struct{ rw }
+
+func (w rw100) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw100) CloseNotify() <-chan bool              { return w.s.closeNotify() }
+func (w rw100) FlushError() error                     { return w.s.flushError() }
+
+type rw101 struct{ rw }
+
+func (w rw101) Flush()                                { w.s.flush() }
+func (w rw101) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw101) CloseNotify() <-chan bool              { return w.s.closeNotify() }
+func (w rw101) FlushError() error                     { return w.s.flushError() }
+
+type rw102 struct{ rw }
+
+func (w rw102) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw102) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw102) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw102) FlushError() error                            { return w.s.flushError() }
+
+type rw103 struct{ rw }
+
+func (w rw103) Flush()                                       { w.s.flush() }
+func (w rw103) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw103) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw103) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw103) FlushError() error                            { return w.s.flushError() }
+
+type rw104 struct{ rw }
+
+func (w rw104) WriteString(str string) (int, error) { return w.s.writeString(str) }
+func (w rw104) CloseNotify() <-chan bool            { return w.s.closeNotify() }
+func (w rw104) FlushError() error                   { return w.s.flushError() }
+
+type rw105 struct{ rw }
+
+func (w rw105) Flush()                              { w.s.flush() }
+func (w rw105) WriteString(str string) (int, error) { return w.s.writeString(str) }
+func (w rw105) CloseNotify() <-chan bool            { return w.s.closeNotify() }
+func (w rw105) FlushError() error                   { return w.s.flushError() }
+
+type rw106 struct{ rw }
+
+func (w rw106) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw106) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw106) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw106) FlushError() error                            { return w.s.flushError() }
+
+type rw107 struct{ rw }
+
+func (w rw107) Flush()                                       { w.s.flush() }
+func (w rw107) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw107) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw107) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw107) FlushError() error                            { return w.s.flushError() }
+
+type rw108 struct{ rw }
+
+func (w rw108) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw108) WriteString(str string) (int, error)   { return w.s.writeString(str) }
+func (w rw108) CloseNotify() <-chan bool              { return w.s.closeNotify() }
+func (w rw108) FlushError() error                     { return w.s.flushError() }
+
+type rw109 struct{ rw }
+
+func (w rw109) Flush()                                { w.s.flush() }
+func (w rw109) ReadFrom(src io.Reader) (int64, error) { return w.s.readFrom(src) }
+func (w rw109) WriteString(str string) (int, error)   { return w.s.writeString(str) }
+func (w rw109) CloseNotify() <-chan bool              { return w.s.closeNotify() }
+func (w rw109) FlushError() error                     { return w.s.flushError() }
+
+type rw110 struct{ rw }
+
+func (w rw110) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw110) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw110) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw110) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw110) FlushError() error                            { return w.s.flushError() }
+
+type rw111 struct{ rw }
+
+func (w rw111) Flush()                                       { w.s.flush() }
+func (w rw111) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }
+func (w rw111) ReadFrom(src io.Reader) (int64, error)        { return w.s.readFrom(src) }
+func (w rw111) WriteString(str string) (int, error)          { return w.s.writeString(str) }
+func (w rw111) CloseNotify() <-chan bool                     { return w.s.closeNotify() }
+func (w rw111) FlushError() error                            { return w.s.flushError() }
+
+type rw112 struct{ rw }
+
+func (w rw112) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw112) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw112) FlushError() error                                { return w.s.flushError() }
+
+type rw113 struct{ rw }
+
+func (w rw113) Flush()                                           { w.s.flush() }
+func (w rw113) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw113) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw113) FlushError() error                                { return w.s.flushError() }
+
+type rw114 struct{ rw }
+
+func (w rw114) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw114) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw114) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw114) FlushError() error                                { return w.s.flushError() }
+
+type rw115 struct{ rw }
+
+func (w rw115) Flush()                                           { w.s.flush() }
+func (w rw115) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw115) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw115) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw115) FlushError() error                                { return w.s.flushError() }
+
+type rw116 struct{ rw }
+
+func (w rw116) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw116) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw116) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw116) FlushError() error                                { return w.s.flushError() }
+
+type rw117 struct{ rw }
+
+func (w rw117) Flush()                                           { w.s.flush() }
+func (w rw117) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw117) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw117) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw117) FlushError() error                                { return w.s.flushError() }
+
+type rw118 struct{ rw }
+
+func (w rw118) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw118) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw118) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw118) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw118) FlushError() error                                { return w.s.flushError() }
+
+type rw119 struct{ rw }
+
+func (w rw119) Flush()                                           { w.s.flush() }
+func (w rw119) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw119) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw119) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw119) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw119) FlushError() error                                { return w.s.flushError() }
+
+type rw120 struct{ rw }
+
+func (w rw120) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw120) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw120) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw120) FlushError() error                                { return w.s.flushError() }
+
+type rw121 struct{ rw }
+
+func (w rw121) Flush()                                           { w.s.flush() }
+func (w rw121) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw121) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw121) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw121) FlushError() error                                { return w.s.flushError() }
+
+type rw122 struct{ rw }
+
+func (w rw122) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw122) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw122) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw122) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw122) FlushError() error                                { return w.s.flushError() }
+
+type rw123 struct{ rw }
+
+func (w rw123) Flush()                                           { w.s.flush() }
+func (w rw123) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw123) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw123) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw123) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw123) FlushError() error                                { return w.s.flushError() }
+
+type rw124 struct{ rw }
+
+func (w rw124) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw124) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw124) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw124) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw124) FlushError() error                                { return w.s.flushError() }
+
+type rw125 struct{ rw }
+
+func (w rw125) Flush()                                           { w.s.flush() }
+func (w rw125) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw125) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw125) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw125) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw125) FlushError() error                                { return w.s.flushError() }
+
+type rw126 struct{ rw }
+
+func (w rw126) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw126) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw126) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw126) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw126) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw126) FlushError() error                                { return w.s.flushError() }
+
+type rw127 struct{ rw }
+
+func (w rw127) Flush()                                           { w.s.flush() }
+func (w rw127) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.s.hijack() }
+func (w rw127) ReadFrom(src io.Reader) (int64, error)            { return w.s.readFrom(src) }
+func (w rw127) WriteString(str string) (int, error)              { return w.s.writeString(str) }
+func (w rw127) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }
+func (w rw127) CloseNotify() <-chan bool                         { return w.s.closeNotify() }
+func (w rw127) FlushError() error                                { return w.s.flushError() }

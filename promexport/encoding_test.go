@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -142,14 +141,13 @@ func checkVary(t *testing.T, h http.Header, names ...string) {
 func TestGatherErrorIsPlainWhateverTheEncoding(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(failingCollector{})
-	// The semconv form derives nothing from an empty provider, so the
-	// failing collector is all there is to gather.
+	// An exporter whose Reader is registered with no provider has nothing
+	// of its own to serve, so the failing collector is all there is to
+	// gather.
 	e, err := promexport.New(promexport.WithRegistry(reg), promexport.WithNames(promexport.NamesSemconv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.Reader())) // no instruments: nothing to gather
-	t.Cleanup(func() { _ = mp.Shutdown(t.Context()) })
 	for _, ae := range []string{"", "gzip"} {
 		r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
 		r.Header.Set("Accept-Encoding", ae)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,7 +35,8 @@ const Path = "/metrics/prometheus"
 // instrumented provider's views (and its OTLP readers) keep the semantic
 // conventions unchanged.
 type Exporter struct {
-	source   *sdkmetric.ManualReader
+	source   reader
+	closed   *atomic.Bool // shut down: scrapes get 503
 	mp       *sdkmetric.MeterProvider
 	registry *prometheus.Registry
 	handler  http.Handler
@@ -44,6 +47,7 @@ type config struct {
 	logger   *slog.Logger
 	names    Names
 	ns, sub  string
+	buckets  []float64
 }
 
 // Option configures New.
@@ -76,14 +80,31 @@ func WithPrefix(namespace, subsystem string) Option {
 	return optionFunc(func(c config) config { c.ns, c.sub = namespace, subsystem; return c })
 }
 
+// WithBuckets sets the boundaries, in seconds, of the histograms derived
+// from http.server.request.duration. Points recorded with other boundaries
+// (a provider without the bridge's views, where each instrumentation
+// chooses its own) or in another time unit are converted and re-bucketed
+// onto them: each bucket's count goes to the first boundary that holds its
+// upper bound, so the layout is the same on every scrape and no request
+// is lost. By default they are views.DefaultBuckets.
+func WithBuckets(b []float64) Option {
+	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
+}
+
 // ErrInvalid is wrapped by the errors New returns for bad options.
 var ErrInvalid = errors.New("promexport: invalid option")
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: views.DefaultBuckets}
 	for _, o := range opts {
 		c = o.apply(c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := views.ValidateBuckets(c.buckets); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch c.names {
 	case NamesSeed, NamesSemconv, NamesBoth:
@@ -97,8 +118,12 @@ func New(opts ...Option) (*Exporter, error) {
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
 	}
-	source := sdkmetric.NewManualReader()
-	tr := &translator{source: source, names: c.names, prefix: prefix, logger: c.logger}
+	closed := new(atomic.Bool)
+	source := reader{ManualReader: sdkmetric.NewManualReader(), closed: closed}
+	tr := &translator{
+		source: source.ManualReader, names: c.names, prefix: prefix, bounds: c.buckets,
+		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names),
+	}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
 		otelprom.WithProducer(tr),
@@ -121,22 +146,33 @@ func New(opts ...Option) (*Exporter, error) {
 		// ServeHTTP negotiates gzip itself: see acceptsGzip for why.
 		DisableCompression: true,
 	})
-	return &Exporter{source: source, mp: mp, registry: c.registry, handler: h}, nil
+	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: h}, nil
 }
 
 // Reader is the sdkmetric.Reader to register with the instrumented
-// MeterProvider, exactly one.
+// MeterProvider, exactly one. When that provider shuts it down, the
+// endpoint answers 503 from then on.
 func (e *Exporter) Reader() sdkmetric.Reader { return e.source }
 
-// Shutdown releases the exporter's own provider. The Reader is shut down
-// by the provider it was registered with.
-func (e *Exporter) Shutdown(ctx context.Context) error { return e.mp.Shutdown(ctx) }
+// Shutdown releases the exporter's own provider; scrapes from then on get
+// 503 with ShutDownBody. The Reader is shut down by the provider it was
+// registered with.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.closed.Store(true)
+	return e.mp.Shutdown(ctx)
+}
 
 // Gatherer returns the registry the endpoint serves.
 func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }
 
-// ServeHTTP serves the current metrics, gzip'd when the client accepts it.
+// ServeHTTP serves the current metrics, gzip'd when the client accepts it,
+// or 503 once shut down: an empty 200 would read as a target without
+// series.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.closed.Load() {
+		serveShutDown(w)
+		return
+	}
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
 	if !acceptsGzip(r.Header["Accept-Encoding"]) {

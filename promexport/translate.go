@@ -2,6 +2,7 @@ package promexport
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -51,8 +52,11 @@ type translator struct {
 	source   *sdkmetric.ManualReader
 	names    Names
 	prefix   string
+	bounds   []float64 // of the derived histograms, in seconds
 	logger   *slog.Logger
 	overflow atomic.Bool // logged once
+	closed   *atomic.Bool
+	guard    *guard
 
 	// labels caches what a point's attribute set translates to; the sets
 	// are bounded by the cardinality limit, the cache by maxLabelCache.
@@ -76,25 +80,41 @@ type histKey struct {
 func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, error) {
 	var rm metricdata.ResourceMetrics
 	if err := t.source.Collect(ctx, &rm); err != nil {
-		return nil, err
+		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
+			t.closed.Store(true)
+			return nil, err
+		}
+		if errors.Is(err, sdkmetric.ErrReaderNotRegistered) {
+			return nil, err // wired to no provider: nothing to derive from
+		}
+		// A failing callback costs its own instrument's data, not the
+		// rest: the SDK collected everything else.
+		t.guard.collectFailed(t.logger, err)
 	}
 	out := make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics)+1)
 	seed := t.names != NamesSemconv
 	semconvForm := t.names != NamesSeed
-	var merged mergedHistograms[histKey]
-	var semconvMerged mergedHistograms[attribute.Distinct]
+	merged := mergedHistograms[histKey]{bounds: t.bounds}
+	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds}
+	var overflow overflowAcc
 	for _, sm := range rm.ScopeMetrics {
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			h, ok := m.Data.(metricdata.Histogram[float64])
 			if m.Name != views.InstrumentHTTPServerDuration || !ok {
+				if t.guard.refused(t.logger, sm.Scope, m) {
+					continue
+				}
+				withoutFilteredAttributes(m.Data)
 				kept = append(kept, m)
 				continue
 			}
+			if h, ok = t.guard.inSeconds(t.logger, sm.Scope, m.Unit, h); !ok {
+				continue
+			}
+			overflow.add(h.DataPoints)
 			if semconvForm {
-				if semconvMerged.metric.Name == "" {
-					semconvMerged.metric = m
-				}
+				semconvMerged.metric = metricdata.Metrics{Name: m.Name, Description: durationDescription, Unit: "s"}
 				for _, dp := range h.DataPoints {
 					a, created := semconvMerged.acc(dp.Attributes.Equivalent(), dp, false)
 					if created {
@@ -130,9 +150,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	if seed {
 		derived.Metrics = append(derived.Metrics, t.seedMetrics(&merged)...)
 	}
-	if len(derived.Metrics) > 0 {
-		out = append(out, derived)
-	}
+	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
+	out = append(out, derived)
 	return out, nil
 }
 
@@ -165,17 +184,8 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 // seedMetrics turns the merged points into the reference gateway's series.
 func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
 	requests := metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true}
-	var overflowed int64
-	var overflowStart, overflowTime time.Time
 	for i, a := range m.order {
 		k := m.keys[i]
-		if k.overflow {
-			overflowed, overflowStart, overflowTime = int64(a.count), a.start, a.time
-			if t.overflow.CompareAndSwap(false, true) {
-				t.logger.Warn("series limit reached: requests with new label sets are counted in the series labelled otel_metric_overflow=\"true\"",
-					"metric", t.prefix+views.NameRequests+"_total")
-			}
-		}
 		statuses := make([]string, 0, len(a.statuses))
 		for s := range a.statuses {
 			statuses = append(statuses, s)
@@ -190,9 +200,6 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 			})
 		}
 	}
-	if overflowTime.IsZero() {
-		overflowStart, overflowTime = time.Now(), time.Now()
-	}
 	return []metricdata.Metrics{
 		{
 			Name:        t.prefix + views.NameRequests,
@@ -205,16 +212,6 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 			Description: "HTTP request latency in seconds by method and route template.",
 			Unit:        "s",
 			Data:        m.histogram(),
-		},
-		{
-			Name:        t.prefix + views.NameOverflow,
-			Description: "Requests recorded into the overflow series because the series limit was reached.",
-			Unit:        "{request}",
-			Data: metricdata.Sum[int64]{
-				Temporality: metricdata.CumulativeTemporality,
-				IsMonotonic: true,
-				DataPoints:  []metricdata.DataPoint[int64]{{StartTime: overflowStart, Time: overflowTime, Value: overflowed}},
-			},
 		},
 	}
 }
@@ -236,6 +233,7 @@ func (k histKey) requestAttrs(status string) attribute.Set {
 // mergedHistograms sums histogram points that map to the same series.
 type mergedHistograms[K comparable] struct {
 	metric metricdata.Metrics // the semconv form's name, unit, description
+	bounds []float64          // of every series; nil: the first point's
 	byKey  map[K]*histAcc
 	keys   []K
 	order  []*histAcc
@@ -261,7 +259,11 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 	if m.byKey == nil {
 		m.byKey = make(map[K]*histAcc)
 	}
-	a = &histAcc{bounds: dp.Bounds, counts: make([]uint64, len(dp.Bounds)+1), start: dp.StartTime, time: dp.Time}
+	bounds := m.bounds
+	if bounds == nil {
+		bounds = dp.Bounds
+	}
+	a = &histAcc{bounds: bounds, counts: make([]uint64, len(bounds)+1), start: dp.StartTime, time: dp.Time}
 	if byStatus {
 		a.statuses = make(map[string]uint64, 4)
 	}
@@ -278,10 +280,10 @@ func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) 
 			a.counts[i] += c
 		}
 	} else {
-		// Only a view could give one instrument other boundaries, and the
-		// views give every scope the same: still, never drop a request.
-		// Each bucket's count goes to the first of ours that holds its
-		// upper bound.
+		// Without the bridge's views each scope has its own boundaries
+		// (promexport.New on any provider). Each bucket's count goes to
+		// the first of ours that holds its upper bound: the same on every
+		// scrape, and no request is dropped.
 		for i, c := range dp.BucketCounts {
 			j := len(a.bounds)
 			if i < len(dp.Bounds) {

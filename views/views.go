@@ -68,13 +68,16 @@ const (
 	NameRequests = "http_requests"
 	NameDuration = "http_request_duration"
 	NameOverflow = "metricsbridge_series_overflow"
-	nameInfo     = "app_info"
-	nameAuth     = "metricsbridge_auth_failures"
-	nameExports  = "metricsbridge_otlp_exports"
-	nameRejected = "metricsbridge_otlp_rejected_data_points"
-	namePending  = "metricsbridge_otlp_pending_data_points"
-	nameDropped  = "metricsbridge_otlp_dropped_data_points"
-	nameUnrouted = "metricsbridge_unrouted_requests"
+	// NameCollectionErrors counts scrapes whose collection returned an
+	// error (a failing callback); the rest of the data is still served.
+	NameCollectionErrors = "metricsbridge_collection_errors"
+	nameInfo             = "app_info"
+	nameAuth             = "metricsbridge_auth_failures"
+	nameExports          = "metricsbridge_otlp_exports"
+	nameRejected         = "metricsbridge_otlp_rejected_data_points"
+	namePending          = "metricsbridge_otlp_pending_data_points"
+	nameDropped          = "metricsbridge_otlp_dropped_data_points"
+	nameUnrouted         = "metricsbridge_unrouted_requests"
 )
 
 // DefaultBuckets are the latency boundaries in seconds. They contain the

@@ -16,7 +16,7 @@ type iface struct {
 	name, methods string
 }
 
-// The order is the bit order of the mask computed in writer.go.
+// The order is the bit order of the mask computed in middleware.go.
 var ifaces = []iface{
 	{"http.Flusher", "func (w %[1]s) Flush() { w.s.flush() }\n"},
 	{"http.Hijacker", "func (w %[1]s) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.s.hijack() }\n"},
@@ -24,6 +24,7 @@ var ifaces = []iface{
 	{"io.StringWriter", "func (w %[1]s) WriteString(str string) (int, error) { return w.s.writeString(str) }\n"},
 	{"http.Pusher", "func (w %[1]s) Push(target string, opts *http.PushOptions) error { return w.s.push(target, opts) }\n"},
 	{"http.CloseNotifier", "func (w %[1]s) CloseNotify() <-chan bool { return w.s.closeNotify() }\n"},
+	{"flushErrorer", "func (w %[1]s) FlushError() error { return w.s.flushError() }\n"},
 }
 
 func main() {
