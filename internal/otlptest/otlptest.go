@@ -400,7 +400,7 @@ type Collector struct {
 	bin, cfg string
 	// Endpoint is the OTLP/HTTP receiver's base URL, GRPC the gRPC one.
 	Endpoint, GRPC string
-	addr           string // the HTTP receiver's host:port
+	addrs          []string // the receivers' host:port, HTTP then gRPC
 	cmd            *exec.Cmd
 	done           chan struct{}
 	logs           *logbuf.Buffer
@@ -455,7 +455,7 @@ func StartCollector(t testing.TB, sink *Sink, opts ...CollectorOption) *Collecto
 		}
 	}
 	c.Endpoint, c.GRPC = scheme+httpAddr, scheme+grpcAddr
-	c.addr = httpAddr
+	c.addrs = []string{httpAddr, grpcAddr}
 	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
   otlp:
@@ -506,8 +506,17 @@ func (c *Collector) Start() {
 	}
 	c.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(c.cmd, c.done)
-	addr := c.addr
+	// Both receivers must be up: the HTTP one often listens before the
+	// gRPC one, and a gRPC push in that gap is refused.
 	deadline := time.Now().Add(30 * time.Second)
+	for _, addr := range c.addrs {
+		c.waitListening(addr, deadline)
+	}
+}
+
+// waitListening returns once addr accepts a connection; it fails the test
+// when the collector exits or the deadline passes first.
+func (c *Collector) waitListening(addr string, deadline time.Time) {
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
