@@ -160,14 +160,22 @@ func New(src Collector, opts ...Option) (*Dashboard, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: no collector", ErrInvalid)
 	}
-	if c.window < c.interval {
-		return nil, fmt.Errorf("%w: window %s is shorter than the interval %s", ErrInvalid, c.window, c.interval)
-	}
-	if n := c.window / c.interval; n > MaxSlots {
-		return nil, fmt.Errorf("%w: window %s over interval %s is %d snapshots, at most %d allowed", ErrInvalid, c.window, c.interval, n, MaxSlots)
+	if reason := checkRing(c.interval, c.window); reason != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, reason)
 	}
 	return &Dashboard{src: src, cfg: c, index: map[attribute.Distinct]int32{}, ends: map[[2]string]int32{},
 		kind: "classic", stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// checkRing says what is wrong with a ring shape, or "".
+func checkRing(interval, window time.Duration) string {
+	if window < interval {
+		return fmt.Sprintf("the window %s is shorter than the interval %s", window, interval)
+	}
+	if n := window / interval; n > MaxSlots {
+		return fmt.Sprintf("the window %s over the interval %s is %d snapshots, at most %d allowed", window, interval, n, MaxSlots)
+	}
+	return ""
 }
 
 // Interval is the time between snapshots.

@@ -44,10 +44,10 @@ type Totals struct {
 	Errors            uint64  `json:"errors"`
 	ErrorsPerSecond   float64 `json:"errors_per_second"`
 	// ErrorRatio is 5xx responses over all responses (0 when none).
-	ErrorRatio float64  `json:"error_ratio"`
-	P50        Seconds  `json:"p50_seconds"`
-	P95        Seconds  `json:"p95_seconds"`
-	P99        Seconds  `json:"p99_seconds"`
+	ErrorRatio  float64 `json:"error_ratio"`
+	P50         Seconds `json:"p50_seconds"`
+	P95         Seconds `json:"p95_seconds"`
+	P99         Seconds `json:"p99_seconds"`
 	MeanLatency Seconds `json:"mean_seconds"`
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
+	"github.com/metricsbridge/metricsbridge/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -84,7 +85,8 @@ type server struct {
 	provider  *otelmetrics.Provider
 	otlpState string // the OTLP line of the start-up log
 	metrics   http.Handler
-	authState string // the auth line of the start-up log
+	guard     func(http.Handler) http.Handler // the bearer check, or nil
+	authState string                          // the auth line of the start-up log
 	app, own  http.Handler
 	mode      string
 	tls       *tls.Config // nil: plain HTTP
@@ -116,7 +118,8 @@ func (b *server) start(ctx context.Context) (int, error) {
 // second reader when push is on.
 func (b *server) startProviders(ctx context.Context) (int, error) {
 	s := b.s
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource),
+		otelmetrics.WithDashboard(s.dashboard.Options()...)}
 	if s.server.upstream != nil {
 		// Paths outside --routes are forwarded unlabelled by design.
 		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
@@ -158,6 +161,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 		if err != nil {
 			return exitConfig, err
 		}
+		b.guard = v.Middleware
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + "), then 503: metrics disabled; set ENABLE_METRICS=true"
 	case s.protected():
@@ -165,6 +169,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 		if err != nil {
 			return exitConfig, err
 		}
+		b.guard = v.Middleware
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + ")"
 		for _, w := range s.auth.Warnings() {
@@ -184,6 +189,7 @@ func (b *server) startHandlers(ctx context.Context) (int, error) {
 	srv := b.s.server
 	own := http.NewServeMux()
 	registerOwn(own, b.metrics, srv.upstream, b.logger)
+	b.registerDashboard(own)
 	b.own = own
 	shared := srv.metricsAddr == ""
 	b.mode = "demo gateway"
@@ -296,6 +302,7 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 	}
 	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
 		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
+	b.logDashboard(ownBase)
 
 	errc := make(chan error, len(b.listeners))
 	for _, l := range b.listeners {
@@ -413,9 +420,13 @@ func dialUpstream(ctx context.Context, u *url.URL) error {
 func withOwn(own *http.ServeMux, px *proxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case promexport.Path, pathHealth, pathReady:
+		case promexport.Path, pathHealth, pathReady, dashboard.SummaryPath, dashboard.PagePath:
 			own.ServeHTTP(w, r)
 		default:
+			if dashboardAsset(r.URL.Path) {
+				own.ServeHTTP(w, r)
+				return
+			}
 			px.ServeHTTP(w, r)
 		}
 	})
