@@ -43,8 +43,8 @@
   async function reasonOf(resp) {
     try {
       const body = await resp.json();
-      if (body && typeof body.error === 'string') return body.error;
-      if (body && typeof body.reason === 'string') return body.reason;
+      const parts = [body.error, body.message].filter((x) => typeof x === 'string' && x !== '');
+      if (parts.length) return parts.join(': ');
     } catch (e) { /* not JSON: the status line says enough */ }
     return resp.statusText || 'refused';
   }
@@ -116,8 +116,9 @@
     const iw = W - PAD.l - PAD.r, ih = H - PAD.t - PAD.b;
     const x = (i) => PAD.l + (times.length > 1 ? (i * iw) / (times.length - 1) : iw / 2);
     const y = (v) => PAD.t + ih - (v / max) * ih;
-    for (let k = 0; k <= 4; k++) {
-      const v = (max * k) / 4;
+    // Five steps: a fifth of 1, 2, 2.5, 5 or 10 is a round number.
+    for (let k = 0; k <= 5; k++) {
+      const v = (max * k) / 5;
       svg.append(el('line', { class: 'axis', x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v) }));
       svg.append(el('text', { x: PAD.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, yfmt(v)));
     }
@@ -149,8 +150,9 @@
     const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label });
     const max = niceMax(Math.max(0, ...bars.map((b) => b.value)));
     const iw = W - PAD.l - PAD.r, ih = H - PAD.t - PAD.b;
-    for (let k = 0; k <= 4; k++) {
-      const v = (max * k) / 4;
+    // Five steps: a fifth of 1, 2, 2.5, 5 or 10 is a round number.
+    for (let k = 0; k <= 5; k++) {
+      const v = (max * k) / 5;
       const yy = PAD.t + ih - (v / max) * ih;
       svg.append(el('line', { class: 'axis', x1: PAD.l, x2: W - PAD.r, y1: yy, y2: yy }));
       svg.append(el('text', { x: PAD.l - 6, y: yy + 4, 'text-anchor': 'end' }, String(Math.round(v))));
