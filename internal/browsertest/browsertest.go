@@ -226,7 +226,9 @@ func (b *Browser) NewPage(width, height int) *Page {
 }
 
 // Call sends a command in the page's session.
-func (p *Page) Call(method string, params, out any) error { return p.b.Call(p.session, method, params, out) }
+func (p *Page) Call(method string, params, out any) error {
+	return p.b.Call(p.session, method, params, out)
+}
 
 // Navigate loads url and waits for its load event.
 func (p *Page) Navigate(url string) error {
