@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,8 +241,18 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 			switch h := m.Data.(type) {
 			case metricdata.Histogram[float64]:
 				d.kind = "classic"
+				// One allocation for the slot's entries and one for all
+				// their bucket counts: the ring's size is what a slot
+				// holds, not what the allocator rounds it up to.
+				entries = slices.Grow(entries, len(h.DataPoints))
+				var arena []uint64
+				if len(h.DataPoints) > 0 {
+					arena = make([]uint64, 0, len(h.DataPoints)*len(h.DataPoints[0].BucketCounts))
+				}
 				for _, dp := range h.DataPoints {
-					if e, ok := d.classicDelta(dp); ok {
+					var e entry
+					var ok bool
+					if e, arena, ok = d.classicDelta(dp, arena); ok {
 						entries = append(entries, e)
 					}
 				}
@@ -300,10 +311,12 @@ func (d *Dashboard) lookup(attrs attribute.Set, bounds []float64) (int32, bool) 
 	return id, true
 }
 
-func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64]) (entry, bool) {
+// classicDelta returns a series' change since the last snapshot, its
+// bucket counts taken from the end of arena when they fit.
+func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64], arena []uint64) (entry, []uint64, bool) {
 	id, ok := d.lookup(dp.Attributes, dp.Bounds)
 	if !ok {
-		return entry{}, false
+		return entry{}, arena, false
 	}
 	p := &d.prev[id]
 	e := entry{id: id}
@@ -313,8 +326,15 @@ func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64]) (ent
 	}
 	e.count = dp.Count - p.count
 	e.sum = dp.Sum - p.sum
-	if e.count != 0 {
-		e.classic = make([]uint64, len(dp.BucketCounts))
+	keep := e.count != 0 && !d.last.IsZero()
+	if keep {
+		n := len(dp.BucketCounts)
+		if cap(arena)-len(arena) >= n {
+			arena = arena[:len(arena)+n]
+			e.classic = arena[len(arena)-n : len(arena) : len(arena)]
+		} else {
+			e.classic = make([]uint64, n)
+		}
 		for i, v := range dp.BucketCounts {
 			e.classic[i] = satSub(v, p.classic[i])
 		}
@@ -322,7 +342,7 @@ func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64]) (ent
 	p.count, p.sum = dp.Count, dp.Sum
 	copy(p.classic, dp.BucketCounts)
 	d.series[id].bounds = dp.Bounds
-	return e, e.count != 0 && !d.last.IsZero()
+	return e, arena, keep
 }
 
 func (d *Dashboard) expDelta(dp metricdata.ExponentialHistogramDataPoint[float64]) (entry, bool) {
