@@ -104,6 +104,35 @@ func TestDashboardInBrowser(t *testing.T) {
 		mustGet(t, b.base+"/nowhere", nil)
 		time.Sleep(600 * time.Millisecond)
 	}
+	// Then steady traffic until the test ends, so that the charts (and the
+	// screenshot) show a few seconds of it: bounded in time and count.
+	stopTraffic := make(chan struct{})
+	trafficDone := make(chan struct{})
+	go func() {
+		defer close(trafficDone)
+		client := &http.Client{Timeout: 5 * time.Second}
+		send := func(body string) {
+			resp, err := client.Post(b.base+"/tools/invoke", "application/json", strings.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+		for i := range 300 {
+			for range 3 + i%4 {
+				send(`{"tool":"echo"}`)
+			}
+			if i%3 == 0 {
+				send(`{"tool":"fail"}`)
+			}
+			send(fmt.Sprintf(`{"tool":"sleep","args":{"ms":%d}}`, 5+(i*37)%90))
+			select {
+			case <-stopTraffic:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stopTraffic); <-trafficDone }()
 	time.Sleep(1200 * time.Millisecond)
 
 	br := browsertest.Start(t)
@@ -126,6 +155,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	var reason string
 	_ = page.Eval(`document.getElementById("login-reason").textContent`, &reason)
+	t.Logf("a wrong token shows: %s", reason)
 	if !strings.Contains(reason, "signature does not verify") {
 		t.Errorf("reason shown for a wrong token: %q, want the 401 body's reason", reason)
 	}
@@ -207,6 +237,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	if *dashboardScreenshot != "" {
+		// Some seconds of steady traffic on the charts first.
+		time.Sleep(8 * time.Second)
 		png, err := page.Screenshot()
 		if err != nil {
 			t.Fatal(err)
