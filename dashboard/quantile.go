@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -196,6 +197,14 @@ func allZero(v []uint64) bool {
 // coarser of their two scales: the SDK lowers a histogram's scale when its
 // range grows, never raises it.
 func (e Exponential) sub(prev Exponential) Exponential {
+	if prev.Total() == 0 {
+		// Nothing to take away: keep e's own scale rather than prev's
+		// (a zero value's scale 0 would coarsen e to powers of two).
+		out := e
+		out.Positive = slices.Clone(e.Positive)
+		out.Negative = slices.Clone(e.Negative)
+		return out
+	}
 	scale := min(e.Scale, prev.Scale)
 	cur, old := e.downscale(scale), prev.downscale(scale)
 	out := Exponential{Scale: scale, ZeroThreshold: e.ZeroThreshold, ZeroCount: satSub(cur.ZeroCount, old.ZeroCount)}

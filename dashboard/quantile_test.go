@@ -125,3 +125,17 @@ func same(a, b float64) bool {
 	}
 	return a == b || math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
 }
+
+// A series that first appears keeps its own scale: subtracting "nothing"
+// must not coarsen it to the zero value's scale 0.
+func TestExponentialSubFromNothing(t *testing.T) {
+	cur := Exponential{Scale: 5, PositiveOffset: 100, Positive: []uint64{1, 2, 3}}
+	d := cur.sub(Exponential{})
+	if d.Scale != 5 || d.PositiveOffset != 100 || len(d.Positive) != 3 || d.Total() != 6 {
+		t.Fatalf("sub from nothing: %+v", d)
+	}
+	d.Positive[0] = 99
+	if cur.Positive[0] != 1 {
+		t.Error("the difference shares the point's buckets")
+	}
+}
