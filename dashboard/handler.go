@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path"
+	"strings"
 )
 
 //go:embed static
@@ -50,7 +51,13 @@ func PageHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := path.Base(r.URL.Path)
 		ctype, ok := assets[name]
-		if !ok {
+		if name == "dashboard" && strings.HasSuffix(r.URL.Path, "/") {
+			// The page's relative URLs need it without the slash;
+			// net/http resolves and escapes the relative Location.
+			http.Redirect(w, r, "../dashboard", http.StatusMovedPermanently)
+			return
+		}
+		if !ok || name == "dashboard" && path.Base(path.Dir(r.URL.Path)) == "dashboard" {
 			http.NotFound(w, r)
 			return
 		}

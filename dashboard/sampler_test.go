@@ -222,6 +222,7 @@ func TestHandlers(t *testing.T) {
 		{"/metrics/dashboard/icon.svg", "image/svg+xml", 200},
 		{"/metrics/dashboard/other.js", "", 404},
 		{"/metrics/dashboard/static/index.html", "", 404},
+		{"/metrics/dashboard/dashboard", "", 404},
 		{"/metrics/summary", "application/json", 200},
 	} {
 		resp, err := http.Get(srv.URL + tc.path)
@@ -250,6 +251,16 @@ func TestHandlers(t *testing.T) {
 		}
 		if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: no nosniff", tc.path)
+		}
+	}
+	// With a slash the page's relative URLs would miss: redirect.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noFollow.Get(srv.URL + "/metrics/dashboard/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/metrics/dashboard" {
+			t.Errorf("/metrics/dashboard/: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	// The page has no inline script or style for the policy to refuse.

@@ -250,7 +250,8 @@
     let x = a[sortKey], y = b[sortKey];
     if (x == null) x = -Infinity;
     if (y == null) y = -Infinity;
-    const c = typeof x === 'string' ? x.localeCompare(y) : x - y;
+    // Code-point order for text: the same in every locale.
+    const c = typeof x === 'string' ? (x < y ? -1 : x > y ? 1 : 0) : x - y;
     return sortDir === 'ascending' ? c : -c;
   }
 
