@@ -213,9 +213,23 @@ func (e Exponential) sub(prev Exponential) Exponential {
 	return out
 }
 
-// add returns the sum of two histograms, at the coarser scale.
+// MaxMergedBuckets bounds the buckets of a sum of exponential histograms
+// on each side of zero. Two series at fine scales far apart (1 µs and 100 s
+// at scale 20) would otherwise need tens of millions of buckets between
+// them; the sum is coarsened until it fits, as the SDK coarsens a series
+// past its maximum size.
+const MaxMergedBuckets = 4096
+
+// add returns the sum of two histograms, at the coarser scale, or coarser
+// still when the sum would span more than MaxMergedBuckets.
 func (e Exponential) add(o Exponential) Exponential {
 	scale := min(e.Scale, o.Scale)
+	// Below OTel's lowest scale (-10) only for data no SDK makes (indexes
+	// beyond any float64): the loop still ends, the memory still bounded.
+	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, len(o.Positive), o.Scale, scale) > MaxMergedBuckets ||
+		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, len(o.Negative), o.Scale, scale) > MaxMergedBuckets) {
+		scale--
+	}
 	a, b := e.downscale(scale), o.downscale(scale)
 	out := Exponential{Scale: scale, ZeroThreshold: max(e.ZeroThreshold, o.ZeroThreshold), ZeroCount: a.ZeroCount + b.ZeroCount}
 	out.PositiveOffset, out.Positive = addBuckets(a.PositiveOffset, a.Positive, b.PositiveOffset, b.Positive)
@@ -237,19 +251,41 @@ func (e Exponential) downscale(scale int32) Exponential {
 	return out
 }
 
+// mergedSpan is how many buckets two bucket ranges cover together at
+// scale (no higher than either's own).
+func mergedSpan(aOff int32, aLen int, aScale int32, bOff int32, bLen int, bScale int32, scale int32) int64 {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range [2]struct {
+		off   int32
+		n     int
+		scale int32
+	}{{aOff, aLen, aScale}, {bOff, bLen, bScale}} {
+		if r.n == 0 {
+			continue
+		}
+		shift := uint(r.scale - scale)
+		lo = min(lo, int64(r.off)>>shift)
+		hi = max(hi, (int64(r.off)+int64(r.n)-1)>>shift)
+	}
+	if lo > hi {
+		return 0
+	}
+	return hi - lo + 1
+}
+
 func mergeBuckets(off int32, counts []uint64, shift uint) (int32, []uint64) {
 	if len(counts) == 0 {
 		return off >> shift, nil
 	}
 	// An arithmetic shift floors, which is the right bucket for negative
 	// indexes too.
-	first := off >> shift
-	lastIdx := (off + int32(len(counts)) - 1) >> shift
+	first := int64(off) >> shift
+	lastIdx := (int64(off) + int64(len(counts)) - 1) >> shift
 	out := make([]uint64, lastIdx-first+1)
 	for i, v := range counts {
-		out[((off+int32(i))>>shift)-first] += v
+		out[((int64(off)+int64(i))>>shift)-first] += v
 	}
-	return first, out
+	return int32(first), out
 }
 
 func subBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64) {
@@ -274,16 +310,16 @@ func addBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64
 	case len(b) == 0:
 		return aOff, append([]uint64(nil), a...)
 	}
-	lo := min(aOff, bOff)
-	hi := max(aOff+int32(len(a)), bOff+int32(len(b)))
+	lo := min(int64(aOff), int64(bOff))
+	hi := max(int64(aOff)+int64(len(a)), int64(bOff)+int64(len(b)))
 	out := make([]uint64, hi-lo)
 	for i, v := range a {
-		out[int(aOff-lo)+i] += v
+		out[int(int64(aOff)-lo)+i] += v
 	}
 	for i, v := range b {
-		out[int(bOff-lo)+i] += v
+		out[int(int64(bOff)-lo)+i] += v
 	}
-	return lo, out
+	return int32(lo), out
 }
 
 // satSub is a-b, or 0 when a cumulative count went down (which only a
