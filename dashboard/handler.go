@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"embed"
-	"encoding/json"
 	"net/http"
 	"path"
 	"strings"
@@ -82,7 +81,7 @@ func PageHandler() http.Handler {
 // outside, as it does the scrape endpoint.
 func (d *Dashboard) SummaryHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		body, err := json.Marshal(d.Summary())
+		body, err := d.summaryJSON()
 		if err != nil {
 			http.Error(w, `{"error":"summary could not be encoded"}`, http.StatusInternalServerError)
 			return

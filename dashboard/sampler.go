@@ -113,6 +113,9 @@ type Dashboard struct {
 	last   time.Time           // the latest snapshot; zero before the first
 	kind   string              // "classic" or "exponential"
 	warned bool
+	// cached is the encoded summary of the snapshot taken at cachedAt.
+	cached   []byte
+	cachedAt time.Time
 
 	startOnce, stopOnce sync.Once
 	stop, done          chan struct{}

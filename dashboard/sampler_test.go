@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -358,5 +359,73 @@ func TestSummaryExponentialKeepsScale(t *testing.T) {
 	snapshot(t, d)
 	if p50 := float64(d.Summary().Totals.P50); math.Abs(p50-0.6)/0.6 > 0.01 {
 		t.Errorf("p50 of 100 requests of 0.6 s: %v", p50)
+	}
+}
+
+// BenchmarkSummary computes the summary of a full worst-case ring (2000
+// series changing in each of 180 snapshots, as in TestMemoryBound), and
+// serves it again from the per-snapshot cache, as a second page polling
+// before the next snapshot gets it.
+func BenchmarkSummary(b *testing.B) {
+	const series, slots = 2000, 180
+	r, h := pipeline(b, false, series+1)
+	d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(slots*time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sets := make([]metric.RecordOption, series)
+	for i := range sets {
+		sets[i] = metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String("GET"),
+			views.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), views.KeyHTTPStatus.Int(200+i%10)))
+	}
+	for range slots + 1 {
+		for i, s := range sets {
+			h.Record(context.Background(), float64(i%100)/100, s)
+		}
+		snapshot(b, d)
+	}
+	b.Run("compute", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = d.Summary()
+		}
+	})
+	b.Run("served-from-cache", func(b *testing.B) {
+		hd := d.SummaryHandler()
+		req := httptest.NewRequest(http.MethodGet, "/metrics/summary", nil)
+		hd.ServeHTTP(httptest.NewRecorder(), req)
+		b.ReportAllocs()
+		for b.Loop() {
+			hd.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
+}
+
+// The served summary is cached per snapshot, and only per snapshot.
+func TestSummaryCache(t *testing.T) {
+	r, h := pipeline(t, false, 0)
+	d, _ := dashboard.New(r)
+	snapshot(t, d)
+	requests := func() uint64 {
+		rec := httptest.NewRecorder()
+		d.SummaryHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/summary", nil))
+		var s dashboard.Summary
+		if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Totals.Requests
+	}
+	record(h, "GET", "/a", 200, 0.01, 3)
+	snapshot(t, d)
+	if n := requests(); n != 3 {
+		t.Fatalf("%d requests, want 3", n)
+	}
+	record(h, "GET", "/a", 200, 0.01, 4)
+	if n := requests(); n != 3 {
+		t.Errorf("before the next snapshot: %d requests, want the cached 3", n)
+	}
+	snapshot(t, d)
+	if n := requests(); n != 7 {
+		t.Errorf("after the next snapshot: %d requests, want 7", n)
 	}
 }

@@ -177,6 +177,26 @@ type endpointAcc struct {
 func (d *Dashboard) Summary() Summary {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.summaryLocked()
+}
+
+// summaryJSON returns the encoded summary, computed once per snapshot:
+// however many pages poll, the ring is walked once per interval.
+func (d *Dashboard) summaryJSON() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cached != nil && d.cachedAt.Equal(d.last) {
+		return d.cached, nil
+	}
+	body, err := json.Marshal(d.summaryLocked())
+	if err != nil {
+		return nil, err
+	}
+	d.cached, d.cachedAt = body, d.last
+	return body, nil
+}
+
+func (d *Dashboard) summaryLocked() Summary {
 	s := Summary{
 		GeneratedAt:     d.last.UTC(),
 		IntervalSeconds: d.cfg.interval.Seconds(),
