@@ -137,6 +137,12 @@
         pen = true;
       });
       if (d) svg.append(el('path', { d, fill: 'none', stroke: s.color, 'stroke-width': 2, 'stroke-linejoin': 'round' }));
+      // A point with no neighbour draws no line: mark it.
+      s.values.forEach((v, i) => {
+        if (v != null && s.values[i - 1] == null && s.values[i + 1] == null) {
+          svg.append(el('circle', { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3, fill: s.color }));
+        }
+      });
       const lg = el('g', { class: 'legend' });
       const lx = PAD.l + 8 + si * 110;
       lg.append(el('rect', { x: lx, y: PAD.t, width: 10, height: 10, fill: s.color }));
