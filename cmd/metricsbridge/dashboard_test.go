@@ -187,7 +187,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if view.GeneratedAt == sum.GeneratedAt.Format(time.RFC3339Nano) {
 			break
 		}
-		if attempt == 20 {
+		if attempt == 60 {
 			t.Fatalf("never read the page and the summary at the same snapshot: page %s, summary %s", view.GeneratedAt, sum.GeneratedAt)
 		}
 		time.Sleep(100 * time.Millisecond)
