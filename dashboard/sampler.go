@@ -106,7 +106,7 @@ type Dashboard struct {
 
 	mu     sync.Mutex
 	series []seriesInfo
-	index  map[attribute.Distinct]int32
+	index  map[seriesKey]int32
 	ends   map[[2]string]int32 // (method, handler) -> endpoint id
 	prev   []cumulative        // by series id
 	ring   []slot              // oldest first, at most cfg.window/cfg.interval
@@ -119,6 +119,12 @@ type Dashboard struct {
 
 	startOnce, stopOnce sync.Once
 	stop, done          chan struct{}
+}
+
+// seriesKey tells series apart: by instrumentation scope and attributes.
+type seriesKey struct {
+	scope string
+	attrs attribute.Distinct
 }
 
 type seriesInfo struct {
@@ -167,7 +173,7 @@ func New(src Collector, opts ...Option) (*Dashboard, error) {
 	if reason := checkRing(c.interval, c.window); reason != "" {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, reason)
 	}
-	return &Dashboard{src: src, cfg: c, index: map[attribute.Distinct]int32{}, ends: map[[2]string]int32{},
+	return &Dashboard{src: src, cfg: c, index: map[seriesKey]int32{}, ends: map[[2]string]int32{},
 		kind: "classic", stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -236,13 +242,31 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var entries []entry
+	// Where one instrument is aggregated both ways, the exponential
+	// histogram is read and the classic one left out, so no request
+	// counts twice.
+	exponential := false
 	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if _, ok := m.Data.(metricdata.ExponentialHistogram[float64]); ok && m.Name == d.cfg.instrument {
+				exponential = true
+			}
+		}
+	}
+	for _, sm := range rm.ScopeMetrics {
+		// Each instrumentation (the middleware, otelhttp) records its own
+		// series; the endpoint rows and statuses add them up, as the
+		// scrape endpoint does.
+		scope := sm.Scope.Name
 		for _, m := range sm.Metrics {
 			if m.Name != d.cfg.instrument {
 				continue
 			}
 			switch h := m.Data.(type) {
 			case metricdata.Histogram[float64]:
+				if exponential {
+					continue
+				}
 				d.kind = "classic"
 				// One allocation for the slot's entries and one for all
 				// their bucket counts: the ring's size is what a slot
@@ -255,14 +279,14 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 				for _, dp := range h.DataPoints {
 					var e entry
 					var ok bool
-					if e, arena, ok = d.classicDelta(dp, arena); ok {
+					if e, arena, ok = d.classicDelta(scope, dp, arena); ok {
 						entries = append(entries, e)
 					}
 				}
 			case metricdata.ExponentialHistogram[float64]:
 				d.kind = "exponential"
 				for _, dp := range h.DataPoints {
-					if e, ok := d.expDelta(dp); ok {
+					if e, ok := d.expDelta(scope, dp); ok {
 						entries = append(entries, e)
 					}
 				}
@@ -283,8 +307,8 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 
 // lookup returns the id of the series with these attributes, adding it;
 // false when the series limit is reached.
-func (d *Dashboard) lookup(attrs attribute.Set, bounds []float64) (int32, bool) {
-	key := attrs.Equivalent()
+func (d *Dashboard) lookup(scope string, attrs attribute.Set, bounds []float64) (int32, bool) {
+	key := seriesKey{scope, attrs.Equivalent()}
 	if id, ok := d.index[key]; ok {
 		return id, true
 	}
@@ -316,8 +340,8 @@ func (d *Dashboard) lookup(attrs attribute.Set, bounds []float64) (int32, bool) 
 
 // classicDelta returns a series' change since the last snapshot, its
 // bucket counts taken from the end of arena when they fit.
-func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64], arena []uint64) (entry, []uint64, bool) {
-	id, ok := d.lookup(dp.Attributes, dp.Bounds)
+func (d *Dashboard) classicDelta(scope string, dp metricdata.HistogramDataPoint[float64], arena []uint64) (entry, []uint64, bool) {
+	id, ok := d.lookup(scope, dp.Attributes, dp.Bounds)
 	if !ok {
 		return entry{}, arena, false
 	}
@@ -348,8 +372,8 @@ func (d *Dashboard) classicDelta(dp metricdata.HistogramDataPoint[float64], aren
 	return e, arena, keep
 }
 
-func (d *Dashboard) expDelta(dp metricdata.ExponentialHistogramDataPoint[float64]) (entry, bool) {
-	id, ok := d.lookup(dp.Attributes, nil)
+func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDataPoint[float64]) (entry, bool) {
+	id, ok := d.lookup(scope, dp.Attributes, nil)
 	if !ok {
 		return entry{}, false
 	}

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/metricsbridge/metricsbridge/dashboard"
 	"github.com/metricsbridge/metricsbridge/views"
@@ -428,4 +429,63 @@ func TestSummaryCache(t *testing.T) {
 	if n := requests(); n != 7 {
 		t.Errorf("after the next snapshot: %d requests, want 7", n)
 	}
+}
+
+// Two instrumentations recording the same route and status (the
+// middleware and otelhttp on one provider) are two series that add up,
+// as on the scrape endpoint; neither overwrites the other's baseline.
+func TestSummaryTwoScopes(t *testing.T) {
+	r := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	var hs []metric.Float64Histogram
+	for _, scope := range []string{"middleware", "otelhttp"} {
+		h, err := mp.Meter(scope).Float64Histogram(views.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(testBounds...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	d, _ := dashboard.New(r)
+	record(hs[0], "GET", "/a", 200, 0.01, 5)
+	record(hs[1], "GET", "/a", 200, 0.01, 50)
+	snapshot(t, d)
+	record(hs[0], "GET", "/a", 200, 0.01, 2)
+	record(hs[1], "GET", "/a", 200, 0.01, 3)
+	snapshot(t, d)
+	s := d.Summary()
+	if s.Totals.Requests != 5 || len(s.Endpoints) != 1 || s.Endpoints[0].Requests != 5 {
+		t.Errorf("two scopes: %+v, endpoints %+v", s.Totals, s.Endpoints)
+	}
+}
+
+// An instrument aggregated both ways (classic buckets and exponential,
+// as a reader might export the two forms side by side; the SDK itself keeps
+// one stream per name) is read once, from the exponential histogram.
+func TestSummaryBothAggregations(t *testing.T) {
+	attrs := attribute.NewSet(views.KeyHTTPMethod.String("GET"), views.KeyHTTPRoute.String("/a"), views.KeyHTTPStatus.Int(200))
+	var n uint64
+	src := collectorFunc(func(_ context.Context, rm *metricdata.ResourceMetrics) error {
+		*rm = metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{
+			{Name: views.InstrumentHTTPServerDuration, Data: metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality,
+				DataPoints: []metricdata.HistogramDataPoint[float64]{{Attributes: attrs, Count: n, Bounds: []float64{1}, BucketCounts: []uint64{n, 0}}}}},
+			{Name: views.InstrumentHTTPServerDuration, Data: metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality,
+				DataPoints: []metricdata.ExponentialHistogramDataPoint[float64]{{Attributes: attrs, Count: n, Scale: 3,
+					PositiveBucket: metricdata.ExponentialBucket{Offset: -5, Counts: []uint64{n}}}}}},
+		}}}}
+		return nil
+	})
+	d, _ := dashboard.New(src)
+	snapshot(t, d)
+	n = 10
+	snapshot(t, d)
+	if s := d.Summary(); s.Totals.Requests != 10 || s.Histogram != "exponential" {
+		t.Errorf("both aggregations: %d requests from %s", s.Totals.Requests, s.Histogram)
+	}
+}
+
+type collectorFunc func(context.Context, *metricdata.ResourceMetrics) error
+
+func (f collectorFunc) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	return f(ctx, rm)
 }
