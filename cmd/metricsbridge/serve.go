@@ -38,9 +38,9 @@ forwards every request to that service and records it, labelled by the
 document (--openapi). A request that arrives with a sampled W3C traceparent
 is an exemplar with the caller's trace ID. /metrics/prometheus, /health
 (liveness), /ready (readiness), /metrics/dashboard and /metrics/summary are
-the bridge's own, on the main listener or on --metrics-addr. SIGTERM or SIGINT stops accepting connections, lets
-in-flight requests finish within --shutdown-timeout, pushes a last OTLP
-export and exits 0.
+the bridge's own, on the main listener or on --metrics-addr. SIGTERM or
+SIGINT stops accepting connections, lets in-flight requests finish within
+--shutdown-timeout, pushes a last OTLP export and exits 0.
 `
 
 // certPollInterval is how often the TLS files are checked for a change;
