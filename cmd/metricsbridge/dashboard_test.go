@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,13 +41,31 @@ func summaryOf(t *testing.T, base, token string) dashboard.Summary {
 }
 
 // Formats as the page writes them (dashboard.js, fmt).
-func jsRate(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
-func jsPct(v float64) string  { return strconv.FormatFloat(v*100, 'f', 2, 64) + " %" }
+func jsRate(v float64) string { return jsFixed(v, 2) }
+func jsPct(v float64) string  { return jsFixed(v*100, 2) + " %" }
 func jsMS(v dashboard.Seconds) string {
 	if f := float64(v); f != f {
 		return "–"
 	}
-	return strconv.FormatFloat(float64(v)*1000, 'f', 1, 64) + " ms"
+	return jsFixed(float64(v)*1000, 1) + " ms"
+}
+
+// jsFixed is JavaScript's Number.prototype.toFixed for x ≥ 0: the exact
+// value of x rounded half up, where strconv rounds an exact tie (1/32 as a
+// percentage, 3.125) to even.
+func jsFixed(x float64, digits int) string {
+	exact := strconv.FormatFloat(x, 'f', 1100, 64) // every digit of a float64
+	dot := strings.IndexByte(exact, '.')
+	kept := new(big.Int)
+	kept.SetString(exact[:dot]+exact[dot+1:dot+1+digits], 10)
+	if exact[dot+1+digits] >= '5' {
+		kept.Add(kept, big.NewInt(1))
+	}
+	if digits == 0 {
+		return kept.String()
+	}
+	s := fmt.Sprintf("%0*s", digits+1, kept.String())
+	return s[:len(s)-digits] + "." + s[len(s)-digits:]
 }
 
 // pageView is what the page shows, read from its DOM.
@@ -361,5 +380,20 @@ func TestDashboardManyRoutes(t *testing.T) {
 	}
 	for _, p := range page.Problems() {
 		t.Errorf("browser reported %s", p)
+	}
+}
+
+func TestJSFixed(t *testing.T) {
+	for _, tc := range []struct {
+		x      float64
+		digits int
+		want   string
+	}{
+		{3.125, 2, "3.13"}, {0.25, 1, "0.3"}, {0.35, 1, "0.3"}, {12.5, 0, "13"}, {0, 2, "0.00"},
+		{0.005, 2, "0.01"}, {40.00499, 2, "40.00"}, {1234.5678, 1, "1234.6"}, {0.001, 2, "0.00"},
+	} {
+		if got := jsFixed(tc.x, tc.digits); got != tc.want {
+			t.Errorf("jsFixed(%v, %d) = %q, want %q", tc.x, tc.digits, got, tc.want)
+		}
 	}
 }
