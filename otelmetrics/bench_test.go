@@ -68,6 +68,8 @@ func BenchmarkMiddleware(b *testing.B) {
 		// Behind request-copying middleware the route travels in the
 		// context, which costs the request copy.
 		{"bridge-route-pattern", p.Middleware(RoutePattern(mux))},
+		// The dashboard's snapshots, 50 times as often as by default.
+		{"bridge-dashboard-100ms", dashboardProvider(b, 100*time.Millisecond).Middleware(mux)},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

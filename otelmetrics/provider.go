@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 
+	"github.com/metricsbridge/metricsbridge/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
 )
@@ -28,6 +29,7 @@ type options struct {
 	version           string
 	readers           []sdkmetric.Reader
 	res               *resource.Resource
+	dashboard         []dashboard.Option
 }
 
 // Option configures NewProvider.
@@ -68,12 +70,21 @@ func WithResource(r *resource.Resource) Option {
 	return optionFunc(func(o options) options { o.res = r; return o })
 }
 
+// WithDashboard shapes the snapshots behind DashboardHandler and
+// SummaryHandler (dashboard.WithInterval, dashboard.WithWindow). By
+// default, a snapshot every 5 s over 15 minutes. Repeated uses add up, the
+// later option winning.
+func WithDashboard(opts ...dashboard.Option) Option {
+	return optionFunc(func(o options) options { o.dashboard = append(o.dashboard, opts...); return o })
+}
+
 // Provider owns the MeterProvider, the scrape endpoint and the instruments.
 type Provider struct {
 	cfg      Config
 	mp       *sdkmetric.MeterProvider
 	exporter *promexport.Exporter
 	inst     *instruments
+	dash     *dashboard.Dashboard // nil when metrics are disabled
 }
 
 // NewProvider validates cfg and builds the pipeline. With cfg.Enabled false
@@ -127,6 +138,12 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 			return nil, fmt.Errorf("otelmetrics: %w", err)
 		}
 		mpOpts = append(mpOpts, sdkmetric.WithReader(p.exporter.Reader()))
+		// The dashboard reads the scrape endpoint's reader: a reader of
+		// its own would double the work of every measurement.
+		p.dash, err = dashboard.New(p.exporter.Reader(), append([]dashboard.Option{dashboard.WithLogger(o.logger)}, o.dashboard...)...)
+		if err != nil {
+			return nil, fmt.Errorf("otelmetrics: %w", err)
+		}
 	}
 	for _, r := range o.readers {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
@@ -176,12 +193,34 @@ func (p *Provider) MetricsHandler() http.Handler {
 	return p.exporter
 }
 
+// DashboardHandler serves the page that draws the reference gateway's five
+// panels from SummaryHandler's JSON; mount it at "GET /metrics/dashboard"
+// and "GET /metrics/dashboard/" (its script and style sheet), beside the
+// summary at "GET /metrics/summary". The page holds no data, so it needs no
+// token: it asks for one and sends it to the summary.
+func (p *Provider) DashboardHandler() http.Handler { return dashboard.PageHandler() }
+
+// SummaryHandler serves the dashboard's JSON (dashboard.Summary), or 503
+// with the scrape endpoint's body when metrics are disabled. The first call
+// starts the snapshots, taken off the request path until Shutdown.
+// Authentication wraps it from outside.
+func (p *Provider) SummaryHandler() http.Handler {
+	if p.dash == nil {
+		return promexport.Disabled()
+	}
+	p.dash.Start()
+	return p.dash.SummaryHandler()
+}
+
 // ForceFlush pushes pending measurements through every push reader.
 func (p *Provider) ForceFlush(ctx context.Context) error { return p.mp.ForceFlush(ctx) }
 
 // Shutdown flushes and stops every reader. Record calls after it are
 // no-ops, and the metrics endpoint answers 503.
 func (p *Provider) Shutdown(ctx context.Context) error {
+	if p.dash != nil {
+		p.dash.Stop()
+	}
 	var err error
 	if p.exporter != nil {
 		err = p.exporter.Shutdown(ctx)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Go modules (the
 # root module's and each router example's), the real Prometheus server and
-# promtool (Debian package "prometheus"), the JWT libraries the token
+# promtool (Debian package "prometheus"), headless Chromium (Debian package
+# "chromium"), the JWT libraries the token
 # interoperability tests compare against (jose and jsonwebtoken from npm,
 # PyJWT from the Debian package python3-jwt), and an OpenTelemetry Collector
 # built from collector/builder-config.yaml. Safe to run repeatedly; it only
@@ -29,6 +30,15 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "install-deps: installing Node.js (Debian packages nodejs and npm)"
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# Headless Chromium for the dashboard's browser tests, driven over the
+# DevTools protocol on a pipe (no driver library).
+if ! command -v chromium >/dev/null 2>&1; then
+	sudo=$(need_root chromium)
+	echo "install-deps: installing the Debian package chromium (for the dashboard's browser tests)"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 # PyJWT, the reference gateway's JWT library. Debian's python3 is asked,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
+	"github.com/metricsbridge/metricsbridge/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
@@ -89,9 +90,10 @@ type settings struct {
 	auth         auth.Config
 	otlp         collector.Config
 	// push is whether instruments are pushed over OTLP.
-	push     bool
-	resource *resource.Resource
-	server   serverSettings
+	push      bool
+	resource  *resource.Resource
+	server    serverSettings
+	dashboard dashboard.Config
 }
 
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
@@ -112,6 +114,8 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	s.resource, err = collector.Resource(lookup, appVersion())
 	errs = append(errs, err)
 	s.server, err = loadServerSettings(lookup)
+	errs = append(errs, err)
+	s.dashboard, err = dashboard.ConfigFromEnv(lookup)
 	errs = append(errs, err)
 	// The bridge's own probes would otherwise outnumber real traffic on a
 	// quiet service; an explicit METRICS_EXCLUDED_HANDLERS (even empty)
@@ -199,6 +203,8 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fmt.Fprintf(stdout, "METRICS_PROMETHEUS_NAMES=%s\n", m.PrometheusNames)
 	fmt.Fprintf(stdout, "METRICS_EXEMPLARS=%t\n", m.Exemplars)
 	fmt.Fprintf(stdout, "METRICS_BODY_SIZES=%t\n", m.BodySizes)
+	fmt.Fprintf(stdout, "%s=%t\n%s=%s\n%s=%s\n", dashboard.EnvDashboard, s.dashboard.Enabled,
+		dashboard.EnvInterval, s.dashboard.Interval, dashboard.EnvWindow, s.dashboard.Window)
 	fmt.Fprintf(stdout, "HOST=%s\nPORT=%d\n", m.Host, m.Port)
 	fmt.Fprintf(stdout, "AUTH_REQUIRED=%t\n", s.authRequired)
 	a := s.auth

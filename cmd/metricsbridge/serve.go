@@ -20,6 +20,7 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
+	"github.com/metricsbridge/metricsbridge/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -36,10 +37,10 @@ forwards every request to that service and records it, labelled by the
 --routes template it matched, else by the template of the upstream's OpenAPI
 document (--openapi). A request that arrives with a sampled W3C traceparent
 is an exemplar with the caller's trace ID. /metrics/prometheus, /health
-(liveness) and /ready (readiness) are the bridge's own, on the main listener
-or on --metrics-addr. SIGTERM or SIGINT stops accepting connections, lets
-in-flight requests finish within --shutdown-timeout, pushes a last OTLP
-export and exits 0.
+(liveness), /ready (readiness), /metrics/dashboard and /metrics/summary are
+the bridge's own, on the main listener or on --metrics-addr. SIGTERM or
+SIGINT stops accepting connections, lets in-flight requests finish within
+--shutdown-timeout, pushes a last OTLP export and exits 0.
 `
 
 // certPollInterval is how often the TLS files are checked for a change;
@@ -85,7 +86,8 @@ type server struct {
 	pusher    *collector.Pusher // nil: no OTLP push
 	otlpState string            // the OTLP line of the start-up log
 	metrics   http.Handler
-	authState string // the auth line of the start-up log
+	guard     func(http.Handler) http.Handler // the bearer check, or nil
+	authState string                          // the auth line of the start-up log
 	app, own  http.Handler
 	mode      string
 	tls       *tls.Config // nil: plain HTTP
@@ -117,7 +119,8 @@ func (b *server) start(ctx context.Context) (int, error) {
 // second reader when push is on.
 func (b *server) startProviders(ctx context.Context) (int, error) {
 	s := b.s
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource),
+		otelmetrics.WithDashboard(s.dashboard.Options()...)}
 	if s.server.upstream != nil {
 		// Paths outside --routes are forwarded unlabelled by design.
 		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
@@ -159,6 +162,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 		if err != nil {
 			return exitConfig, err
 		}
+		b.guard = v.Middleware
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + "), then 503: metrics disabled; set ENABLE_METRICS=true"
 	case s.protected():
@@ -166,6 +170,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 		if err != nil {
 			return exitConfig, err
 		}
+		b.guard = v.Middleware
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + ")"
 		for _, w := range s.auth.Warnings() {
@@ -185,6 +190,7 @@ func (b *server) startHandlers(ctx context.Context) (int, error) {
 	srv := b.s.server
 	own := http.NewServeMux()
 	registerOwn(own, b.metrics, srv.upstream, b.logger)
+	b.registerDashboard(own)
 	b.own = own
 	shared := srv.metricsAddr == ""
 	b.mode = "demo gateway"
@@ -297,6 +303,7 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 	}
 	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
 		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
+	b.logDashboard(ownBase)
 
 	if b.pusher != nil {
 		// A first export now rather than one interval after start: a wrong
@@ -441,9 +448,13 @@ func dialUpstream(ctx context.Context, u *url.URL) error {
 func withOwn(own *http.ServeMux, px *proxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case promexport.Path, pathHealth, pathReady:
+		case promexport.Path, pathHealth, pathReady, dashboard.SummaryPath, dashboard.PagePath:
 			own.ServeHTTP(w, r)
 		default:
+			if dashboardAsset(r.URL.Path) {
+				own.ServeHTTP(w, r)
+				return
+			}
 			px.ServeHTTP(w, r)
 		}
 	})

@@ -1,0 +1,29 @@
+// Package dashboard shows the reference gateway's five panels (request
+// rate, 5xx rate, latency percentiles, status codes, top endpoints) from
+// the bridge's own data, without Prometheus or Grafana: a bounded ring of
+// snapshots of the duration histogram, a JSON summary computed from it, and
+// one embedded page that draws it as SVG.
+//
+//	d, err := dashboard.New(reader) // an sdkmetric.Reader of the instrumented provider
+//	d.Start()
+//	defer d.Stop()
+//	mux.Handle("GET /metrics/summary", auth(d.SummaryHandler()))
+//	mux.Handle("GET /metrics/dashboard", dashboard.PageHandler())
+//	mux.Handle("GET /metrics/dashboard/", dashboard.PageHandler())
+//
+// otelmetrics.Provider does this wiring itself: see its DashboardHandler
+// and SummaryHandler.
+//
+// Snapshots are taken off the request path, every 5 s over 15 min by
+// default (WithInterval, WithWindow). Each keeps only what changed since
+// the one before, per series: its request count, sum and bucket deltas. So
+// the ring holds at most series × window/interval entries, and the series
+// are bounded by the SDK's cardinality limit.
+//
+// Rates are counter differences over the time between snapshots.
+// Percentiles come from the histogram's buckets through the Histogram
+// interface: Classic interpolates exactly as PromQL's histogram_quantile
+// does over the same buckets, so the page and a Prometheus query over the
+// same span agree; Exponential reads OTel's base-2 exponential histograms
+// (Prometheus native histograms).
+package dashboard

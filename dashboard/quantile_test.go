@@ -1,0 +1,141 @@
+package dashboard
+
+import (
+	"math"
+	"testing"
+)
+
+func TestClassicQuantile(t *testing.T) {
+	bounds := []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+	for _, tc := range []struct {
+		name   string
+		bounds []float64
+		counts []uint64
+		q      float64
+		want   float64
+	}{
+		// Rank 50 of 100 lies half-way into (0.025, 0.05]: 30 below it.
+		{"interpolates within a bucket", bounds, []uint64{10, 10, 10, 40, 20, 10, 0, 0, 0, 0, 0, 0}, 0.5, 0.025 + 0.025*(20.0/40)},
+		{"lowest bucket starts at zero", bounds, []uint64{100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.5, 0.0025},
+		{"rank in +Inf is the highest bound", bounds, []uint64{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99}, 0.5, 10},
+		{"exact bucket edge", []float64{1, 2}, []uint64{50, 50, 0}, 0.5, 1},
+		{"q=1 is the top of the last filled bucket", []float64{1, 2}, []uint64{50, 50, 0}, 1, 2},
+		// histogram_quantile finds the empty first bucket for rank 0 and
+		// divides 0 by 0 there; agreeing with it matters more here.
+		{"q=0 with an empty first bucket is NaN, as in PromQL", []float64{1, 2}, []uint64{0, 50, 0}, 0, math.NaN()},
+		{"non-positive lowest bound is returned as it is", []float64{-1, 2}, []uint64{10, 0, 0}, 0.5, -1},
+		{"no observations", bounds, make([]uint64, 12), 0.5, math.NaN()},
+		{"q below 0", []float64{1}, []uint64{1, 0}, -0.1, math.Inf(-1)},
+		{"q above 1", []float64{1}, []uint64{1, 0}, 1.1, math.Inf(1)},
+		{"NaN q", []float64{1}, []uint64{1, 0}, math.NaN(), math.NaN()},
+		{"counts do not fit the bounds", []float64{1}, []uint64{1}, 0.5, math.NaN()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Classic{Bounds: tc.bounds, Counts: tc.counts}.Quantile(tc.q)
+			if !same(got, tc.want) {
+				t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExponentialQuantile(t *testing.T) {
+	// Scale 0: base 2, positive bucket i is (2^i, 2^(i+1)].
+	for _, tc := range []struct {
+		name string
+		h    Exponential
+		q    float64
+		want float64
+	}{
+		{"one bucket, half-way on the log scale", Exponential{PositiveOffset: 0, Positive: []uint64{10}}, 0.5, math.Sqrt2},
+		{"second bucket", Exponential{PositiveOffset: -3, Positive: []uint64{10, 10}}, 0.75, math.Exp2(-2 + 0.5)},
+		{"top of the last bucket", Exponential{PositiveOffset: 2, Positive: []uint64{1, 0, 3}}, 1, 32},
+		{"scale 3", Exponential{Scale: 3, PositiveOffset: 8, Positive: []uint64{4}}, 0.25, math.Exp2((8 + 0.25) / 8)},
+		{"negative scale", Exponential{Scale: -1, PositiveOffset: 1, Positive: []uint64{2}}, 0.5, math.Exp2(2 * 1.5)},
+		{"zero bucket with positives only starts at 0", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
+		{"zero threshold 0", Exponential{ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0},
+		{"negative bucket", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1.5)},
+		{"empty", Exponential{}, 0.5, math.NaN()},
+		{"q above 1", Exponential{Positive: []uint64{1}}, 2, math.Inf(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.h.Quantile(tc.q); !same(got, tc.want) {
+				t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestExponentialQuantileOnSamples checks the estimate against the true
+// quantile of a known sample set: it must land in the true value's bucket,
+// within one bucket's width (a factor of 2^(2^-scale)).
+func TestExponentialQuantileOnSamples(t *testing.T) {
+	const scale = 3
+	var h Exponential
+	h.Scale = scale
+	var samples []float64
+	for i := 1; i <= 1000; i++ {
+		samples = append(samples, 0.001*float64(i)) // 1 ms .. 1 s, uniform
+	}
+	idx := func(v float64) int32 { return int32(math.Ceil(math.Log2(v)*math.Exp2(scale))) - 1 }
+	lo := idx(samples[0])
+	h.PositiveOffset = lo
+	h.Positive = make([]uint64, idx(samples[len(samples)-1])-lo+1)
+	for _, v := range samples {
+		h.Positive[idx(v)-lo]++
+	}
+	base := math.Exp2(math.Exp2(-scale))
+	for _, q := range []float64{0.5, 0.9, 0.95, 0.99} {
+		truth := samples[int(q*float64(len(samples)))-1]
+		got := h.Quantile(q)
+		if got < truth/base || got > truth*base {
+			t.Errorf("q=%v: %v, true %v: more than a bucket (×%.3f) apart", q, got, truth, base)
+		}
+	}
+}
+
+func TestExponentialArithmetic(t *testing.T) {
+	// Scale 1 buckets 4..7 merge pairwise into scale 0 buckets 2 and 3.
+	a := Exponential{Scale: 1, ZeroCount: 1, PositiveOffset: 4, Positive: []uint64{1, 2, 3, 4}}
+	d := a.downscale(0)
+	if d.PositiveOffset != 2 || len(d.Positive) != 2 || d.Positive[0] != 3 || d.Positive[1] != 7 {
+		t.Fatalf("downscale: %+v", d)
+	}
+	// Negative indexes floor: -3 and -2 at scale 1 are -2 and -1 at scale 0.
+	n := Exponential{Scale: 1, PositiveOffset: -3, Positive: []uint64{5, 6}}.downscale(0)
+	if n.PositiveOffset != -2 || len(n.Positive) != 2 || n.Positive[0] != 5 || n.Positive[1] != 6 {
+		t.Fatalf("downscale of negative indexes: %+v", n)
+	}
+	// The SDK lowered the scale between two snapshots: the difference is
+	// taken at the lower one.
+	later := Exponential{Scale: 0, ZeroCount: 3, PositiveOffset: 2, Positive: []uint64{10, 7, 1}}
+	delta := later.sub(a)
+	if delta.Scale != 0 || delta.ZeroCount != 2 || delta.PositiveOffset != 2 || delta.Positive[0] != 7 || delta.Positive[1] != 0 || delta.Positive[2] != 1 {
+		t.Fatalf("sub: %+v", delta)
+	}
+	sum := delta.add(Exponential{Scale: 1, PositiveOffset: 0, Positive: []uint64{4}})
+	if sum.Total() != delta.Total()+4 || sum.PositiveOffset != 0 || sum.Positive[0] != 4 {
+		t.Fatalf("add: %+v", sum)
+	}
+}
+
+func same(a, b float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	return a == b || math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// A series that first appears keeps its own scale: subtracting "nothing"
+// must not coarsen it to the zero value's scale 0.
+func TestExponentialSubFromNothing(t *testing.T) {
+	cur := Exponential{Scale: 5, PositiveOffset: 100, Positive: []uint64{1, 2, 3}}
+	d := cur.sub(Exponential{})
+	if d.Scale != 5 || d.PositiveOffset != 100 || len(d.Positive) != 3 || d.Total() != 6 {
+		t.Fatalf("sub from nothing: %+v", d)
+	}
+	d.Positive[0] = 99
+	if cur.Positive[0] != 1 {
+		t.Error("the difference shares the point's buckets")
+	}
+}

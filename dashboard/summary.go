@@ -1,0 +1,273 @@
+package dashboard
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Summary is the JSON document GET /metrics/summary serves. Rates are
+// counter differences between snapshots divided by the time between them;
+// percentiles are read from the duration histogram's buckets over the same
+// span (see Histogram). A percentile with no request behind it is null.
+type Summary struct {
+	// GeneratedAt is the time of the latest snapshot.
+	GeneratedAt time.Time `json:"generated_at"`
+	// IntervalSeconds and WindowSeconds are the ring's configuration;
+	// CoveredSeconds is the span the ring holds so far (at most the
+	// window).
+	IntervalSeconds float64 `json:"interval_seconds"`
+	WindowSeconds   float64 `json:"window_seconds"`
+	CoveredSeconds  float64 `json:"covered_seconds"`
+	// Histogram is "classic" or "exponential": where percentiles come from.
+	Histogram string `json:"histogram"`
+	// Totals are over the whole covered span.
+	Totals Totals `json:"totals"`
+	// Timeline has one point per snapshot, oldest first, each over the
+	// interval that ended at its time.
+	Timeline []Point `json:"timeline"`
+	// Statuses counts requests by status code over the covered span,
+	// in ascending code order.
+	Statuses []Status `json:"statuses"`
+	// Endpoints are the (method, handler) pairs with requests in the
+	// covered span, most requests first.
+	Endpoints []Endpoint `json:"endpoints"`
+}
+
+// Totals are the whole-span figures.
+type Totals struct {
+	Requests          uint64  `json:"requests"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	Errors            uint64  `json:"errors"`
+	ErrorsPerSecond   float64 `json:"errors_per_second"`
+	// ErrorRatio is 5xx responses over all responses (0 when none).
+	ErrorRatio  float64 `json:"error_ratio"`
+	P50         Seconds `json:"p50_seconds"`
+	P95         Seconds `json:"p95_seconds"`
+	P99         Seconds `json:"p99_seconds"`
+	MeanLatency Seconds `json:"mean_seconds"`
+}
+
+// Point is one snapshot interval.
+type Point struct {
+	Time              time.Time `json:"time"`
+	RequestsPerSecond float64   `json:"requests_per_second"`
+	ErrorsPerSecond   float64   `json:"errors_per_second"`
+	P50               Seconds   `json:"p50_seconds"`
+	P95               Seconds   `json:"p95_seconds"`
+	P99               Seconds   `json:"p99_seconds"`
+}
+
+// Status is one status code's share.
+type Status struct {
+	Status   string `json:"status"`
+	Requests uint64 `json:"requests"`
+}
+
+// Endpoint is one row of the top-endpoints table.
+type Endpoint struct {
+	Method            string  `json:"method"`
+	Handler           string  `json:"handler"`
+	Requests          uint64  `json:"requests"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	Errors            uint64  `json:"errors"`
+	ErrorRatio        float64 `json:"error_ratio"`
+	P99               Seconds `json:"p99_seconds"`
+}
+
+// Seconds is a latency; NaN (no requests) is encoded as null.
+type Seconds float64
+
+// MarshalJSON writes null for NaN and infinities, which JSON cannot carry.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	f := float64(s)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null as NaN.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = Seconds(math.NaN())
+		return nil
+	}
+	var f float64
+	err := json.Unmarshal(b, &f)
+	*s = Seconds(f)
+	return err
+}
+
+// acc sums histogram deltas of one kind.
+type acc struct {
+	bounds  []float64
+	classic []uint64
+	exp     *Exponential
+	mixed   bool // bounds differed: no percentile
+}
+
+func (a *acc) add(e *entry, bounds []float64) {
+	switch {
+	case e.classic != nil:
+		if a.classic == nil {
+			a.bounds, a.classic = bounds, make([]uint64, len(e.classic))
+		}
+		if len(a.classic) != len(e.classic) {
+			a.mixed = true
+			return
+		}
+		for i, v := range e.classic {
+			a.classic[i] += v
+		}
+	case e.exp != nil:
+		if a.exp == nil {
+			x := *e.exp
+			a.exp = &x
+			return
+		}
+		x := a.exp.add(*e.exp)
+		a.exp = &x
+	}
+}
+
+func (a *acc) histogram() Histogram {
+	switch {
+	case a.mixed:
+		return nil
+	case a.classic != nil:
+		return Classic{Bounds: a.bounds, Counts: a.classic}
+	case a.exp != nil:
+		return *a.exp
+	}
+	return nil
+}
+
+func quantile(h Histogram, q float64) Seconds {
+	if h == nil {
+		return Seconds(math.NaN())
+	}
+	return Seconds(h.Quantile(q))
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func perSecond(n uint64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+type endpointAcc struct {
+	requests, errors uint64
+	h                acc
+}
+
+// Summary computes the document from the ring. Its cost is linear in the
+// entries the ring holds, bounded by series × slots.
+func (d *Dashboard) Summary() Summary {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.summaryLocked()
+}
+
+// summaryJSON returns the encoded summary, computed once per snapshot:
+// however many pages poll, the ring is walked once per interval.
+func (d *Dashboard) summaryJSON() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cached != nil && d.cachedAt.Equal(d.last) {
+		return d.cached, nil
+	}
+	body, err := json.Marshal(d.summaryLocked())
+	if err != nil {
+		return nil, err
+	}
+	d.cached, d.cachedAt = body, d.last
+	return body, nil
+}
+
+func (d *Dashboard) summaryLocked() Summary {
+	s := Summary{
+		GeneratedAt:     d.last.UTC(),
+		IntervalSeconds: d.cfg.interval.Seconds(),
+		WindowSeconds:   d.cfg.window.Seconds(),
+		Histogram:       d.kind,
+		Timeline:        make([]Point, 0, len(d.ring)),
+		Statuses:        []Status{},
+		Endpoints:       []Endpoint{},
+	}
+	var covered time.Duration
+	var total acc
+	var sum float64
+	statuses := map[string]uint64{}
+	ends := make([]endpointAcc, len(d.ends))
+	for si := range d.ring {
+		sl := &d.ring[si]
+		covered += sl.dur
+		var n, errs uint64
+		var h acc
+		for ei := range sl.entries {
+			e := &sl.entries[ei]
+			info := &d.series[e.id]
+			n += e.count
+			sum += e.sum
+			ea := &ends[info.endpoint]
+			ea.requests += e.count
+			if info.serverError {
+				errs += e.count
+				ea.errors += e.count
+			}
+			if info.status != "" {
+				statuses[info.status] += e.count
+			}
+			h.add(e, info.bounds)
+			total.add(e, info.bounds)
+			ea.h.add(e, info.bounds)
+		}
+		hist := h.histogram()
+		s.Timeline = append(s.Timeline, Point{Time: sl.at.UTC(), RequestsPerSecond: perSecond(n, sl.dur), ErrorsPerSecond: perSecond(errs, sl.dur),
+			P50: quantile(hist, 0.5), P95: quantile(hist, 0.95), P99: quantile(hist, 0.99)})
+		s.Totals.Requests += n
+		s.Totals.Errors += errs
+	}
+	s.CoveredSeconds = covered.Seconds()
+	t := &s.Totals
+	t.RequestsPerSecond = perSecond(t.Requests, covered)
+	t.ErrorsPerSecond = perSecond(t.Errors, covered)
+	t.ErrorRatio = ratio(t.Errors, t.Requests)
+	hist := total.histogram()
+	t.P50, t.P95, t.P99 = quantile(hist, 0.5), quantile(hist, 0.95), quantile(hist, 0.99)
+	t.MeanLatency = Seconds(math.NaN())
+	if t.Requests > 0 {
+		t.MeanLatency = Seconds(sum / float64(t.Requests))
+	}
+	for code, n := range statuses {
+		s.Statuses = append(s.Statuses, Status{Status: code, Requests: n})
+	}
+	slices.SortFunc(s.Statuses, func(a, b Status) int {
+		return cmp.Or(cmp.Compare(len(a.Status), len(b.Status)), cmp.Compare(a.Status, b.Status))
+	})
+	for key, id := range d.ends {
+		ea := &ends[id]
+		if ea.requests == 0 {
+			continue
+		}
+		s.Endpoints = append(s.Endpoints, Endpoint{Method: key[0], Handler: key[1], Requests: ea.requests,
+			RequestsPerSecond: perSecond(ea.requests, covered), Errors: ea.errors, ErrorRatio: ratio(ea.errors, ea.requests),
+			P99: quantile(ea.h.histogram(), 0.99)})
+	}
+	slices.SortFunc(s.Endpoints, func(a, b Endpoint) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Handler, b.Handler), cmp.Compare(a.Method, b.Method))
+	})
+	return s
+}
