@@ -36,7 +36,7 @@ bench-smoke:
 
 # Every fuzz target, briefly in the test command and longer on demand.
 # go test -fuzz takes one target and one package at a time.
-FUZZ_TARGETS = ./auth:FuzzVerify ./cmd/metricsbridge:FuzzRoutes ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./dashboard:FuzzHistogram
+FUZZ_TARGETS = ./auth:FuzzVerify ./cmd/metricsbridge:FuzzRoutes ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./otelmetrics/dashboard:FuzzHistogram
 FUZZTIME ?= 10s
 
 fuzz-smoke:

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metricsbridge/metricsbridge/dashboard"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 
-	"github.com/metricsbridge/metricsbridge/dashboard"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
 )

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/metricsbridge/metricsbridge/dashboard"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // registerDashboard mounts the page and its summary beside the scrape

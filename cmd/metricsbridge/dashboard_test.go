@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/auth"
-	"github.com/metricsbridge/metricsbridge/dashboard"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/browsertest"
 )
 
