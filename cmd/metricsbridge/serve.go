@@ -50,14 +50,17 @@ const certPollInterval = 5 * time.Second
 // under them, for handlers to return and be counted.
 const closeGrace = 5 * time.Second
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	s, _, code, ok := loadCommand("serve", serveSummary, args, stderr, lookup)
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup, environ []string) int {
+	s, _, code, ok := loadCommandInterruptible(ctx, "serve", serveSummary, args, stderr, lookup, environ)
 	if !ok {
 		return code
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logger := newLogger(stderr, s.server)
+	for _, w := range s.warnings {
+		logger.Warn("check the configuration", "warning", w)
+	}
 	// The SDK reports each failed export through the process-wide handler,
 	// which would print an unstructured line per interval; the pusher
 	// already counts failures and logs them rate-limited.
@@ -167,9 +170,6 @@ func (b *server) startAuth(context.Context) (int, error) {
 		}
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + ")"
-		for _, w := range s.auth.Warnings() {
-			b.logger.Warn("weak scrape-token key", "detail", w)
-		}
 	case s.metrics.Enabled:
 		b.authState = "OFF"
 		b.logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
