@@ -104,7 +104,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %s uses a secret, not a public key", ErrConfig, c.Algorithm)
 		}
 		if len(c.Secrets) == 0 {
-			return fmt.Errorf("%w: %s needs a secret", ErrConfig, c.Algorithm)
+			return fmt.Errorf("%w: %s needs a secret: set %s or %s (Config.Secrets)", ErrConfig, c.Algorithm, EnvSecret, EnvSecretFile)
 		}
 		for _, s := range c.Secrets {
 			if len(s) == 0 {
@@ -120,7 +120,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %s uses a public key, not a secret", ErrConfig, c.Algorithm)
 	}
 	if len(c.PublicKeys) == 0 {
-		return fmt.Errorf("%w: %s needs a public key", ErrConfig, c.Algorithm)
+		return fmt.Errorf("%w: %s needs a public key: set %s (Config.PublicKeys)", ErrConfig, c.Algorithm, EnvPublicKeyPath)
 	}
 	for _, k := range c.PublicKeys {
 		if err := checkPublicKey(c.Algorithm, k); err != nil {

@@ -131,11 +131,22 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	s.push = s.metrics.Enabled && s.otlp.OTLP
 	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
 	if s.protected() && !s.auth.HasKey() {
-		return s, env.Errorf(envAuthRequired, "true",
-			"ENABLE_METRICS=true needs a key to verify scrape tokens: set %s (HS256/384/512) or %s with %s, or set AUTH_REQUIRED=false to serve metrics without authentication",
-			auth.EnvSecret, auth.EnvPublicKeyPath, auth.EnvAlgorithm)
+		return s, noKeyError(lookup)
 	}
 	return s, nil
+}
+
+// noKeyError is the start-up error for metrics that need scrape tokens
+// and no key to verify them: it blames ENABLE_METRICS, the setting that
+// asked for them, and names everything that would do.
+func noKeyError(lookup env.Lookup) error {
+	why := "AUTH_REQUIRED defaults to true"
+	if _, set := lookup(envAuthRequired); set {
+		why = "AUTH_REQUIRED=true"
+	}
+	return env.Errorf(otelmetrics.EnvEnableMetrics, "true",
+		"scrapes need a bearer token (%s) and no key is set to verify one: set %s or %s (HS256/384/512), or %s with %s (RS*, ES*, EdDSA); or set %s=false to serve metrics without authentication",
+		why, auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvAlgorithm, envAuthRequired)
 }
 
 // protected reports whether scrapes must present a token. With metrics
