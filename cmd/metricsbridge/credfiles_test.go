@@ -45,7 +45,7 @@ func hostileFiles(t *testing.T) (fifo, dir, huge, loose string) {
 func cliWithin(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	type result struct {
-		code             int
+		code           int
 		stdout, stderr string
 	}
 	done := make(chan result, 1)
