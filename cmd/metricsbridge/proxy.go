@@ -89,10 +89,9 @@ type proxy struct {
 	openapi atomic.Pointer[openAPIRoutes]
 	rp      *httputil.ReverseProxy
 	logger  *slog.Logger
-	// lastLog rate-limits upstream failure logs, which arrive once per
+	// failures rate-limits upstream failure logs, which arrive once per
 	// request while the upstream is down.
-	lastLog    atomic.Int64
-	suppressed atomic.Int64
+	failures logLimiter
 }
 
 // newProxy returns the instrumenting reverse proxy of s.upstream.
@@ -222,14 +221,10 @@ func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 // logFailure logs the first failure, then at most one every 10 s with the
 // number left out, so a dead upstream under load does not flood the log.
 func (p *proxy) logFailure(r *http.Request, status int, err error) {
-	now := time.Now().UnixNano()
-	last := p.lastLog.Load()
-	if now-last < int64(10*time.Second) || !p.lastLog.CompareAndSwap(last, now) {
-		p.suppressed.Add(1)
-		return
+	if n, ok := p.failures.allow(); ok {
+		p.logger.Warn("upstream request failed", "status", status, "method", r.Method, "path", r.URL.Path,
+			"err", err, "similar_failures_not_logged", n)
 	}
-	p.logger.Warn("upstream request failed", "status", status, "method", r.Method, "path", r.URL.Path,
-		"err", err, "similar_failures_not_logged", p.suppressed.Swap(0))
 }
 
 // streamWriter lifts the write deadline from streaming responses (SSE, or

@@ -372,16 +372,11 @@ func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, lo
 	// Readiness needs no draining state: on SIGTERM the listeners close at
 	// once, so no probe could see one; Kubernetes takes a terminating pod
 	// out of its Service by itself.
-	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, r *http.Request) {
-		if upstream != nil {
-			if err := dialUpstream(r.Context(), upstream); err != nil {
-				// The dial error names addresses and resolver details that
-				// are the operator's business, not a prober's.
-				logger.Warn("readiness: upstream unreachable", "upstream", upstream.Redacted(), "err", err, "remote", r.RemoteAddr)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable"})
-				return
-			}
-		}
+	if upstream != nil {
+		mux.Handle("GET "+pathReady, newReadiness(upstream, logger))
+		return
+	}
+	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }
