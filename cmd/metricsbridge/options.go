@@ -170,7 +170,7 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	s.routes, err = env.List(lookup, envRoutes)
 	add(err)
 	if err == nil && len(s.routes) > 0 {
-		if _, err := compileRoutes(s.routes); err != nil {
+		if err := compileCheckedRoutes(s.routes); err != nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "%v", err))
 		} else if s.upstream == nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "route templates label proxied requests; set %s (--upstream) too", envUpstream))

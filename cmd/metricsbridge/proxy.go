@@ -92,11 +92,15 @@ type proxy struct {
 	// failures rate-limits upstream failure logs, which arrive once per
 	// request while the upstream is down.
 	failures logLimiter
+	// unrouted warns when the templates match next to nothing.
+	unrouted  unroutedHint
+	templates string // for that warning: where the templates come from
 }
 
 // newProxy returns the instrumenting reverse proxy of s.upstream.
 func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
-	p := &proxy{logger: logger}
+	p := &proxy{logger: logger, templates: s.routeSummary()}
+	p.unrouted.on = len(s.routes) > 0 || s.openapi != nil
 	if len(s.routes) > 0 {
 		routes, err := compileRoutes(s.routes)
 		if err != nil {
@@ -132,6 +136,7 @@ func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Pattern = p.match(r)
+	p.unrouted.observe(r.Pattern != "", p.logger, p.templates)
 	p.rp.ServeHTTP(&streamWriter{ResponseWriter: w}, r)
 }
 
