@@ -37,7 +37,7 @@ func TestCheckEscapesValues(t *testing.T) {
 		"\nAUTH_REQUIRED=true\n",
 		`JWT_AUDIENCE="a\x1b[2Jb"` + "\n",
 		`JWT_ISSUER="\"quoted\""` + "\n", // trimmed as it is read
-		"METRICS_SUBSYSTEM=api\n", // plain values stay as they were
+		"METRICS_SUBSYSTEM=api\n",        // plain values stay as they were
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
