@@ -107,3 +107,34 @@ func TestProxyWarnsWhenNearlyEverythingIsNone(t *testing.T) {
 		t.Errorf("%d warnings, want 1 after 100 requests:\n%s", n, log)
 	}
 }
+
+// The hint adds no allocation to a proxied request.
+func TestUnroutedHintAllocs(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	h := unroutedHint{on: true}
+	if n := testing.AllocsPerRun(1000, func() { h.observe(true, logger, "") }); n != 0 {
+		t.Errorf("observe allocates %v times", n)
+	}
+}
+
+// BenchmarkUnroutedHint prices the hint per request while it counts
+// (two atomic adds) against after it stopped (one atomic load), side by
+// side, in parallel as requests arrive.
+func BenchmarkUnroutedHint(b *testing.B) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, bc := range []struct {
+		name string
+		done bool
+	}{{"counting", false}, {"stopped", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := unroutedHint{on: true}
+			h.done.Store(bc.done)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					h.observe(true, logger, "")
+				}
+			})
+		})
+	}
+}

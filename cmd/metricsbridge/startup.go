@@ -39,8 +39,8 @@ func loadCommandInterruptible(ctx context.Context, name, summary string, args []
 		code   int
 		ok     bool
 	}
-	// stderr is shared with the goroutine, which may still write to it
-	// after an interrupt; the writers given to run are safe for that.
+	// After an interrupt the goroutine may still write its own error to
+	// stderr next to ours; os.Stderr takes both whole.
 	l, ok := interruptible(ctx, func() loaded {
 		s, lookup, code, ok := loadCommand(name, summary, args, stderr, lookup, environ)
 		return loaded{s, lookup, code, ok}
