@@ -4,11 +4,11 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 )
 
@@ -78,6 +78,9 @@ type Config struct {
 	MaxTokenAge time.Duration
 	// AllowWeakSecret accepts HMAC secrets shorter than MinSecretBytes.
 	AllowWeakSecret bool
+
+	// fileWarnings are about the secret files ConfigFromEnv read.
+	fileWarnings []string
 }
 
 // HasKey reports whether any verification key is configured.
@@ -101,7 +104,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %s uses a secret, not a public key", ErrConfig, c.Algorithm)
 		}
 		if len(c.Secrets) == 0 {
-			return fmt.Errorf("%w: %s needs a secret", ErrConfig, c.Algorithm)
+			return fmt.Errorf("%w: %s needs a secret: set %s or %s (Config.Secrets)", ErrConfig, c.Algorithm, EnvSecret, EnvSecretFile)
 		}
 		for _, s := range c.Secrets {
 			if len(s) == 0 {
@@ -117,7 +120,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %s uses a public key, not a secret", ErrConfig, c.Algorithm)
 	}
 	if len(c.PublicKeys) == 0 {
-		return fmt.Errorf("%w: %s needs a public key", ErrConfig, c.Algorithm)
+		return fmt.Errorf("%w: %s needs a public key: set %s (Config.PublicKeys)", ErrConfig, c.Algorithm, EnvPublicKeyPath)
 	}
 	for _, k := range c.PublicKeys {
 		if err := checkPublicKey(c.Algorithm, k); err != nil {
@@ -128,9 +131,10 @@ func (c Config) Validate() error {
 }
 
 // Warnings lists settings that work but weaken security: secrets shorter
-// than RFC 7518 allows, accepted because AllowWeakSecret is set.
+// than RFC 7518 allows, accepted because AllowWeakSecret is set, and a
+// secret file that the group or others may read.
 func (c Config) Warnings() []string {
-	var w []string
+	w := slices.Clone(c.fileWarnings)
 	if IsHMAC(c.Algorithm) {
 		min := MinSecretBytes(c.Algorithm)
 		for i, s := range c.Secrets {
@@ -196,9 +200,12 @@ func ConfigFromEnv(lookup env.Lookup) (Config, error) {
 		if hasSecret {
 			errs = append(errs, env.Errorf(EnvSecretFile, path, "%s is set too; set one of them", EnvSecret))
 		}
-		s, err := ReadSecretFile(path)
+		s, warning, err := readSecretFile(path)
 		if err != nil {
 			errs = append(errs, env.Errorf(EnvSecretFile, path, "%v", err))
+		}
+		if warning != "" {
+			c.fileWarnings = append(c.fileWarnings, EnvSecretFile+"="+path+": "+warning)
 		}
 		secret, hasSecret = s, err == nil
 	}
@@ -264,17 +271,26 @@ func (c Config) checkSecretLength(name, secret, path string) error {
 
 // ReadSecretFile reads an HMAC secret from a file, such as a mounted
 // Kubernetes Secret. One trailing line break is dropped, since echo and
-// most editors add one; any other byte is part of the key.
+// most editors add one; any other byte is part of the key. Only a regular
+// file of at most 64 KiB is read: a FIFO, a device such as /dev/zero or a
+// directory is refused at once rather than blocking or filling memory.
 func ReadSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	s, _, err := readSecretFile(path)
+	return s, err
+}
+
+// readSecretFile is ReadSecretFile that also returns a warning when the
+// group or others may read the file.
+func readSecretFile(path string) (secret, warning string, err error) {
+	b, warning, err := credfile.Read(path, credfile.MaxSecretBytes)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the secret file: %w", err)
+		return "", "", fmt.Errorf("cannot read the secret file: %w", err)
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if strings.TrimSpace(s) == "" {
-		return "", errors.New("the secret file is empty")
+		return "", "", errors.New("the secret file is empty")
 	}
-	return s, nil
+	return s, warning, nil
 }
 
 func nonEmpty(lookup env.Lookup, name string) (string, bool) {
@@ -293,7 +309,8 @@ func canonicalAlgorithm(s string) (string, bool) {
 }
 
 func readPublicKeys(alg, path string) ([]crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	// A public key is no secret: who may read its file does not matter.
+	data, _, err := credfile.Read(path, credfile.MaxPEMBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the key file: %w", err)
 	}

@@ -24,6 +24,9 @@ type MintOptions struct {
 	// ExpMinutes sets exp that many minutes after now. Zero mints a token
 	// without exp, which never expires: the usual scrape credential.
 	ExpMinutes int
+	// Expiry, when positive, sets exp that long after now (to the second)
+	// and wins over ExpMinutes.
+	Expiry time.Duration
 	// Algorithm is one of Algorithms; empty means DefaultAlgorithm.
 	Algorithm string
 	// Secret signs HS* tokens; PrivateKey signs the others.
@@ -62,8 +65,12 @@ func Mint(o MintOptions) (string, error) {
 	if strings.TrimSpace(o.Username) == "" {
 		return "", fmt.Errorf("%w: a username is required", ErrMint)
 	}
-	if o.ExpMinutes < 0 {
-		return "", fmt.Errorf("%w: exp %d minutes: want 0 (never expires) or more", ErrMint, o.ExpMinutes)
+	if o.ExpMinutes < 0 || o.Expiry < 0 {
+		return "", fmt.Errorf("%w: exp %d minutes, expiry %s: want 0 (never expires) or more", ErrMint, o.ExpMinutes, o.Expiry)
+	}
+	expiry := o.Expiry
+	if expiry == 0 {
+		expiry = time.Duration(o.ExpMinutes) * time.Minute
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -85,8 +92,8 @@ func Mint(o MintOptions) (string, error) {
 	claims["sub"] = o.Username
 	claims["iat"] = t.Unix()
 	claims["jti"] = base64.RawURLEncoding.EncodeToString(jti)
-	if o.ExpMinutes > 0 {
-		claims["exp"] = t.Add(time.Duration(o.ExpMinutes) * time.Minute).Unix()
+	if expiry > 0 {
+		claims["exp"] = t.Add(expiry).Unix()
 	}
 	if o.Audience != "" {
 		claims["aud"] = o.Audience
@@ -104,7 +111,7 @@ func Mint(o MintOptions) (string, error) {
 			return "", fmt.Errorf("%w: %s signs with a secret, not a private key", ErrMint, alg)
 		}
 		if len(o.Secret) == 0 {
-			return "", fmt.Errorf("%w: %s needs a secret", ErrMint, alg)
+			return "", fmt.Errorf("%w: %s needs a secret (MintOptions.Secret; the binary reads it from JWT_SECRET_KEY, JWT_SECRET_KEY_FILE or --secret-file)", ErrMint, alg)
 		}
 		if min := MinSecretBytes(alg); len(o.Secret) < min && !o.AllowWeakSecret {
 			return "", fmt.Errorf("%w: a %d-byte secret for %s: want at least %d bytes (RFC 7518 §3.2)", ErrMint, len(o.Secret), alg, min)
@@ -112,7 +119,7 @@ func Mint(o MintOptions) (string, error) {
 		key = o.Secret
 	} else {
 		if o.PrivateKey == nil {
-			return "", fmt.Errorf("%w: %s needs a private key", ErrMint, alg)
+			return "", fmt.Errorf("%w: %s needs a private key (MintOptions.PrivateKey; the binary reads it from --private-key)", ErrMint, alg)
 		}
 		if err := checkPublicKey(alg, o.PrivateKey.Public()); err != nil {
 			return "", fmt.Errorf("%w: %w", ErrMint, err)

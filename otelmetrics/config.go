@@ -289,10 +289,20 @@ func validLabelName(s string) bool {
 }
 
 func parseBuckets(raw string) ([]float64, error) {
+	// Counted before anything is parsed, so a huge list costs nothing.
+	if n := strings.Count(raw, ",") + 1; n > views.MaxBuckets {
+		return nil, env.Errorf(EnvLatencyBuckets, truncate(raw, 64), "%d boundaries: at most %d are accepted", n, views.MaxBuckets)
+	}
 	parts := strings.Split(raw, ",")
 	out := make([]float64, 0, len(parts))
 	for _, p := range parts {
 		p = strings.TrimSpace(p)
+		if strings.Contains(p, "_") {
+			// ParseFloat takes Go's digit separators: 1_000 would be a
+			// thousand seconds where a typo for 1,000 (two boundaries)
+			// or 1.000 is as likely.
+			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q: digit separators (_) are not accepted; want plain decimal seconds like 0.1,0.5,1", p)
+		}
 		f, err := strconv.ParseFloat(p, 64)
 		if errors.Is(err, strconv.ErrRange) {
 			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is out of range for a 64-bit float; want ascending positive seconds like 0.1,0.5,1", p)
@@ -306,4 +316,13 @@ func parseBuckets(raw string) ([]float64, error) {
 		return nil, env.Errorf(EnvLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), views.ErrInvalid.Error()+": "))
 	}
 	return out, nil
+}
+
+// truncate shortens a long value for an error message, which must stay
+// one readable line.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

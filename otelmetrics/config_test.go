@@ -3,10 +3,12 @@ package otelmetrics
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/views"
 )
 
 func TestConfigFromEnvDefaults(t *testing.T) {
@@ -83,6 +85,10 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"excluded item nests too deeply", EnvExcludedHandlers, nested(1000, "/x"), `invalid METRICS_EXCLUDED_HANDLERS="((((`},
 		{"excluded item nests too deeply, reason", EnvExcludedHandlers, nested(1000, "/x"), `not a valid Go regular expression: expression nests too deeply`},
 		{"bucket out of range", EnvLatencyBuckets, "0.1,1e400", `"1e400" is out of range for a 64-bit float`},
+		{"bucket with a digit separator", EnvLatencyBuckets, "0.5,1_000", `invalid METRICS_LATENCY_BUCKETS="0.5,1_000": "1_000": digit separators (_) are not accepted`},
+		{"bucket hex digit separator", EnvLatencyBuckets, "0x1_0p0", `digit separators (_) are not accepted`},
+		{"buckets past the cap", EnvLatencyBuckets, ascending(129), `129 boundaries: at most 128 are accepted`},
+		{"ten thousand buckets", EnvLatencyBuckets, ascending(10000), `10000 boundaries: at most 128 are accepted`},
 		{"cardinality", EnvCardinalityLimit, "lots", `invalid METRICS_CARDINALITY_LIMIT="lots": want an integer from 2 to 1000000`},
 		{"cardinality low", EnvCardinalityLimit, "1", `want an integer from 2`},
 		{"port", EnvPort, "70000", `invalid PORT="70000": want an integer from 0 to 65535`},
@@ -195,4 +201,21 @@ func manyLabels(n int) string {
 		b.WriteString("k" + string(rune('a'+i)) + "=v")
 	}
 	return b.String()
+}
+
+// ascending returns n strictly increasing boundaries: 1,2,...,n.
+func ascending(n int) string {
+	b := make([]string, n)
+	for i := range b {
+		b[i] = strconv.Itoa(i + 1)
+	}
+	return strings.Join(b, ",")
+}
+
+// The cap itself is accepted: it bounds, it does not bite.
+func TestLatencyBucketsAtTheCap(t *testing.T) {
+	c, err := ConfigFromEnv(env.Map(map[string]string{EnvLatencyBuckets: ascending(views.MaxBuckets)}))
+	if err != nil || len(c.LatencyBuckets) != views.MaxBuckets {
+		t.Fatalf("%d boundaries: %d accepted, %v", views.MaxBuckets, len(c.LatencyBuckets), err)
+	}
 }

@@ -295,10 +295,19 @@ func RouteTemplate(pattern string) string {
 	return pattern[i:]
 }
 
-// ValidateBuckets reports whether b can be used as histogram boundaries.
+// MaxBuckets bounds the bucket boundaries of a histogram. Each boundary is
+// one more series per label set on every scrape; dashboards use a dozen or
+// two, and 128 leaves room without letting a typo multiply the series.
+const MaxBuckets = 128
+
+// ValidateBuckets reports whether b can be used as histogram boundaries:
+// 1 to MaxBuckets of them, positive, finite and strictly increasing.
 func ValidateBuckets(b []float64) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: at least one bucket boundary is required", ErrInvalid)
+	}
+	if len(b) > MaxBuckets {
+		return fmt.Errorf("%w: %d bucket boundaries: at most %d are accepted", ErrInvalid, len(b), MaxBuckets)
 	}
 	for i, v := range b {
 		if !(v > 0) || math.IsInf(v, 1) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // Tolerances of TestSummaryAgreesWithPrometheus. The two sides read the

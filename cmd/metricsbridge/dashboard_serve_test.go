@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/metricsbridge/metricsbridge/auth"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/auth"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/browsertest"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 var dashboardScreenshot = flag.String("dashboard.screenshot", "", "write TestDashboardInBrowser's screenshot of the page to this PNG file (README's docs/dashboard.png)")

@@ -42,6 +42,9 @@ type openAPISource struct {
 	url  *url.URL // set for an absolute URL or a path on the upstream
 	// upstream is true for a path on the upstream.
 	upstream bool
+	// fileErr, for a path on the upstream, is why it was not read as a
+	// file, for the error should the upstream fail too.
+	fileErr error
 }
 
 // parseOpenAPISource decides what raw names. A value starting with / is a
@@ -63,10 +66,12 @@ func parseOpenAPISource(raw string, upstream *url.URL) (openAPISource, error) {
 	case strings.HasPrefix(raw, "file:"):
 		s.file = strings.TrimPrefix(strings.TrimPrefix(raw, "file:"), "//")
 	case strings.HasPrefix(raw, "/"):
-		if fi, err := os.Stat(raw); err == nil && fi.Mode().IsRegular() {
+		fi, err := os.Stat(raw)
+		if err == nil && fi.Mode().IsRegular() {
 			s.file = raw
 			break
 		}
+		s.fileErr = notAFile(raw, fi, err)
 		if upstream == nil {
 			return s, fmt.Errorf("%w: no such file, and without %s (--upstream) it cannot be a path on the upstream", errOpenAPI, envUpstream)
 		}
@@ -515,6 +520,7 @@ func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
 	if err == nil {
 		s.transport = newUpstreamTransport(*s)
 		s.openapi, err = loadOpenAPI(context.Background(), src, s.transport)
+		err = withFileAttempt(src, err)
 	}
 	if err != nil {
 		return env.Errorf(envOpenAPI, raw, "%v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,7 +76,7 @@ func parseOptions(name, summary string, args []string, stderr io.Writer, lookup 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: metricsbridge %s [flags]\n\n%s\nflags (each may also be set by the environment variable in brackets):\n", name, summary)
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\nThe metrics, scrape-token and OTLP settings come from the environment only:\nENABLE_METRICS, METRICS_*, AUTH_REQUIRED, JWT_*, OTEL_* and METRICS_OTLP_VENDOR. See README.md.\n")
+		printEnvironmentHelp(fs.Output())
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -151,6 +150,9 @@ type serverSettings struct {
 
 	logJSON  bool
 	logLevel slog.Level
+
+	// warnings are about settings that work but deserve a look.
+	warnings []string
 }
 
 func (s serverSettings) tls() bool { return s.tlsCert != "" }
@@ -168,7 +170,7 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	s.routes, err = env.List(lookup, envRoutes)
 	add(err)
 	if err == nil && len(s.routes) > 0 {
-		if _, err := compileRoutes(s.routes); err != nil {
+		if err := compileCheckedRoutes(s.routes); err != nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "%v", err))
 		} else if s.upstream == nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "route templates label proxied requests; set %s (--upstream) too", envUpstream))
@@ -191,8 +193,10 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	case s.tlsKey == "":
 		add(env.Errorf(envTLSKey, "", "%s is set, so the private key file is needed too", envTLSCert))
 	default:
-		if _, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey); err != nil {
+		if _, warning, err := loadKeyPair(s.tlsCert, s.tlsKey); err != nil {
 			add(env.Errorf(envTLSCert, s.tlsCert, "cannot load it with %s=%s: %v", envTLSKey, s.tlsKey, err))
+		} else if warning != "" {
+			s.warnings = append(s.warnings, envTLSKey+"="+s.tlsKey+": "+warning)
 		}
 	}
 

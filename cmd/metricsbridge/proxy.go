@@ -89,15 +89,18 @@ type proxy struct {
 	openapi atomic.Pointer[openAPIRoutes]
 	rp      *httputil.ReverseProxy
 	logger  *slog.Logger
-	// lastLog rate-limits upstream failure logs, which arrive once per
+	// failures rate-limits upstream failure logs, which arrive once per
 	// request while the upstream is down.
-	lastLog    atomic.Int64
-	suppressed atomic.Int64
+	failures logLimiter
+	// unrouted warns when the templates match next to nothing.
+	unrouted  unroutedHint
+	templates string // for that warning: where the templates come from
 }
 
 // newProxy returns the instrumenting reverse proxy of s.upstream.
 func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
-	p := &proxy{logger: logger}
+	p := &proxy{logger: logger, templates: s.routeSummary()}
+	p.unrouted.on = len(s.routes) > 0 || s.openapi != nil
 	if len(s.routes) > 0 {
 		routes, err := compileRoutes(s.routes)
 		if err != nil {
@@ -133,6 +136,7 @@ func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Pattern = p.match(r)
+	p.unrouted.observe(r.Pattern != "", p.logger, p.templates)
 	p.rp.ServeHTTP(&streamWriter{ResponseWriter: w}, r)
 }
 
@@ -222,14 +226,10 @@ func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 // logFailure logs the first failure, then at most one every 10 s with the
 // number left out, so a dead upstream under load does not flood the log.
 func (p *proxy) logFailure(r *http.Request, status int, err error) {
-	now := time.Now().UnixNano()
-	last := p.lastLog.Load()
-	if now-last < int64(10*time.Second) || !p.lastLog.CompareAndSwap(last, now) {
-		p.suppressed.Add(1)
-		return
+	if n, ok := p.failures.allow(); ok {
+		p.logger.Warn("upstream request failed", "status", status, "method", r.Method, "path", r.URL.Path,
+			"err", err, "similar_failures_not_logged", n)
 	}
-	p.logger.Warn("upstream request failed", "status", status, "method", r.Method, "path", r.URL.Path,
-		"err", err, "similar_failures_not_logged", p.suppressed.Swap(0))
 }
 
 // streamWriter lifts the write deadline from streaming responses (SSE, or

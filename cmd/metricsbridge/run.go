@@ -8,15 +8,14 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // Exit codes: 2 is reserved for configuration the program refuses.
@@ -45,16 +44,18 @@ OTLP settings come from ENABLE_METRICS, METRICS_*, AUTH_REQUIRED, JWT_*,
 OTEL_* and METRICS_OTLP_VENDOR. See README.md.
 `
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
+// run is the program; environ, as os.Environ gives it, lets serve and
+// check warn about variables they do not know.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup, environ ...string) int {
 	cmd := "serve"
 	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || slices.Contains([]string{"-h", "-help", "--help"}, args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, args, stdout, stderr, lookup)
+		return serve(ctx, args, stdout, stderr, lookup, environ)
 	case "check":
-		return check(args, stdout, stderr, lookup)
+		return check(ctx, args, stdout, stderr, lookup, environ)
 	case "token":
 		return token(args, stdin, stdout, stderr, lookup)
 	case "version":
@@ -94,6 +95,9 @@ type settings struct {
 	resource  *resource.Resource
 	server    serverSettings
 	dashboard dashboard.Config
+	// warnings are about settings that work but deserve a look; serve
+	// logs each once at start, check prints them.
+	warnings []string
 }
 
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
@@ -137,11 +141,22 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	}
 	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
 	if s.protected() && !s.auth.HasKey() {
-		return s, env.Errorf(envAuthRequired, "true",
-			"ENABLE_METRICS=true needs a key to verify scrape tokens: set %s (HS256/384/512) or %s with %s, or set AUTH_REQUIRED=false to serve metrics without authentication",
-			auth.EnvSecret, auth.EnvPublicKeyPath, auth.EnvAlgorithm)
+		return s, noKeyError(lookup)
 	}
 	return s, nil
+}
+
+// noKeyError is the start-up error for metrics that need scrape tokens
+// and no key to verify them: it blames ENABLE_METRICS, the setting that
+// asked for them, and names everything that would do.
+func noKeyError(lookup env.Lookup) error {
+	why := "AUTH_REQUIRED defaults to true"
+	if _, set := lookup(envAuthRequired); set {
+		why = "AUTH_REQUIRED=true"
+	}
+	return env.Errorf(otelmetrics.EnvEnableMetrics, "true",
+		"scrapes need a bearer token (%s) and no key is set to verify one: set %s or %s (HS256/384/512), or %s with %s (RS*, ES*, EdDSA); or set %s=false to serve metrics without authentication",
+		why, auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvAlgorithm, envAuthRequired)
 }
 
 // protected reports whether scrapes must present a token. With metrics
@@ -170,75 +185,38 @@ prints every bad value and exits 2.
 
 // loadCommand parses the flags of serve or check and loads the settings;
 // when it fails it has said why on stderr and returns the exit status.
-func loadCommand(name, summary string, args []string, stderr io.Writer, lookup env.Lookup) (settings, env.Lookup, int, bool) {
-	lookup, rename, err := parseOptions(name, summary, args, stderr, lookup)
+// Variables in environ with a prefix of ours that nothing read are
+// reported as warnings, with the nearest known name.
+func loadCommand(name, summary string, args []string, stderr io.Writer, lookup env.Lookup, environ []string) (settings, env.Lookup, int, bool) {
+	read := map[string]bool{}
+	lookup, rename, err := parseOptions(name, summary, args, stderr, recordLookups(lookup, read))
 	if err != nil {
 		return settings{}, nil, exitCodeOf(err), false
 	}
 	s, err := loadSettings(lookup)
+	unknown := unknownVariables(environ, read)
 	if err != nil {
+		for _, w := range unknown {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
 		fmt.Fprintln(stderr, rename(err))
 		return settings{}, nil, exitConfig, false
 	}
+	s.warnings = append(s.warnings, unknown...)
+	s.warnings = append(s.warnings, s.auth.Warnings()...)
+	s.warnings = append(s.warnings, s.server.warnings...)
 	return s, lookup, exitOK, true
 }
 
-func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	s, lookup, code, ok := loadCommand("check", checkSummary, args, stderr, lookup)
+func check(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup, environ []string) int {
+	s, lookup, code, ok := loadCommandInterruptible(ctx, "check", checkSummary, args, stderr, lookup, environ)
 	if !ok {
 		return code
 	}
-	m := s.metrics
-	labels := make([]string, len(m.CustomLabels))
-	for i, l := range m.CustomLabels {
-		labels[i] = l.Key + "=" + l.Value
-	}
-	fmt.Fprintf(stdout, "ENABLE_METRICS=%t\n", m.Enabled)
-	fmt.Fprintf(stdout, "METRICS_EXCLUDED_HANDLERS=%s\n", strings.Join(m.ExcludedHandlers, ","))
-	fmt.Fprintf(stdout, "METRICS_NAMESPACE=%s\n", m.Namespace)
-	fmt.Fprintf(stdout, "METRICS_SUBSYSTEM=%s\n", m.Subsystem)
-	fmt.Fprintf(stdout, "METRICS_CUSTOM_LABELS=%s\n", strings.Join(labels, ","))
-	fmt.Fprintf(stdout, "METRICS_LATENCY_BUCKETS=%s\n", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(m.LatencyBuckets)), ","), "[]"))
-	fmt.Fprintf(stdout, "METRICS_CARDINALITY_LIMIT=%d\n", m.CardinalityLimit)
-	fmt.Fprintf(stdout, "METRICS_PROMETHEUS_NAMES=%s\n", m.PrometheusNames)
-	fmt.Fprintf(stdout, "METRICS_EXEMPLARS=%t\n", m.Exemplars)
-	fmt.Fprintf(stdout, "METRICS_BODY_SIZES=%t\n", m.BodySizes)
-	fmt.Fprintf(stdout, "%s=%t\n%s=%s\n%s=%s\n", dashboard.EnvDashboard, s.dashboard.Enabled,
-		dashboard.EnvInterval, s.dashboard.Interval, dashboard.EnvWindow, s.dashboard.Window)
-	fmt.Fprintf(stdout, "HOST=%s\nPORT=%d\n", m.Host, m.Port)
-	fmt.Fprintf(stdout, "AUTH_REQUIRED=%t\n", s.authRequired)
-	a := s.auth
-	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvAlgorithm, a.Algorithm)
-	secrets := []string{auth.EnvSecret, auth.EnvSecretPrevious}
-	for i, name := range secrets {
-		v := "(unset)"
-		if i < len(a.Secrets) {
-			v = fmt.Sprintf("(set, %d bytes, hidden)", len(a.Secrets[i]))
-		}
-		fmt.Fprintf(stdout, "%s=%s\n", name, v)
-	}
-	for _, name := range []string{auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
-		fmt.Fprintf(stdout, "%s=%s\n", name, env.String(lookup, name, ""))
-	}
-	fmt.Fprintf(stdout, "%s=%s\n", auth.EnvLeeway, a.Leeway)
-	maxAge := "off"
-	if a.MaxTokenAge > 0 {
-		maxAge = a.MaxTokenAge.String()
-	}
-	fmt.Fprintf(stdout, "%s=%s\n%s=%t\n", auth.EnvMaxTokenAge, maxAge, auth.EnvAllowWeakSecret, a.AllowWeakSecret)
-	for _, line := range s.otlp.Settings() {
-		fmt.Fprintln(stdout, line)
-	}
+	printSettings(stdout, settingGroups(s, lookup))
 	srv := s.server
-	upstream := ""
 	if srv.upstream != nil {
-		upstream = srv.upstream.String()
-	}
-	fmt.Fprintf(stdout, "%s=%s\n", envUpstream, upstream)
-	fmt.Fprintf(stdout, "%s=%s\n", envRoutes, strings.Join(srv.routes, ","))
-	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envOpenAPI, env.String(lookup, envOpenAPI, ""), envOpenAPIRefresh, srv.openapiRefresh)
-	if srv.upstream != nil {
-		fmt.Fprintf(stdout, "route templates: %s\n", srv.routeSummary())
+		fmt.Fprintf(stdout, "route templates: %s\n", quoteValue(srv.routeSummary()))
 	}
 	if srv.openapi != nil {
 		for _, c := range srv.openapi.table.conflicts {
@@ -246,32 +224,14 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 			if c.taken != "" {
 				taken = ", which " + c.taken + " takes"
 			}
-			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s wins over %s (e.g. %s%s)\n", c.winner, c.loser, c.example, taken)
+			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s\n", quoteValue(fmt.Sprintf("%s wins over %s (e.g. %s%s)", c.winner, c.loser, c.example, taken)))
 		}
 		for _, n := range srv.openapi.notes {
-			fmt.Fprintf(stderr, "warning: OpenAPI document: %s\n", n)
+			fmt.Fprintf(stderr, "warning: OpenAPI document: %s\n", quoteValue(n))
 		}
 	}
-	fmt.Fprintf(stdout, "%s=%s\n", envMetricsAddr, srv.metricsAddr)
-	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envTLSCert, srv.tlsCert, envTLSKey, srv.tlsKey)
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{envUpstreamTimeout, srv.upstreamTimeout}, {envReadHeaderTimeout, srv.readHeaderTimeout},
-		{envReadTimeout, srv.readTimeout}, {envWriteTimeout, srv.writeTimeout},
-		{envIdleTimeout, srv.idleTimeout}, {envShutdownTimeout, srv.shutdownTimeout},
-	} {
-		fmt.Fprintf(stdout, "%s=%s\n", d.name, d.v)
-	}
-	fmt.Fprintf(stdout, "%s=%d\n", envMaxHeaderBytes, srv.maxHeaderBytes)
-	format := "text"
-	if srv.logJSON {
-		format = "json"
-	}
-	fmt.Fprintf(stdout, "%s=%s\n%s=%s\n", envLogFormat, format, envLogLevel, strings.ToLower(srv.logLevel.String()))
-	for _, w := range a.Warnings() {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+	for _, w := range s.warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", quoteValue(w))
 	}
 	return exitOK
 }

@@ -111,7 +111,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want seed, semconv or both`},
 		{"exemplars", map[string]string{"METRICS_EXEMPLARS": "maybe"}, `invalid METRICS_EXEMPLARS="maybe"`},
 		{"prefix the exporter would rewrite", map[string]string{"METRICS_NAMESPACE": "a__b"}, `invalid METRICS_NAMESPACE="a__b"`},
-		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true": ENABLE_METRICS=true needs a key`},
+		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid ENABLE_METRICS="true": scrapes need a bearer token (AUTH_REQUIRED defaults to true) and no key is set to verify one: set JWT_SECRET_KEY or JWT_SECRET_KEY_FILE (HS256/384/512), or JWT_PUBLIC_KEY_PATH with JWT_ALGORITHM`},
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
 		{"key file", map[string]string{"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY_PATH": "/nonexistent.pem"}, `invalid JWT_PUBLIC_KEY_PATH="/nonexistent.pem": cannot read the key file`},
 		{"secret for RS", map[string]string{"JWT_ALGORITHM": "EdDSA", "JWT_SECRET_KEY": "hunter2"}, `invalid JWT_SECRET_KEY=(hidden)`},

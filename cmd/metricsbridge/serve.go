@@ -20,9 +20,9 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
@@ -51,14 +51,17 @@ const certPollInterval = 5 * time.Second
 // under them, for handlers to return and be counted.
 const closeGrace = time.Second
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
-	s, _, code, ok := loadCommand("serve", serveSummary, args, stderr, lookup)
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env.Lookup, environ []string) int {
+	s, _, code, ok := loadCommandInterruptible(ctx, "serve", serveSummary, args, stderr, lookup, environ)
 	if !ok {
 		return code
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logger := newLogger(stderr, s.server)
+	for _, w := range s.warnings {
+		logger.Warn("check the configuration", "warning", w)
+	}
 	// The SDK reports each failed export through the process-wide handler,
 	// which would print an unstructured line per interval; the pusher
 	// already counts failures and logs them rate-limited.
@@ -173,9 +176,6 @@ func (b *server) startAuth(context.Context) (int, error) {
 		b.guard = v.Middleware
 		b.metrics = v.Middleware(b.metrics)
 		b.authState = "bearer token (" + s.auth.Algorithm + ")"
-		for _, w := range s.auth.Warnings() {
-			b.logger.Warn("weak scrape-token key", "detail", w)
-		}
 	case s.metrics.Enabled:
 		b.authState = "OFF"
 		b.logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
@@ -407,16 +407,11 @@ func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, lo
 	// Readiness needs no draining state: on SIGTERM the listeners close at
 	// once, so no probe could see one; Kubernetes takes a terminating pod
 	// out of its Service by itself.
-	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, r *http.Request) {
-		if upstream != nil {
-			if err := dialUpstream(r.Context(), upstream); err != nil {
-				// The dial error names addresses and resolver details that
-				// are the operator's business, not a prober's.
-				logger.Warn("readiness: upstream unreachable", "upstream", upstream.Redacted(), "err", err, "remote", r.RemoteAddr)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "upstream unreachable"})
-				return
-			}
-		}
+	if upstream != nil {
+		mux.Handle("GET "+pathReady, newReadiness(upstream, logger))
+		return
+	}
+	mux.HandleFunc("GET "+pathReady, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }

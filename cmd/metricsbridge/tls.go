@@ -59,7 +59,7 @@ func (c *certReloader) reload() error {
 	if err != nil {
 		return fmt.Errorf("TLS certificate: %w", err)
 	}
-	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	pair, _, err := loadKeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		return fmt.Errorf("TLS certificate %s with key %s: %w", c.certFile, c.keyFile, err)
 	}

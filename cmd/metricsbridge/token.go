@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -8,23 +9,26 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 )
 
 const tokenUsage = `usage:
-  metricsbridge token create --username U [--exp MINUTES] [--secret-file FILE | --private-key FILE] [--algo ALG]
+  metricsbridge token create --username U [--exp MINUTES|DURATION] [--secret-file FILE | --private-key FILE] [--algo ALG]
                              [--aud A] [--iss I] [--scope S] [--data '{"k":"v"}']
   metricsbridge token verify [--token-file FILE] [--secret-file FILE | --public-key FILE] [--algo ALG]
 
 create prints the token alone on stdout; --exp 0 (the default) mints a token
-that never expires. Every token carries sub, iat and a random jti, plus aud
+that never expires, --exp 60 or --exp 1h one that expires in an hour. Every token carries sub, iat and a random jti, plus aud
 and iss when given or configured. verify reads the token from --token-file
 or else stdin, checks it exactly as serve would, prints its claims as JSON
 and exits 0, or prints why it is refused and exits 1. Defaults come from
@@ -56,17 +60,19 @@ func token(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.
 // tokenCreate prints the token alone on stdout so $(...) captures it.
 func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("token create", stderr)
-	username := fs.String("username", "", "subject of the token, e.g. prometheus@monitoring (required)")
-	exp := fs.Int("exp", 0, "minutes until expiry; 0 means the token never expires (no exp claim)")
+	setUsage(fs, "token create", tokenCreateSummary)
+	username := fs.String("username", "", "subject of the token, `USER`, e.g. prometheus@monitoring (required)")
+	var exp expiry
+	fs.Var(&exp, "exp", "time until expiry, `MINUTES|DURATION`: a bare number is minutes (60), anything else a Go duration (1h, 90m); 0 means the token never expires (no exp claim) (default 0)")
 	// The secret's default is read after parsing so -h never prints it.
-	secret := fs.String("secret", "", "HMAC secret for HS*; visible to ps and shell history, prefer --secret-file or env JWT_SECRET_KEY")
-	secretFile := fs.String("secret-file", "", "file holding the HMAC secret for HS* (one trailing line break is dropped; env JWT_SECRET_KEY_FILE)")
-	privateKey := fs.String("private-key", "", "PEM private key file for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
-	algo := fs.String("algo", env.String(lookup, auth.EnvAlgorithm, ""), "signing algorithm: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
-	aud := fs.String("aud", env.String(lookup, auth.EnvAudience, ""), "aud claim (env JWT_AUDIENCE)")
-	iss := fs.String("iss", env.String(lookup, auth.EnvIssuer, ""), "iss claim (env JWT_ISSUER)")
-	scope := fs.String("scope", env.String(lookup, auth.EnvRequiredScope, ""), "scope claim, space-separated (env METRICS_REQUIRED_SCOPE)")
-	data := fs.String("data", "", `extra claims as a JSON object, e.g. '{"team":"sre"}'`)
+	secret := fs.String("secret", "", "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file or env JWT_SECRET_KEY")
+	secretFile := fs.String("secret-file", "", "`FILE` holding the HMAC secret for HS* (one trailing line break is dropped; env JWT_SECRET_KEY_FILE)")
+	privateKey := fs.String("private-key", "", "PEM private key `FILE` for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
+	algo := fs.String("algo", env.String(lookup, auth.EnvAlgorithm, ""), "signing algorithm `ALG`: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
+	aud := fs.String("aud", env.String(lookup, auth.EnvAudience, ""), "`aud` claim (env JWT_AUDIENCE)")
+	iss := fs.String("iss", env.String(lookup, auth.EnvIssuer, ""), "`iss` claim (env JWT_ISSUER)")
+	scope := fs.String("scope", env.String(lookup, auth.EnvRequiredScope, ""), "`scope` claim, space-separated (env METRICS_REQUIRED_SCOPE)")
+	data := fs.String("data", "", "extra claims as a `JSON` object, e.g. '{\"team\":\"sre\"}'")
 	if err := fs.Parse(args); err != nil {
 		return exitCodeOf(err)
 	}
@@ -74,12 +80,8 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 		fmt.Fprintln(stderr, "metricsbridge token create: --username is required")
 		return exitConfig
 	}
-	if *exp < 0 {
-		fmt.Fprintf(stderr, "metricsbridge token create: --exp %d: want minutes ≥ 0 (0 = never expires)\n", *exp)
-		return exitConfig
-	}
 	opts := auth.MintOptions{
-		Username: *username, ExpMinutes: *exp, Algorithm: *algo,
+		Username: *username, Expiry: time.Duration(exp), Algorithm: *algo,
 		Audience: *aud, Issuer: *iss, Scope: *scope,
 	}
 	if *data != "" {
@@ -89,10 +91,13 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 		}
 	}
 	if *privateKey != "" {
-		pem, err := os.ReadFile(*privateKey)
+		pem, warning, err := credfile.Read(*privateKey, credfile.MaxPEMBytes)
 		if err != nil {
-			fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
+			fmt.Fprintf(stderr, "metricsbridge token create: --private-key %s: %v\n", *privateKey, err)
 			return exitConfig
+		}
+		if warning != "" {
+			fmt.Fprintf(stderr, "warning: --private-key %s: %s\n", *privateKey, warning)
 		}
 		if opts.PrivateKey, err = auth.ParsePrivateKeyPEM(pem); err != nil {
 			fmt.Fprintf(stderr, "metricsbridge token create: --private-key %s: %v\n", *privateKey, err)
@@ -102,9 +107,14 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 			opts.Algorithm = algorithmFor(opts.PrivateKey.Public())
 		}
 	} else {
-		s, err := mintSecret(*secret, *secretFile, lookup)
+		s, err := mintSecret(*secret, *secretFile, lookup, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
+			return exitConfig
+		}
+		if alg := cmp.Or(*algo, auth.DefaultAlgorithm); s == "" && auth.IsHMAC(strings.ToUpper(alg)) {
+			fmt.Fprintf(stderr, "metricsbridge token create: %s signs with a secret and none is set: set %s or %s, or give --secret-file (or --private-key and --algo for RS*, ES* or EdDSA)\n",
+				alg, auth.EnvSecret, auth.EnvSecretFile)
 			return exitConfig
 		}
 		opts.Secret = []byte(s)
@@ -124,8 +134,9 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 
 // mintSecret picks the HMAC secret as serve would read it (not trimmed,
 // so the keys agree): the flags first, then JWT_SECRET_KEY_FILE or
-// JWT_SECRET_KEY.
-func mintSecret(flagSecret, flagFile string, lookup env.Lookup) (string, error) {
+// JWT_SECRET_KEY. A secret file the group or others may read is warned
+// about on stderr.
+func mintSecret(flagSecret, flagFile string, lookup env.Lookup, stderr io.Writer) (string, error) {
 	switch {
 	case flagSecret != "" && flagFile != "":
 		return "", errors.New("--secret and --secret-file: give one of them")
@@ -136,6 +147,7 @@ func mintSecret(flagSecret, flagFile string, lookup env.Lookup) (string, error) 
 		if err != nil {
 			return "", fmt.Errorf("--secret-file %s: %w", flagFile, err)
 		}
+		warnLoose(stderr, "--secret-file "+flagFile, flagFile)
 		return s, nil
 	}
 	if path := env.String(lookup, auth.EnvSecretFile, ""); path != "" {
@@ -146,6 +158,7 @@ func mintSecret(flagSecret, flagFile string, lookup env.Lookup) (string, error) 
 		if err != nil {
 			return "", env.Errorf(auth.EnvSecretFile, path, "%v", err)
 		}
+		warnLoose(stderr, auth.EnvSecretFile+"="+path, path)
 		return s, nil
 	}
 	s, _ := lookup(auth.EnvSecret)
@@ -183,14 +196,21 @@ func overlay(lookup env.Lookup, m map[string]string) env.Lookup {
 // tokenVerify checks a token with the same JWT_* settings serve uses.
 func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("token verify", stderr)
-	tok := fs.String("token", "", "the token; visible to ps and shell history, prefer --token-file or stdin")
-	tokenFile := fs.String("token-file", "", "file holding the token; without it and --token, the token is read from stdin")
+	setUsage(fs, "token verify", tokenVerifySummary)
+	tok := fs.String("token", "", "the `token`; visible to ps and shell history, prefer --token-file or stdin")
+	tokenFile := fs.String("token-file", "", "`FILE` holding the token; without it and --token, the token is read from stdin")
 	overrides := map[string]string{}
-	for flagName, envName := range map[string]string{
-		"secret": auth.EnvSecret, "secret-file": auth.EnvSecretFile, "public-key": auth.EnvPublicKeyPath, "algo": auth.EnvAlgorithm,
-		"aud": auth.EnvAudience, "iss": auth.EnvIssuer, "scope": auth.EnvRequiredScope, "max-token-age": auth.EnvMaxTokenAge,
+	for _, f := range []struct{ flag, env, usage string }{
+		{"secret", auth.EnvSecret, "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file"},
+		{"secret-file", auth.EnvSecretFile, "`FILE` holding the HMAC secret for HS*"},
+		{"public-key", auth.EnvPublicKeyPath, "PEM public key `FILE` for RS*, ES* and EdDSA"},
+		{"algo", auth.EnvAlgorithm, "the one accepted algorithm `ALG`: " + strings.Join(auth.Algorithms, ", ") + " (default HS256)"},
+		{"aud", auth.EnvAudience, "required aud `claim`"},
+		{"iss", auth.EnvIssuer, "required iss `claim`"},
+		{"scope", auth.EnvRequiredScope, "required `scope`"},
+		{"max-token-age", auth.EnvMaxTokenAge, "refuse tokens issued longer ago than this `duration`, e.g. 720h"},
 	} {
-		fs.Func(flagName, "overrides env "+envName, func(v string) error { overrides[envName] = v; return nil })
+		fs.Func(f.flag, f.usage+" [env "+f.env+"]", func(v string) error { overrides[f.env] = v; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitCodeOf(err)
@@ -212,14 +232,16 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		fmt.Fprintln(stderr, "metricsbridge token verify: --token and --token-file: give one of them")
 		return exitConfig
 	case *tokenFile != "":
-		f, err := os.Open(*tokenFile)
+		b, warning, err := credfile.Read(*tokenFile, credfile.MaxSecretBytes)
 		if err != nil {
-			fmt.Fprintf(stderr, "metricsbridge token verify: --token-file: %v\n", err)
+			fmt.Fprintf(stderr, "metricsbridge token verify: --token-file %s: %v\n", *tokenFile, err)
 			return exitConfig
 		}
-		defer f.Close()
-		src = f
-	case *tok == "":
+		if warning != "" {
+			fmt.Fprintf(stderr, "warning: --token-file %s: %s\n", *tokenFile, warning)
+		}
+		*tok = strings.TrimSpace(string(b))
+	case *tok == "" && *tokenFile == "":
 		src = stdin
 	}
 	if src != nil {
@@ -234,6 +256,9 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if !cfg.HasKey() {
 		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set %s or %s, or --secret-file (HS*), or --public-key or %s with --algo\n", auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath)
@@ -255,4 +280,66 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		return exitFail
 	}
 	return exitOK
+}
+
+const tokenCreateSummary = `Prints a signed token alone on stdout, so that $(...) or "> file" captures
+it. Every token carries sub, iat and a random jti, plus aud and iss when
+given or configured. The key comes from the flags, else from
+JWT_SECRET_KEY_FILE or JWT_SECRET_KEY (HS*).
+`
+
+const tokenVerifySummary = `Reads the token from --token-file, --token or else stdin, checks it exactly
+as serve would with the JWT_* settings (each flag overrides its variable),
+prints its claims as JSON and exits 0, or prints why it is refused and
+exits 1.
+`
+
+// setUsage gives a token subcommand the help layout of serve and check.
+func setUsage(fs *flag.FlagSet, name, summary string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: metricsbridge %s [flags]\n\n%s\nflags:\n", name, summary)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\nKeep secrets and tokens off the command line, where ps and shell history\nsee them: the environment or a file, not --secret or --token.\n")
+	}
+}
+
+// expiry is --exp: a bare number is minutes, as in the reference gateway's
+// token tool; anything else a Go duration such as 1h or 90m.
+type expiry time.Duration
+
+func (e *expiry) String() string { return time.Duration(*e).String() }
+
+func (e *expiry) Set(s string) error {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 {
+			return errors.New("want minutes ≥ 0 (0 = never expires)")
+		}
+		if n > maxExpMinutes {
+			return fmt.Errorf("want at most %d minutes (ten years)", maxExpMinutes)
+		}
+		*e = expiry(time.Duration(n) * time.Minute)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return errors.New("want minutes (60) or a duration (1h, 90m)")
+	case d < 0:
+		return errors.New("want a duration ≥ 0 (0 = never expires)")
+	case d > maxExpMinutes*time.Minute:
+		return fmt.Errorf("want at most %s (ten years)", time.Duration(maxExpMinutes)*time.Minute)
+	}
+	*e = expiry(d)
+	return nil
+}
+
+// maxExpMinutes bounds --exp at ten years, far below where a duration
+// overflows.
+const maxExpMinutes = 10 * 365 * 24 * 60
+
+// warnLoose prints a warning when the group or others may read path.
+func warnLoose(stderr io.Writer, what, path string) {
+	if w := credfile.PermissionWarning(path); w != "" {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", what, w)
+	}
 }

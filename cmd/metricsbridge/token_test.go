@@ -144,7 +144,7 @@ func TestTokenBadArguments(t *testing.T) {
 		{[]string{"token"}, "usage:"},
 		{[]string{"token", "rotate"}, `unknown command "rotate"`},
 		{[]string{"token", "create"}, "--username is required"},
-		{[]string{"token", "create", "--username", "u", "--exp", "-1"}, "--exp -1"},
+		{[]string{"token", "create", "--username", "u", "--exp", "-1"}, `invalid value "-1" for flag -exp: want minutes ≥ 0`},
 		{[]string{"token", "create", "--username", "u", "--exp", "soon"}, `invalid value "soon" for flag -exp`},
 		{[]string{"token", "create", "--username", "u", "--data", `["x"]`}, `--data "[\"x\"]" is not a JSON object`},
 		{[]string{"token", "create", "--username", "u", "--data", `{"sub":"admin"}`}, `extra claim "sub" is set by its own option`},

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // TestClassicQuantileIsHistogramQuantile serves constructed bucket counts

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
+)
+
+// settingGroup is a titled list of effective settings, as check prints
+// them and as serve -h and check -h print the defaults.
+type settingGroup struct {
+	title string
+	items []setting
+}
+
+type setting struct{ name, value string }
+
+// settingGroups lists every setting of s in check's order; lookup gives
+// the raw values of the file and path variables.
+func settingGroups(s settings, lookup env.Lookup) []settingGroup {
+	m := s.metrics
+	labels := make([]string, len(m.CustomLabels))
+	for i, l := range m.CustomLabels {
+		labels[i] = l.Key + "=" + l.Value
+	}
+	buckets := make([]string, len(m.LatencyBuckets))
+	for i, b := range m.LatencyBuckets {
+		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
+	}
+	metrics := settingGroup{title: "metrics", items: []setting{
+		{"ENABLE_METRICS", strconv.FormatBool(m.Enabled)},
+		{"METRICS_EXCLUDED_HANDLERS", strings.Join(m.ExcludedHandlers, ",")},
+		{"METRICS_NAMESPACE", m.Namespace},
+		{"METRICS_SUBSYSTEM", m.Subsystem},
+		{"METRICS_CUSTOM_LABELS", strings.Join(labels, ",")},
+		{"METRICS_LATENCY_BUCKETS", strings.Join(buckets, ",")},
+		{"METRICS_CARDINALITY_LIMIT", strconv.Itoa(m.CardinalityLimit)},
+		{"METRICS_PROMETHEUS_NAMES", m.PrometheusNames},
+		{"METRICS_EXEMPLARS", strconv.FormatBool(m.Exemplars)},
+		{"METRICS_BODY_SIZES", strconv.FormatBool(m.BodySizes)},
+		{dashboard.EnvDashboard, strconv.FormatBool(s.dashboard.Enabled)},
+		{dashboard.EnvInterval, s.dashboard.Interval.String()},
+		{dashboard.EnvWindow, s.dashboard.Window.String()},
+		{"HOST", m.Host},
+		{"PORT", strconv.Itoa(m.Port)},
+	}}
+
+	a := s.auth
+	tokens := settingGroup{title: "scrape tokens", items: []setting{
+		{envAuthRequired, strconv.FormatBool(s.authRequired)},
+		{auth.EnvAlgorithm, a.Algorithm},
+	}}
+	for i, name := range []string{auth.EnvSecret, auth.EnvSecretPrevious} {
+		v := "(unset)"
+		if i < len(a.Secrets) {
+			v = fmt.Sprintf("(set, %d bytes, hidden)", len(a.Secrets[i]))
+		}
+		tokens.items = append(tokens.items, setting{name, v})
+	}
+	for _, name := range []string{auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
+		tokens.items = append(tokens.items, setting{name, env.String(lookup, name, "")})
+	}
+	maxAge := "off"
+	if a.MaxTokenAge > 0 {
+		maxAge = a.MaxTokenAge.String()
+	}
+	tokens.items = append(tokens.items,
+		setting{auth.EnvLeeway, a.Leeway.String()},
+		setting{auth.EnvMaxTokenAge, maxAge},
+		setting{auth.EnvAllowWeakSecret, strconv.FormatBool(a.AllowWeakSecret)})
+
+	otlp := settingGroup{title: "OTLP push"}
+	for _, line := range s.otlp.Settings() {
+		name, value, _ := strings.Cut(line, "=")
+		otlp.items = append(otlp.items, setting{name, value})
+	}
+
+	srv := s.server
+	upstream := ""
+	if srv.upstream != nil {
+		upstream = srv.upstream.String()
+	}
+	server := settingGroup{title: "server and proxy (each also a flag)", items: []setting{
+		{envUpstream, upstream},
+		{envRoutes, strings.Join(srv.routes, ",")},
+		{envOpenAPI, env.String(lookup, envOpenAPI, "")},
+		{envOpenAPIRefresh, srv.openapiRefresh.String()},
+		{envMetricsAddr, srv.metricsAddr},
+		{envTLSCert, srv.tlsCert},
+		{envTLSKey, srv.tlsKey},
+	}}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{envUpstreamTimeout, srv.upstreamTimeout}, {envReadHeaderTimeout, srv.readHeaderTimeout},
+		{envReadTimeout, srv.readTimeout}, {envWriteTimeout, srv.writeTimeout},
+		{envIdleTimeout, srv.idleTimeout}, {envShutdownTimeout, srv.shutdownTimeout},
+	} {
+		server.items = append(server.items, setting{d.name, d.v.String()})
+	}
+	format := "text"
+	if srv.logJSON {
+		format = "json"
+	}
+	server.items = append(server.items,
+		setting{envMaxHeaderBytes, strconv.Itoa(srv.maxHeaderBytes)},
+		setting{envLogFormat, format},
+		setting{envLogLevel, strings.ToLower(srv.logLevel.String())})
+	return []settingGroup{metrics, tokens, otlp, server}
+}
+
+// printSettings writes one NAME=value line per setting, as check does.
+func printSettings(w io.Writer, groups []settingGroup) {
+	for _, g := range groups {
+		for _, it := range g.items {
+			fmt.Fprintf(w, "%s=%s\n", it.name, quoteValue(it.value))
+		}
+	}
+}
+
+// quoteValue returns v as it is when that is unambiguous on one line, and
+// Go-quoted otherwise: a line break, a control or invisible character, a
+// quote, a backslash or surrounding space would let a value (a custom
+// label, a path) fake further lines or hide what it holds. A value printed
+// as it is never starts with a double quote, so a reader can tell the two
+// apart.
+func quoteValue(v string) string {
+	if v != strings.TrimSpace(v) || strings.ContainsAny(v, `"\`) {
+		return strconv.Quote(v)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
+
+// printEnvironmentHelp lists the environment variables of serve and check
+// with their defaults, grouped, from what check prints for an empty
+// environment.
+func printEnvironmentHelp(w io.Writer) {
+	s, err := loadSettings(env.Map(nil))
+	if err != nil {
+		// The defaults are valid by construction; say so rather than
+		// print half a list.
+		fmt.Fprintf(w, "\n(cannot list the environment variables: %v)\n", err)
+		return
+	}
+	fmt.Fprint(w, "\nenvironment variables, with their defaults (a flag above wins over its variable):\n")
+	for _, g := range settingGroups(s, env.Map(nil)) {
+		fmt.Fprintf(w, "\n  %s:\n", g.title)
+		for _, it := range g.items {
+			if name, ok := otlpVariables[it.name]; ok {
+				it.name = name
+			}
+			v := it.value
+			if v == "" || v == "(unset)" {
+				v = "(unset)"
+			} else {
+				v = quoteValue(v)
+			}
+			fmt.Fprintf(w, "    %-50s %s\n", it.name, v)
+		}
+	}
+	fmt.Fprint(w, "\nThe meaning of each is in README.md, \"Configuration\". Other names starting\nwith METRICS_, JWT_ or OTEL_EXPORTER_OTLP_ are warned about as unknown.\n")
+}
+
+// otlpVariables names, for the help, the variables behind the resolved
+// OTLP settings check prints; the METRICS_ form wins over the plain one.
+var otlpVariables = map[string]string{
+	"otlp.protocol":    "OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL",
+	"otlp.url":         "OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT",
+	"otlp.headers":     "OTEL_EXPORTER_OTLP_[METRICS_]HEADERS",
+	"otlp.compression": "OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION",
+	"otlp.temporality": "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+	"otlp.interval":    "OTEL_METRIC_EXPORT_INTERVAL",
+	"otlp.timeout":     "OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT",
+}
