@@ -36,7 +36,7 @@ bench-smoke:
 
 # Every fuzz target, briefly in the test command and longer on demand.
 # go test -fuzz takes one target and one package at a time.
-FUZZ_TARGETS = ./auth:FuzzVerify ./cmd/metricsbridge:FuzzRoutes ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers
+FUZZ_TARGETS = ./auth:FuzzVerify ./otelmetrics/routes:FuzzRoutes ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers
 FUZZTIME ?= 10s
 
 fuzz-smoke:
@@ -62,4 +62,4 @@ test: deps check race examples bench-smoke fuzz-smoke
 
 # Side-by-side figures quoted in README.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport ./auth ./cmd/metricsbridge
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics/... ./promexport ./auth ./cmd/metricsbridge

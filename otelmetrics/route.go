@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -61,9 +62,36 @@ func RoutePattern(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if r.Pattern != "" {
-				SetRoute(r.Context(), views.RouteTemplate(r.Pattern))
+				SetRoute(r.Context(), routes.Template(r.Pattern))
 			}
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RouteMatcher gives the route template of a request, "" when it has none;
+// a *routes.Table is one.
+type RouteMatcher interface {
+	Match(r *http.Request) string
+}
+
+// MatchRoutes labels the requests of a handler that routes nothing itself,
+// such as a reverse proxy, by the templates of m:
+//
+//	table, err := routes.FromOpenAPI(ctx, openapiJSON)
+//	h := p.Middleware(otelmetrics.MatchRoutes(table, proxy))
+//
+// The template is set before next runs, so next may still set another
+// with SetRoute. A request m matches nothing keeps whatever next gives
+// it, handler="none" by default. A nil m labels nothing.
+func MatchRoutes(m RouteMatcher, next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := m.Match(r); t != "" {
+			SetRoute(r.Context(), t)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

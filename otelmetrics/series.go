@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -74,7 +75,7 @@ var (
 func newSeries(k seriesKey, excluded *excluder) *series {
 	route := k.route
 	if k.pattern {
-		route = views.RouteTemplate(route)
+		route = routes.Template(route)
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
 // Instruments of the OpenTelemetry HTTP semantic conventions. The bridge's
@@ -273,15 +275,10 @@ func validNamePart(s string) bool {
 }
 
 // RouteTemplate turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
-// value of http.route: its path. A template that is already a path is
-// returned as it is; one with no path gives "".
-func RouteTemplate(pattern string) string {
-	i := strings.IndexByte(pattern, '/')
-	if i < 0 {
-		return ""
-	}
-	return pattern[i:]
-}
+// value of http.route: its path.
+//
+// Deprecated: use routes.Template, which it calls.
+func RouteTemplate(pattern string) string { return routes.Template(pattern) }
 
 // ValidateBuckets reports whether b can be used as histogram boundaries.
 func ValidateBuckets(b []float64) error {

@@ -229,12 +229,16 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 		fmt.Fprintf(stdout, "route templates: %s\n", srv.routeSummary())
 	}
 	if srv.openapi != nil {
-		for _, c := range srv.openapi.table.conflicts {
+		report := srv.openapi.table.Conflicts()
+		for _, c := range report.First {
 			taken := ""
-			if c.taken != "" {
-				taken = ", which " + c.taken + " takes"
+			if c.TakenBy != "" {
+				taken = ", which " + c.TakenBy + " takes"
 			}
-			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s wins over %s (e.g. %s%s)\n", c.winner, c.loser, c.example, taken)
+			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s wins over %s (e.g. %s%s)\n", c.Winner, c.Loser, c.Example, taken)
+		}
+		if more := report.Count - len(report.First); more > 0 {
+			fmt.Fprintf(stderr, "warning: %d more overlapping OpenAPI template pairs not listed\n", more)
 		}
 		for _, n := range srv.openapi.notes {
 			fmt.Fprintf(stderr, "warning: OpenAPI document: %s\n", n)

@@ -1,30 +1,29 @@
-package main
+package routes
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 )
 
-// routeTable labels requests with the route templates of an API
+// tree labels requests with the route templates of an API
 // description. Unlike http.ServeMux it accepts every set of templates:
 // where two overlap without one being more specific, which ServeMux
 // refuses to register, the one with a literal segment at the first
 // position where they differ wins, left to right. That is the order
 // ServeMux itself searches in, so for any set ServeMux accepts both give
 // the same answer.
-type routeTable struct {
+//
+// A match visits each node at most once (the nodes form a tree and each
+// is tried with the same rest of the path), and the work at a node is
+// linear in the length of the path segment it is tried with, so a match
+// costs at most the path's length times a factor the table fixes when it
+// is built.
+type tree struct {
 	roots [len(tableMethods)]*routeNode
-	// size is the number of operations the table was built from.
-	size int
-	// conflicts are the pairs ServeMux would have refused, with the
-	// winner first.
-	conflicts []routeConflict
-	// conflictsIncomplete is set when the document was too large to
-	// compare every pair within conflictBudget.
-	conflictsIncomplete bool
 }
 
 // tableMethods are the methods an OpenAPI operation can have.
@@ -80,25 +79,40 @@ type segmentPart struct {
 	param bool
 }
 
-// matches reports whether a mixed segment matches s; each parameter
-// takes at least one character.
+// matchParts reports whether a mixed segment matches s; each parameter
+// takes at least one character. Parameters never stand side by side
+// (parseTemplate refuses that), so the segment is a glob whose stars take
+// one character or more, and the leftmost place each literal can go is
+// always a right one: a later one only leaves less for the rest. One pass,
+// linear in len(s), whatever the number of parameters; trying every split
+// instead costs len(s) to the power of the parameters.
 func matchParts(parts []segmentPart, s string) bool {
-	if len(parts) == 0 {
-		return s == ""
-	}
-	p := parts[0]
-	if !p.param {
-		return strings.HasPrefix(s, p.lit) && matchParts(parts[1:], s[len(p.lit):])
-	}
-	if len(parts) == 1 {
-		return s != ""
-	}
-	for i := 1; i <= len(s); i++ {
-		if matchParts(parts[1:], s[i:]) {
-			return true
+	if len(parts) > 0 && !parts[0].param {
+		lit := parts[0].lit
+		if !strings.HasPrefix(s, lit) {
+			return false
 		}
+		s, parts = s[len(lit):], parts[1:]
 	}
-	return false
+	// parts now alternate parameter, literal, parameter, ...
+	for len(parts) > 0 {
+		if len(parts) == 1 {
+			return s != ""
+		}
+		lit := parts[1].lit
+		if len(parts) == 2 {
+			return len(s) > len(lit) && strings.HasSuffix(s, lit)
+		}
+		if s == "" {
+			return false
+		}
+		i := strings.Index(s[1:], lit)
+		if i < 0 {
+			return false
+		}
+		s, parts = s[1+i+len(lit):], parts[2:]
+	}
+	return s == ""
 }
 
 type mixedEdge struct {
@@ -109,7 +123,11 @@ type mixedEdge struct {
 type routeNode struct {
 	lit   map[string]*routeNode
 	mixed []mixedEdge
-	wild  *routeNode
+	// mixedIndex finds a mixed edge by shape while the tree is built, so
+	// that many shapes under one node cost no more than one each; nil
+	// once built.
+	mixedIndex map[string]int
+	wild       *routeNode
 	// pattern is what Request.Pattern is set to on a match: the method
 	// and the template. Empty for interior nodes.
 	pattern string
@@ -124,17 +142,45 @@ type tableRoute struct {
 
 func (r tableRoute) pattern() string { return r.method + " " + r.template }
 
-// routeConflict is a pair of operations that overlap without one being
-// more specific. example is a path both match; it is labelled winner
-// unless a third, more specific template takes it, which taken names.
-type routeConflict struct {
-	winner, loser, example, taken string
+// Conflict is a pair of templates of one method that overlap without one
+// being more specific, which http.ServeMux would refuse to register
+// together. The table labels their common requests with Winner: the one
+// with a literal segment at the first position where the two differ.
+type Conflict struct {
+	// Winner and Loser are patterns: "GET /videos/{id}/content".
+	Winner, Loser string
+	// Example is a path both match.
+	Example string
+	// TakenBy is set when a third, more specific template takes Example
+	// from both.
+	TakenBy string
 }
 
-// conflictBudget bounds the pairwise comparison of templates, which is
-// quadratic in the worst case; a 1,000-operation document needs a few
+// ConflictReport counts the conflicting pairs of a table and keeps the
+// first few, so that a document with millions of overlapping pairs costs
+// no more memory than one with a handful.
+type ConflictReport struct {
+	// Count is how many pairs conflict; when Incomplete it is a lower
+	// bound.
+	Count int
+	// First holds the first MaxReportedConflicts pairs found, in the
+	// order of their Winner, then Loser.
+	First []Conflict
+	// Incomplete is set when the table had too many templates of one
+	// method and length to compare every pair (more than
+	// ConflictComparisons comparisons). Overlaps beyond those found are
+	// resolved by the same rule, but not counted.
+	Incomplete bool
+}
+
+// MaxReportedConflicts is how many conflicting pairs a ConflictReport
+// keeps.
+const MaxReportedConflicts = 20
+
+// ConflictComparisons bounds the pairwise comparison of templates, which
+// is quadratic in the worst case; a 1,000-operation document needs a few
 // thousand comparisons.
-const conflictBudget = 4_000_000
+const ConflictComparisons = 4_000_000
 
 // parseTemplate splits a path template into segments. Literal segments
 // are unescaped, as ServeMux does, so they compare with the decoded
@@ -209,15 +255,16 @@ type errTemplate string
 
 func (e errTemplate) Error() string { return string(e) }
 
-// newRouteTable builds the table. Routes are inserted in a fixed order
-// (by template, then method), so of two equivalent templates the first in
-// that order wins, whatever order the document listed them in.
-func newRouteTable(routes []tableRoute) *routeTable {
+// newTree builds the tree and its conflict report. Routes are inserted in
+// a fixed order (by template, then method), so of two equivalent templates
+// the first in that order wins, whatever order the document listed them
+// in.
+func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, error) {
 	routes = slices.Clone(routes)
 	slices.SortFunc(routes, func(a, b tableRoute) int {
 		return cmp.Or(strings.Compare(a.template, b.template), strings.Compare(a.method, b.method))
 	})
-	t := &routeTable{size: len(routes)}
+	t := &tree{}
 	for _, r := range routes {
 		m := methodIndex(r.method)
 		if m < 0 {
@@ -228,14 +275,20 @@ func newRouteTable(routes []tableRoute) *routeTable {
 		}
 		t.roots[m].insert(r.segs, r.pattern())
 	}
-	t.conflicts, t.conflictsIncomplete = findConflicts(routes)
-	for i, c := range t.conflicts {
-		method, _, _ := strings.Cut(c.winner, " ")
-		if p := t.match(&http.Request{Method: method, URL: &url.URL{Path: c.example}}); p != c.winner {
-			t.conflicts[i].taken = p
+	for _, root := range t.roots {
+		root.finish()
+	}
+	report, err := findConflicts(ctx, routes)
+	if err != nil {
+		return nil, report, err
+	}
+	for i, c := range report.First {
+		method, _, _ := strings.Cut(c.Winner, " ")
+		if p := t.match(&http.Request{Method: method, URL: &url.URL{Path: c.Example}}, nil); p != c.Winner {
+			report.First[i].TakenBy = p
 		}
 	}
-	return t
+	return t, report, nil
 }
 
 func (n *routeNode) insert(segs []segment, pattern string) {
@@ -260,17 +313,15 @@ func (n *routeNode) child(s segment) *routeNode {
 		}
 		return c
 	case segMixed:
-		for _, e := range n.mixed {
-			if e.seg.lit == s.lit {
-				return e.child
-			}
+		if i, ok := n.mixedIndex[s.lit]; ok {
+			return n.mixed[i].child
+		}
+		if n.mixedIndex == nil {
+			n.mixedIndex = map[string]int{}
 		}
 		c := &routeNode{}
+		n.mixedIndex[s.lit] = len(n.mixed)
 		n.mixed = append(n.mixed, mixedEdge{seg: s, child: c})
-		// More literal text first: /{id}.tar.gz is tried before /{id}.gz.
-		slices.SortStableFunc(n.mixed, func(a, b mixedEdge) int {
-			return cmp.Or(len(b.seg.lit)-len(a.seg.lit), strings.Compare(a.seg.lit, b.seg.lit))
-		})
 		return c
 	default:
 		if n.wild == nil {
@@ -280,11 +331,31 @@ func (n *routeNode) child(s segment) *routeNode {
 	}
 }
 
+// finish orders the mixed edges of every node once the tree is built,
+// more literal text first: /{id}.tar.gz is tried before /{id}.gz.
+func (n *routeNode) finish() {
+	if n == nil {
+		return
+	}
+	n.mixedIndex = nil
+	slices.SortFunc(n.mixed, func(a, b mixedEdge) int {
+		return cmp.Or(len(b.seg.lit)-len(a.seg.lit), strings.Compare(a.seg.lit, b.seg.lit))
+	})
+	for _, c := range n.lit {
+		c.finish()
+	}
+	for _, e := range n.mixed {
+		e.child.finish()
+	}
+	n.wild.finish()
+}
+
 // match returns the pattern ("GET /pets/{petId}") r matches, or "". A
 // HEAD request falls back to the GET operations, as in ServeMux. A path
 // ServeMux would redirect to its clean form (//, /./, /../) matches
-// nothing, also as in ServeMux.
-func (t *routeTable) match(r *http.Request) string {
+// nothing, also as in ServeMux. When work is not nil, it counts the bytes
+// of the path examined, for the tests that hold the cost linear.
+func (t *tree) match(r *http.Request, work *int) string {
 	m := methodIndex(r.Method)
 	if m < 0 {
 		return ""
@@ -296,10 +367,10 @@ func (t *routeTable) match(r *http.Request) string {
 	if len(path) == 0 || path[0] != '/' || !cleanPath(path) {
 		return ""
 	}
-	if p := t.roots[m].find(path[1:]); p != "" || m != mHead {
+	if p := t.roots[m].find(path[1:], work); p != "" || m != mHead {
 		return p
 	}
-	return t.roots[mGet].find(path[1:])
+	return t.roots[mGet].find(path[1:], work)
 }
 
 // decodedSegments unescapes each segment of an escaped path on its own, as
@@ -338,11 +409,14 @@ func cleanPath(path string) bool {
 
 // find matches the path after its leading slash, depth first: literal,
 // then mixed, then parameter, backtracking when a branch does not match.
-func (n *routeNode) find(path string) string {
+func (n *routeNode) find(path string, work *int) string {
 	if n == nil {
 		return ""
 	}
 	seg, rest, more := strings.Cut(path, "/")
+	if work != nil {
+		*work += (1 + len(n.mixed)) * (len(seg) + 1)
+	}
 	if !more {
 		if c := n.lit[seg]; c != nil && c.pattern != "" {
 			return c.pattern
@@ -358,26 +432,26 @@ func (n *routeNode) find(path string) string {
 		return ""
 	}
 	if c := n.lit[seg]; c != nil {
-		if p := c.find(rest); p != "" {
+		if p := c.find(rest, work); p != "" {
 			return p
 		}
 	}
 	for _, e := range n.mixed {
 		if matchParts(e.seg.parts, seg) {
-			if p := e.child.find(rest); p != "" {
+			if p := e.child.find(rest, work); p != "" {
 				return p
 			}
 		}
 	}
 	if seg != "" {
-		return n.wild.find(rest)
+		return n.wild.find(rest, work)
 	}
 	return ""
 }
 
-// findConflicts compares the routes of each method pairwise and returns
-// those ServeMux would refuse together, sorted, with the winner first.
-func findConflicts(routes []tableRoute) ([]routeConflict, bool) {
+// findConflicts compares the routes of each method pairwise and reports
+// those ServeMux would refuse together, with the winner first.
+func findConflicts(ctx context.Context, routes []tableRoute) (ConflictReport, error) {
 	type key struct {
 		method string
 		n      int
@@ -387,74 +461,79 @@ func findConflicts(routes []tableRoute) ([]routeConflict, bool) {
 		k := key{r.method, len(r.segs)}
 		groups[k] = append(groups[k], r)
 	}
-	keys := slices.Collect(func(yield func(key) bool) {
-		for k := range groups {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	keys := make([]key, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
 	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.method, b.method), a.n-b.n) })
-	var out []routeConflict
-	budget := conflictBudget
+	var rep ConflictReport
+	err := compare(ctx, keys, groups, &rep)
+	slices.SortFunc(rep.First, func(a, b Conflict) int {
+		return cmp.Or(strings.Compare(a.Winner, b.Winner), strings.Compare(a.Loser, b.Loser))
+	})
+	return rep, err
+}
+
+func compare[K comparable](ctx context.Context, keys []K, groups map[K][]tableRoute, rep *ConflictReport) error {
+	budget := ConflictComparisons
 	for _, k := range keys {
 		g := groups[k]
 		for i := range g {
 			for j := i + 1; j < len(g); j++ {
 				if budget--; budget < 0 {
-					return out, true
+					rep.Incomplete = true
+					return nil
 				}
-				if c, ok := conflictOf(g[i], g[j]); ok {
-					out = append(out, c)
+				if budget%(1<<16) == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				first, ok := overlap(g[i], g[j])
+				if !ok {
+					continue
+				}
+				if rep.Count++; len(rep.First) < MaxReportedConflicts {
+					rep.First = append(rep.First, conflictOf(g[i], g[j], first))
 				}
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b routeConflict) int {
-		return cmp.Or(strings.Compare(a.winner, b.winner), strings.Compare(a.loser, b.loser))
-	})
-	return out, false
+	return nil
 }
 
-// conflictOf reports whether a and b (same method, same number of
-// segments, a before b in insertion order) overlap with neither more
-// specific, and which one the table labels their common requests with.
-func conflictOf(a, b tableRoute) (routeConflict, bool) {
-	first := 0 // at the first position where they differ: -1 a is more specific, 1 b is
+// overlap reports whether a and b (same method, same number of segments,
+// a before b in insertion order) overlap with neither more specific, and
+// which one the table labels their common requests with: at the first
+// position where they differ, -1 if a is more specific, 1 if b is.
+func overlap(a, b tableRoute) (first int, ok bool) {
 	aMore, bMore := false, false
-	example := make([]string, len(a.segs))
 	for i := range a.segs {
 		sa, sb := a.segs[i], b.segs[i]
 		rel := 0
 		switch {
 		case sa.kind == segLiteral && sb.kind == segLiteral:
 			if sa.lit != sb.lit {
-				return routeConflict{}, false
+				return 0, false
 			}
-			example[i] = sa.lit
 		case sa.kind == segLiteral:
 			if sa.lit == "" || sb.kind == segMixed && !matchParts(sb.parts, sa.lit) {
-				return routeConflict{}, false
+				return 0, false
 			}
-			example[i], rel = sa.lit, -1
+			rel = -1
 		case sb.kind == segLiteral:
 			if sb.lit == "" || sa.kind == segMixed && !matchParts(sa.parts, sb.lit) {
-				return routeConflict{}, false
+				return 0, false
 			}
-			example[i], rel = sb.lit, 1
+			rel = 1
 		case sa.kind == segMixed && sb.kind == segMixed:
 			// Different shapes are taken as disjoint (/{a}.json and
 			// /{a}.xml); they are tried longest text first.
 			if sa.lit != sb.lit {
-				return routeConflict{}, false
+				return 0, false
 			}
-			example[i] = strings.ReplaceAll(sa.lit, "{}", "x")
 		case sa.kind == segMixed:
-			example[i], rel = strings.ReplaceAll(sa.lit, "{}", "x"), -1
+			rel = -1
 		case sb.kind == segMixed:
-			example[i], rel = strings.ReplaceAll(sb.lit, "{}", "x"), 1
-		default:
-			example[i] = "x"
+			rel = 1
 		}
 		if rel != 0 && first == 0 {
 			first = rel
@@ -462,12 +541,32 @@ func conflictOf(a, b tableRoute) (routeConflict, bool) {
 		aMore = aMore || rel < 0
 		bMore = bMore || rel > 0
 	}
-	if aMore != bMore {
-		return routeConflict{}, false // one is more specific: no conflict
+	// One more specific than the other is no conflict.
+	return first, aMore == bMore
+}
+
+// conflictOf describes the conflict overlap found, with a path both
+// match. It is built only for the pairs a report keeps.
+func conflictOf(a, b tableRoute, first int) Conflict {
+	example := make([]string, len(a.segs))
+	for i := range a.segs {
+		sa, sb := a.segs[i], b.segs[i]
+		switch {
+		case sa.kind == segLiteral:
+			example[i] = sa.lit
+		case sb.kind == segLiteral:
+			example[i] = sb.lit
+		case sa.kind == segMixed:
+			example[i] = strings.ReplaceAll(sa.lit, "{}", "x")
+		case sb.kind == segMixed:
+			example[i] = strings.ReplaceAll(sb.lit, "{}", "x")
+		default:
+			example[i] = "x"
+		}
 	}
-	c := routeConflict{winner: a.pattern(), loser: b.pattern(), example: "/" + strings.Join(example, "/")}
+	c := Conflict{Winner: a.pattern(), Loser: b.pattern(), Example: "/" + strings.Join(example, "/")}
 	if first > 0 {
-		c.winner, c.loser = c.loser, c.winner
+		c.Winner, c.Loser = c.Loser, c.Winner
 	}
-	return c, true
+	return c
 }

@@ -1,6 +1,7 @@
-package main
+package routes
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,24 +27,29 @@ func FuzzRoutes(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, routes, method, path string) {
 		templates := strings.Split(routes, ",")
-		mux, err := compileRoutes(templates)
+		mux, err := compilePatterns(templates)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "route ") || strings.Contains(err.Error(), "registered at") {
+			if !strings.HasPrefix(err.Error(), "route ") || strings.Contains(err.Error(), "registered at") || !errors.Is(err, ErrPattern) {
 				t.Fatalf("error %q", err)
 			}
 			return
 		}
-		p := &proxy{routes: mux}
+		plain := &Table{mux: mux}
 		r := &http.Request{Method: method, URL: &url.URL{Path: path}, Host: "example.com", Header: http.Header{}}
-		got := p.match(r)
+		got := plain.pattern(r)
 		if got != "" && !slices.Contains(templates, got) {
 			t.Fatalf("matched %q, not one of %q", got, templates)
 		}
-		// The shortcuts of newProxy change nothing but the cost.
-		fast := &proxy{routes: mux, firsts: firstSegments(templates)}
-		addFallback(mux)
-		if fast := fast.match(r); fast != got {
+		// The shortcuts of New change nothing but the cost.
+		fast, err := New(templates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fast := fast.pattern(r); fast != got {
 			t.Fatalf("templates %q, %s %q: %q with the shortcuts, %q without", templates, method, path, fast, got)
+		}
+		if m := fast.Match(r); m != Template(got) {
+			t.Fatalf("Match %q, pattern %q", m, got)
 		}
 	})
 }
