@@ -264,3 +264,43 @@ func TestCheckOpenAPI(t *testing.T) {
 		t.Errorf("check without templates:\n%s", out)
 	}
 }
+
+// The document is fetched from the host configured: a redirect within it
+// is followed, one to another host is not, and an error names the URL it
+// failed on.
+func TestOpenAPIRedirects(t *testing.T) {
+	other := newDocServer(t, gatewayDoc)
+	var self string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/openapi.json", http.StatusFound)
+		case "/moved":
+			http.Redirect(w, r, self+"/docs/openapi.json", http.StatusMovedPermanently)
+		case "/here":
+			http.Redirect(w, r, "/openapi.json", http.StatusFound)
+		case "/openapi.json":
+			io.WriteString(w, gatewayDoc)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(up.Close)
+	self = up.URL
+	for _, tc := range []struct{ path, want string }{
+		{"/away", "GET " + other.URL + "/openapi.json: redirect to another host not followed"},
+		{"/moved", "GET " + up.URL + "/docs/openapi.json: 404 Not Found"},
+		{"/here", ""},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			src, err := parseOpenAPISource(up.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = loadOpenAPI(t.Context(), src, http.DefaultTransport)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.HasSuffix(err.Error(), tc.want)) {
+				t.Errorf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -208,7 +208,8 @@ func (b *budget) spend(t string, segs []segment) error {
 
 // decodeDocument decodes JSON with encoding/json, which is much faster
 // than the YAML decoder on large documents, and anything else as YAML,
-// into maps with string keys. The decoders cannot be interrupted, so a
+// into maps with string keys, so that looking a key up never converts a
+// map. The decoders cannot be interrupted, so a
 // cancelled ctx returns at once and leaves the decoding, bounded by
 // MaxDocumentBytes, to finish on its own.
 func decodeDocument(ctx context.Context, data []byte) (any, error) {
@@ -219,7 +220,7 @@ func decodeDocument(ctx context.Context, data []byte) (any, error) {
 	done := make(chan result, 1)
 	go func() {
 		v, err := decode(data)
-		done <- result{normalize(v), err}
+		done <- result{v, err}
 	}()
 	select {
 	case r := <-done:
@@ -247,33 +248,116 @@ func decode(data []byte) (any, error) {
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%w: the document is empty", ErrDocument)
 	}
-	if err := yaml.Unmarshal(data, &v); err != nil {
+	// yaml.v3 decoding into Go values checks each mapping for duplicate
+	// keys pair by pair, quadratic in the keys of one mapping; parsing
+	// into nodes is linear, and fromNode builds the values.
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, fmt.Errorf("%w: not valid YAML or JSON: %v", ErrDocument, err)
+	}
+	budget := 2*len(data) + 1024
+	v, err := fromNode(&n, &budget)
+	if err != nil {
 		return nil, fmt.Errorf("%w: not valid YAML or JSON: %v", ErrDocument, err)
 	}
 	return v, nil
 }
 
-// normalize turns the map[any]any YAML gives a mapping with a key that is
-// not a string (a response code) into map[string]any, once for the whole
-// document, so that looking a key up never converts a map again.
-func normalize(v any) any {
+var errAliases = errors.New("aliases expand to more than twice the document's size")
+
+// fromNode converts a YAML node to the values encoding/json gives, with
+// string keys (the last of duplicate keys wins, as in encoding/json).
+// budget bounds the nodes visited, so that aliases cannot expand a small
+// document without end.
+func fromNode(n *yaml.Node, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, errAliases
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return fromNode(n.Content[0], budget)
+	case yaml.AliasNode:
+		return fromNode(n.Alias, budget)
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := fromNode(c, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			v, err := fromNode(vn, budget)
+			if err != nil {
+				return nil, err
+			}
+			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				merge(out, v)
+				continue
+			}
+			key, err := fromNode(k, budget)
+			if err != nil {
+				return nil, err
+			}
+			if s, ok := key.(string); ok {
+				out[s] = v
+			} else {
+				out[fmt.Sprint(key)] = v
+			}
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return scalar(n), nil
+	}
+	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+}
+
+// merge applies a merge key (<<: *base, or a list of them): keys already
+// present stay.
+func merge(out map[string]any, v any) {
 	switch m := v.(type) {
 	case map[string]any:
 		for k, x := range m {
-			m[k] = normalize(x)
+			if _, ok := out[k]; !ok {
+				out[k] = x
+			}
 		}
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[fmt.Sprint(k)] = normalize(x)
-		}
-		return out
 	case []any:
-		for i, x := range m {
-			m[i] = normalize(x)
+		for _, x := range m {
+			merge(out, x)
 		}
 	}
-	return v
+}
+
+// scalar types a YAML scalar as yaml.v3 would for an interface value.
+func scalar(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int":
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
+			return int(i)
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	}
+	return n.Value
 }
 
 func asMap(v any) (map[string]any, bool) {

@@ -121,7 +121,12 @@ type mixedEdge struct {
 }
 
 type routeNode struct {
-	lit   map[string]*routeNode
+	// A node's literal children: the first in one and oneChild, the
+	// others in lit, so that the long chains of single children most
+	// templates make cost no map each.
+	one      string
+	oneChild *routeNode
+	lit      map[string]*routeNode
 	mixed []mixedEdge
 	// mixedIndex finds a mixed edge by shape while the tree is built, so
 	// that many shapes under one node cost no more than one each; nil
@@ -303,12 +308,16 @@ func (n *routeNode) insert(segs []segment, pattern string) {
 func (n *routeNode) child(s segment) *routeNode {
 	switch s.kind {
 	case segLiteral:
-		if n.lit == nil {
-			n.lit = map[string]*routeNode{}
+		if c := n.litChild(s.lit); c != nil {
+			return c
 		}
-		c := n.lit[s.lit]
-		if c == nil {
-			c = &routeNode{}
+		c := &routeNode{}
+		switch {
+		case n.oneChild == nil:
+			n.one, n.oneChild = s.lit, c
+		case n.lit == nil:
+			n.lit = map[string]*routeNode{s.lit: c}
+		default:
 			n.lit[s.lit] = c
 		}
 		return c
@@ -341,6 +350,7 @@ func (n *routeNode) finish() {
 	slices.SortFunc(n.mixed, func(a, b mixedEdge) int {
 		return cmp.Or(len(b.seg.lit)-len(a.seg.lit), strings.Compare(a.seg.lit, b.seg.lit))
 	})
+	n.oneChild.finish()
 	for _, c := range n.lit {
 		c.finish()
 	}
@@ -407,6 +417,14 @@ func cleanPath(path string) bool {
 	return true
 }
 
+// litChild is the child by the literal segment seg, or nil.
+func (n *routeNode) litChild(seg string) *routeNode {
+	if n.oneChild != nil && n.one == seg {
+		return n.oneChild
+	}
+	return n.lit[seg]
+}
+
 // find matches the path after its leading slash, depth first: literal,
 // then mixed, then parameter, backtracking when a branch does not match.
 func (n *routeNode) find(path string, work *int) string {
@@ -418,7 +436,7 @@ func (n *routeNode) find(path string, work *int) string {
 		*work += (1 + len(n.mixed)) * (len(seg) + 1)
 	}
 	if !more {
-		if c := n.lit[seg]; c != nil && c.pattern != "" {
+		if c := n.litChild(seg); c != nil && c.pattern != "" {
 			return c.pattern
 		}
 		for _, e := range n.mixed {
@@ -431,7 +449,7 @@ func (n *routeNode) find(path string, work *int) string {
 		}
 		return ""
 	}
-	if c := n.lit[seg]; c != nil {
+	if c := n.litChild(seg); c != nil {
 		if p := c.find(rest, work); p != "" {
 			return p
 		}
