@@ -127,7 +127,7 @@ type routeNode struct {
 	one      string
 	oneChild *routeNode
 	lit      map[string]*routeNode
-	mixed []mixedEdge
+	mixed    []mixedEdge
 	// mixedIndex finds a mixed edge by shape while the tree is built, so
 	// that many shapes under one node cost no more than one each; nil
 	// once built.
