@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -62,7 +62,7 @@ func RoutePattern(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if r.Pattern != "" {
-				SetRoute(r.Context(), routes.Template(r.Pattern))
+				SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
 			}
 		}()
 		next.ServeHTTP(w, r)

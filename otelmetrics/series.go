@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -75,7 +75,7 @@ var (
 func newSeries(k seriesKey, excluded *excluder) *series {
 	route := k.route
 	if k.pattern {
-		route = routes.Template(route)
+		route = mbsemconv.Route(route)
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
 	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))

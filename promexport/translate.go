@@ -15,7 +15,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -365,7 +365,7 @@ func methodLabel(m string) string {
 // template's path, also when an instrumentation passed a ServeMux pattern
 // on as it was, or "none".
 func handlerLabel(route string) string {
-	if t := routes.Template(route); t != "" {
+	if t := mbsemconv.Route(route); t != "" {
 		return t
 	}
 	return HandlerNone

@@ -11,7 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
-	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Instruments of the OpenTelemetry HTTP semantic conventions. The bridge's
@@ -277,8 +277,9 @@ func validNamePart(s string) bool {
 // RouteTemplate turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
 // value of http.route: its path.
 //
-// Deprecated: use routes.Template, which it calls.
-func RouteTemplate(pattern string) string { return routes.Template(pattern) }
+// Deprecated: use routes.Template (package otelmetrics/routes), which
+// gives the same answer.
+func RouteTemplate(pattern string) string { return mbsemconv.Route(pattern) }
 
 // ValidateBuckets reports whether b can be used as histogram boundaries.
 func ValidateBuckets(b []float64) error {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Table labels requests with route templates. Build one with New from
@@ -119,10 +120,4 @@ func (t *Table) Conflicts() ConflictReport { return t.conflicts }
 // Template turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
 // value of http.route: its path. A template that is already a path is
 // returned as it is; one with no path gives "".
-func Template(pattern string) string {
-	i := strings.IndexByte(pattern, '/')
-	if i < 0 {
-		return ""
-	}
-	return pattern[i:]
-}
+func Template(pattern string) string { return semconv.Route(pattern) }
