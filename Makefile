@@ -17,6 +17,10 @@ deps:
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@before=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
+	$(GO) generate ./... || exit 1; \
+	after=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
+	if [ "$$before" != "$$after" ]; then echo "go generate ./... changed files; commit what it generates:"; git diff --stat; exit 1; fi
 
 race:
 	$(GO) test -race -count=1 -timeout 15m ./...

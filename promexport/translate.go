@@ -38,7 +38,7 @@ const (
 // histogram points without http.route.
 const HandlerNone = "none"
 
-// scopeName is the instrumentation scope of the derived series; the
+// scope is the instrumentation scope of the derived series; the
 // exporter is configured to show no scope labels, so it is not visible.
 var scope = instrumentation.Scope{Name: "github.com/metricsbridge/metricsbridge/promexport"}
 
