@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -347,19 +346,9 @@ func (m *mergedHistograms[K]) histogram() metricdata.Histogram[float64] {
 	return h
 }
 
-// methods are the standard methods of the HTTP semantic conventions; any
-// other method is "_OTHER", so bogus methods cannot add series.
-var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-
-// methodLabel returns the method label for an http.request.method value.
-func methodLabel(m string) string {
-	for _, s := range methods {
-		if strings.EqualFold(m, s) {
-			return s
-		}
-	}
-	return "_OTHER"
-}
+// methodLabel returns the method label for an http.request.method value:
+// the standard method, or "_OTHER", so bogus methods cannot add series.
+func methodLabel(m string) string { return mbsemconv.Method(m) }
 
 // handlerLabel returns the handler label for an http.route value: the
 // template's path, also when an instrumentation passed a ServeMux pattern

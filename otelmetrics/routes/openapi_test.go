@@ -58,7 +58,8 @@ func newTestTable(t testing.TB, routes []tableRoute) *Table {
 func TestParseOpenAPI(t *testing.T) {
 	everyMethod := func(tmpl string) []string {
 		var out []string
-		for _, m := range tableMethods {
+		for _, m := range operationKeys {
+			m = strings.ToUpper(m)
 			out = append(out, m+" "+tmpl)
 		}
 		return out

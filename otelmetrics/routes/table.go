@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // tree labels requests with the route templates of an API
@@ -23,38 +25,22 @@ import (
 // costs at most the path's length times a factor the table fixes when it
 // is built.
 type tree struct {
-	roots [len(tableMethods)]*routeNode
+	roots [len(semconv.Methods)]*routeNode
 }
 
-// tableMethods are the methods an OpenAPI operation can have.
-var tableMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
-
-const (
-	mGet  = 0
-	mHead = 1
-)
-
+// methodIndex is the index of the root of method m, or -1 for none:
+// methods compare exactly, as in ServeMux.
 func methodIndex(m string) int {
-	switch m {
-	case "GET":
-		return 0
-	case "HEAD":
-		return 1
-	case "POST":
-		return 2
-	case "PUT":
-		return 3
-	case "PATCH":
-		return 4
-	case "DELETE":
-		return 5
-	case "OPTIONS":
-		return 6
-	case "TRACE":
-		return 7
+	if i := semconv.MethodIndex(m); i > 0 && semconv.Methods[i] == m {
+		return i
 	}
 	return -1
 }
+
+var (
+	mGet  = methodIndex("GET")
+	mHead = methodIndex("HEAD")
+)
 
 // segment kinds, in the order they are tried: a literal beats a segment
 // mixing text and parameters, which beats a whole-segment parameter.
