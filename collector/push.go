@@ -33,7 +33,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // ScopeName is the instrumentation scope of the export self-metric.
@@ -187,10 +187,10 @@ func (p *Pusher) Config() Config { return p.cfg }
 // RegisterMetrics adds metricsbridge_otlp_exports_total{result} to mp. It
 // is separate from New because the reader must exist before the provider.
 func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
-	ok := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("success")))
-	partial := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("partial")))
-	failed := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("failure")))
-	_, err := mp.Meter(ScopeName).Int64ObservableCounter(views.InstrumentOTLPExports,
+	ok := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("success")))
+	partial := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("partial")))
+	failed := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("failure")))
+	_, err := mp.Meter(ScopeName).Int64ObservableCounter(mbsemconv.InstrumentOTLPExports,
 		metric.WithDescription("OTLP exports by result: success, partial (the destination rejected some data points) or failure."),
 		metric.WithUnit("{export}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {

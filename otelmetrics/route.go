@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // stateKey finds the request's state in its context.
@@ -47,7 +46,7 @@ func SetRoute(ctx context.Context, route string) bool {
 	// Only without the bridge's middleware: LabelerFromContext allocates
 	// a labeler when there is none.
 	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
-		l.Add(views.KeyHTTPRoute.String(route))
+		l.Add(mbsemconv.KeyHTTPRoute.String(route))
 		return true
 	}
 	return false

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 func methodIndex(m string) uint8 { return uint8(mbsemconv.MethodIndex(m)) }
@@ -37,8 +36,8 @@ type series struct {
 }
 
 var (
-	schemeHTTP  = views.KeyURLScheme.String("http")
-	schemeHTTPS = views.KeyURLScheme.String("https")
+	schemeHTTP  = mbsemconv.KeyURLScheme.String("http")
+	schemeHTTPS = mbsemconv.KeyURLScheme.String("https")
 )
 
 func newSeries(k seriesKey, excluded *excluder) *series {
@@ -47,19 +46,19 @@ func newSeries(k seriesKey, excluded *excluder) *series {
 		route = mbsemconv.Route(route)
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
-	kvs = append(kvs, views.KeyHTTPMethod.String(mbsemconv.Methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))
+	kvs = append(kvs, mbsemconv.KeyHTTPMethod.String(mbsemconv.Methods[k.method]), mbsemconv.KeyHTTPStatus.Int(int(k.status)))
 	if k.https {
 		kvs = append(kvs, schemeHTTPS)
 	} else {
 		kvs = append(kvs, schemeHTTP)
 	}
 	if route != "" {
-		kvs = append(kvs, views.KeyHTTPRoute.String(route))
+		kvs = append(kvs, mbsemconv.KeyHTTPRoute.String(route))
 	}
 	// The conventions set error.type on server errors only; a 4xx is the
 	// client's, and the status code already says which.
 	if k.status >= 500 {
-		kvs = append(kvs, views.KeyErrorType.String(strconv.Itoa(int(k.status))))
+		kvs = append(kvs, mbsemconv.KeyErrorType.String(strconv.Itoa(int(k.status))))
 	}
 	return &series{
 		rec:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))},

@@ -16,6 +16,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // BenchmarkCoalesce measures 8 scrapes arriving together over 6,000
@@ -35,7 +37,7 @@ func BenchmarkCoalesce(b *testing.B) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.Reader()), sdkmetric.WithView(vs...),
 		sdkmetric.WithCardinalityLimit(10_000))
 	b.Cleanup(func() { _ = mp.Shutdown(context.Background()); _ = e.Shutdown(context.Background()) })
-	hist, err := mp.Meter("bench").Float64Histogram(views.InstrumentHTTPServerDuration, metric.WithUnit("s"))
+	hist, err := mp.Meter("bench").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithUnit("s"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,8 +45,8 @@ func BenchmarkCoalesce(b *testing.B) {
 		for _, m := range []string{"GET", "POST"} {
 			for _, s := range []int{200, 404, 500} {
 				hist.Record(context.Background(), 0.001, metric.WithAttributes(
-					views.KeyHTTPMethod.String(m), views.KeyHTTPRoute.String(fmt.Sprintf("/api/h%d/{code}", i)),
-					views.KeyHTTPStatus.Int(s), attribute.String("url.scheme", "http")))
+					mbsemconv.KeyHTTPMethod.String(m), mbsemconv.KeyHTTPRoute.String(fmt.Sprintf("/api/h%d/{code}", i)),
+					mbsemconv.KeyHTTPStatus.Int(s), attribute.String("url.scheme", "http")))
 			}
 		}
 	}

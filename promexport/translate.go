@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // Names chooses which form of the HTTP server histogram the endpoint serves.
@@ -87,7 +86,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			h, ok := m.Data.(metricdata.Histogram[float64])
-			if m.Name != views.InstrumentHTTPServerDuration || !ok {
+			if m.Name != mbsemconv.InstrumentHTTPServerDuration || !ok {
 				kept = append(kept, m)
 				continue
 			}
@@ -144,14 +143,14 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 		return l
 	}
 	var l seedLabels
-	if v, ok := set.Value(views.KeyOverflow); ok && v.AsBool() {
+	if v, ok := set.Value(mbsemconv.KeyOverflow); ok && v.AsBool() {
 		l.hist.overflow = true
 	} else {
-		method, _ := set.Value(views.KeyHTTPMethod)
-		route, _ := set.Value(views.KeyHTTPRoute)
+		method, _ := set.Value(mbsemconv.KeyHTTPMethod)
+		route, _ := set.Value(mbsemconv.KeyHTTPRoute)
 		l.hist.method = methodLabel(method.AsString())
 		l.hist.handler = handlerLabel(route.AsString())
-		if v, ok := set.Value(views.KeyHTTPStatus); ok {
+		if v, ok := set.Value(mbsemconv.KeyHTTPStatus); ok {
 			l.status = strconv.FormatInt(v.AsInt64(), 10)
 		}
 	}
@@ -173,7 +172,7 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 			overflowed, overflowStart, overflowTime = int64(a.count), a.start, a.time
 			if t.overflow.CompareAndSwap(false, true) {
 				t.logger.Warn("series limit reached: requests with new label sets are counted in the series labelled otel_metric_overflow=\"true\"",
-					"metric", t.prefix+views.NameRequests+"_total")
+					"metric", t.prefix+mbsemconv.NameRequests+"_total")
 			}
 		}
 		statuses := make([]string, 0, len(a.statuses))
@@ -195,19 +194,19 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 	}
 	return []metricdata.Metrics{
 		{
-			Name:        t.prefix + views.NameRequests,
+			Name:        t.prefix + mbsemconv.NameRequests,
 			Description: "Total HTTP requests by method, route template and status code.",
 			Unit:        "{request}",
 			Data:        requests,
 		},
 		{
-			Name:        t.prefix + views.NameDuration,
+			Name:        t.prefix + mbsemconv.NameDuration,
 			Description: "HTTP request latency in seconds by method and route template.",
 			Unit:        "s",
 			Data:        m.histogram(),
 		},
 		{
-			Name:        t.prefix + views.NameOverflow,
+			Name:        t.prefix + mbsemconv.NameOverflow,
 			Description: "Requests recorded into the overflow series because the series limit was reached.",
 			Unit:        "{request}",
 			Data: metricdata.Sum[int64]{
@@ -221,16 +220,16 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 
 func (k histKey) attrs() attribute.Set {
 	if k.overflow {
-		return attribute.NewSet(views.KeyOverflow.Bool(true))
+		return attribute.NewSet(mbsemconv.KeyOverflow.Bool(true))
 	}
-	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler))
+	return attribute.NewSet(mbsemconv.KeyMethod.String(k.method), mbsemconv.KeyHandler.String(k.handler))
 }
 
 func (k histKey) requestAttrs(status string) attribute.Set {
 	if k.overflow {
-		return attribute.NewSet(views.KeyOverflow.Bool(true))
+		return attribute.NewSet(mbsemconv.KeyOverflow.Bool(true))
 	}
-	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler), views.KeyStatus.String(status))
+	return attribute.NewSet(mbsemconv.KeyMethod.String(k.method), mbsemconv.KeyHandler.String(k.handler), mbsemconv.KeyStatus.String(status))
 }
 
 // mergedHistograms sums histogram points that map to the same series.

@@ -3,7 +3,71 @@
 // fact is written once.
 package semconv
 
-import "strings"
+import (
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// Instruments of the OpenTelemetry HTTP semantic conventions. The bridge's
+// middleware records InstrumentHTTPServerDuration; otelhttp, otelgin and any
+// other instrumentation given the bridge's MeterProvider record it too, and
+// the views below apply to it whatever the instrumentation scope.
+const (
+	InstrumentHTTPServerDuration         = "http.server.request.duration"
+	InstrumentHTTPServerRequestBodySize  = "http.server.request.body.size"
+	InstrumentHTTPServerResponseBodySize = "http.server.response.body.size"
+)
+
+// Instruments of metricsbridge's own.
+const (
+	InstrumentInfo         = "metricsbridge.app.info"
+	InstrumentAuthFailures = "metricsbridge.auth.failures"
+	InstrumentOTLPExports  = "metricsbridge.otlp.exports"
+	InstrumentUnrouted     = "metricsbridge.http.server.unrouted"
+)
+
+// Attribute keys of http.server.request.duration that the views let
+// through. Everything else an instrumentation records (server.address,
+// server.port, network.protocol.*, user_agent.*, client.address) is
+// dropped before aggregation, so it cannot multiply series.
+const (
+	KeyHTTPMethod = otelsemconv.HTTPRequestMethodKey
+	KeyHTTPRoute  = otelsemconv.HTTPRouteKey
+	KeyHTTPStatus = otelsemconv.HTTPResponseStatusCodeKey
+	KeyURLScheme  = otelsemconv.URLSchemeKey
+	KeyErrorType  = otelsemconv.ErrorTypeKey
+)
+
+// Label names of the Prometheus series in the reference gateway's dialect,
+// derived from http.server.request.duration at the scrape endpoint, and the
+// attribute keys of metricsbridge's own instruments.
+const (
+	KeyMethod  = attribute.Key("method")
+	KeyHandler = attribute.Key("handler")
+	KeyStatus  = attribute.Key("status")
+	KeyVersion = attribute.Key("version")
+	// KeyReason says why the metrics endpoint refused a scrape.
+	KeyReason = attribute.Key("reason")
+	// KeyResult is "success", "partial" or "failure" on the OTLP export counter.
+	KeyResult = attribute.Key("result")
+	// KeyOverflow marks the one series the SDK keeps for attribute sets
+	// beyond the cardinality limit.
+	KeyOverflow = attribute.Key("otel.metric.overflow")
+)
+
+// Exported names, before the prefix. The Prometheus exporter appends
+// "_total" to counters and "_seconds" to histograms in unit "s".
+const (
+	NameRequests = "http_requests"
+	NameDuration = "http_request_duration"
+	NameOverflow = "metricsbridge_series_overflow"
+	NameInfo     = "app_info"
+	NameAuth     = "metricsbridge_auth_failures"
+	NameExports  = "metricsbridge_otlp_exports"
+	NameUnrouted = "metricsbridge_unrouted_requests"
+)
 
 // Route turns a ServeMux pattern, "[METHOD ][HOST]/path", into the value
 // of http.route: its path. A template that is already a path is returned
