@@ -77,8 +77,9 @@ func FromOpenAPI(ctx context.Context, doc []byte) (*Table, error) {
 // when it matches none. For a table from FromOpenAPI, a HEAD request falls
 // back to the GET operations, as in ServeMux, and a path ServeMux would
 // redirect to its clean form (//, /./, /../) matches nothing. Its cost is
-// linear in the length of the path, and it does not allocate unless the
-// path has escaped characters.
+// linear in the length of the path; it does not allocate unless the path
+// has escaped characters. A table from New costs what ServeMux's lookup
+// costs, which allocates for the values of wildcards.
 func (t *Table) Match(r *http.Request) string {
 	return Template(t.pattern(r))
 }
@@ -111,7 +112,8 @@ func (t *Table) Len() int { return t.size }
 func (t *Table) Version() string { return t.version }
 
 // Notes say what FromOpenAPI left out of the document or guessed, one
-// sentence each, at most MaxNotes.
+// sentence each: at most MaxNotes, then one saying how many more there
+// were.
 func (t *Table) Notes() []string { return t.notes }
 
 // Conflicts reports the overlapping pairs of a table from FromOpenAPI.
