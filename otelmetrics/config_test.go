@@ -196,3 +196,12 @@ func manyLabels(n int) string {
 	}
 	return b.String()
 }
+
+// Callers can test a configuration error without naming the module's
+// internal packages.
+func TestErrInvalidConfig(t *testing.T) {
+	_, err := ConfigFromEnv(func(k string) (string, bool) { return "x", k == EnvLatencyBuckets })
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("err %v does not wrap ErrInvalidConfig", err)
+	}
+}
