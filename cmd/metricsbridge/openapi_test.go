@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -302,5 +303,33 @@ func TestOpenAPIRedirects(t *testing.T) {
 				t.Errorf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// SIGTERM while the document loads at start stops the start at once
+// rather than waiting for the load.
+func TestOpenAPILoadInterrupted(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done() // never answers
+	}))
+	t.Cleanup(up.Close)
+	// The test process itself must not die of the signal should it come
+	// after the load.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-arrived
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	start := time.Now()
+	code, _, errOut := cli(t, map[string]string{"UPSTREAM_URL": up.URL, "METRICS_OPENAPI": "/openapi.json"}, "", "check")
+	if code != exitConfig || !strings.Contains(errOut, `invalid METRICS_OPENAPI="/openapi.json": loading stopped by a signal`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stopped after %s", d)
 	}
 }
