@@ -17,6 +17,10 @@ deps:
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@before=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
+	$(GO) generate ./... || exit 1; \
+	after=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
+	if [ "$$before" != "$$after" ]; then echo "go generate ./... changed files; commit what it generates:"; git diff --stat; exit 1; fi
 
 race:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -36,7 +40,7 @@ bench-smoke:
 
 # Every fuzz target, briefly in the test command and longer on demand.
 # go test -fuzz takes one target and one package at a time.
-FUZZ_TARGETS = ./auth:FuzzVerify ./cmd/metricsbridge:FuzzRoutes ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./otelmetrics/dashboard:FuzzHistogram
+FUZZ_TARGETS = ./auth:FuzzVerify ./otelmetrics/routes:FuzzRoutes ./otelmetrics/routes:FuzzMatch ./otelmetrics/routes:FuzzOpenAPI ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./otelmetrics/dashboard:FuzzHistogram
 FUZZTIME ?= 10s
 
 fuzz-smoke:
@@ -62,4 +66,4 @@ test: deps check race examples bench-smoke fuzz-smoke
 
 # Side-by-side figures quoted in README.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics ./promexport ./auth ./cmd/metricsbridge
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./otelmetrics/... ./promexport ./auth ./cmd/metricsbridge

@@ -154,7 +154,8 @@ func (c Config) Warnings() []string {
 // returns a Config with no keys when none is configured; the caller decides
 // whether that is acceptable (it is when authentication is off). Every bad
 // value is reported, each naming its variable; secrets are never echoed.
-func ConfigFromEnv(lookup env.Lookup) (Config, error) {
+func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
+	lookup := env.Lookup(lookupFunc)
 	c := Config{
 		Algorithm:     env.String(lookup, EnvAlgorithm, DefaultAlgorithm),
 		Audience:      env.String(lookup, EnvAudience, ""),

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // MaxAuthorizationBytes bounds the Authorization header. Real scrape tokens
@@ -78,7 +78,7 @@ func newRefusal(err error, reason string, status int, scope string) refusal {
 	}
 	body := fmt.Sprintf(`{"error":%q,"reason":%q,"message":%q}`+"\n", code, reason, err.Error())
 	return refusal{err: err, reason: reason, status: status, challenge: challenge, body: []byte(body),
-		attrs: metric.WithAttributeSet(attribute.NewSet(views.KeyReason.String(reason)))}
+		attrs: metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyReason.String(reason)))}
 }
 
 // Claims are a verified token's payload.
@@ -180,7 +180,7 @@ func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 	}
 
 	var err error
-	v.failures, err = o.mp.Meter(ScopeName).Int64Counter(views.InstrumentAuthFailures,
+	v.failures, err = o.mp.Meter(ScopeName).Int64Counter(mbsemconv.InstrumentAuthFailures,
 		metric.WithDescription("Requests to the metrics endpoint refused by authentication, by reason."),
 		metric.WithUnit("{request}"))
 	if err != nil {

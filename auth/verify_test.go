@@ -20,6 +20,8 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 func TestVerify(t *testing.T) {
@@ -234,7 +236,7 @@ func TestMiddleware(t *testing.T) {
 				continue
 			}
 			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				r, _ := dp.Attributes.Value(views.KeyReason)
+				r, _ := dp.Attributes.Value(mbsemconv.KeyReason)
 				got[r.AsString()] = dp.Value
 			}
 		}

@@ -165,7 +165,8 @@ type preset struct {
 // the signal-specific OTEL_EXPORTER_OTLP_METRICS_* variable, the generic
 // OTEL_EXPORTER_OTLP_* one, the vendor preset, the specification default.
 // Every bad value is reported, each naming its variable.
-func ConfigFromEnv(lookup env.Lookup) (Config, error) {
+func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
+	lookup := env.Lookup(lookupFunc)
 	var errs []error
 	c := Config{Headers: map[string]string{}}
 
@@ -652,7 +653,8 @@ func (c Config) Settings() []string {
 // Resource describes this process for pushed metrics: service.name
 // defaults to "metricsbridge" and service.version to version;
 // OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them.
-func Resource(lookup env.Lookup, version string) (*resource.Resource, error) {
+func Resource(lookupFunc func(string) (string, bool), version string) (*resource.Resource, error) {
+	lookup := env.Lookup(lookupFunc)
 	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
 	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // bridge is an instrumented server whose metrics go both to the scrape
@@ -125,7 +127,7 @@ func checkSemconv(t *testing.T, sink *otlptest.Sink, b *bridge) {
 	for _, k := range views.HTTPServerKeys {
 		allowed[string(k)] = true
 	}
-	points, _ := sink.Histograms(views.InstrumentHTTPServerDuration)
+	points, _ := sink.Histograms(mbsemconv.InstrumentHTTPServerDuration)
 	if len(points) == 0 {
 		t.Fatal("no http.server.request.duration points arrived")
 	}
@@ -152,9 +154,9 @@ func checkSemconv(t *testing.T, sink *otlptest.Sink, b *bridge) {
 	}
 	for key, want := range b.scrapedBy(t) {
 		method, route, status := splitKey(key)
-		got := sink.TotalWhere(views.InstrumentHTTPServerDuration, func(a map[string]string) bool {
-			return a[string(views.KeyHTTPMethod)] == method && a[string(views.KeyHTTPRoute)] == route &&
-				a[string(views.KeyHTTPStatus)] == status
+		got := sink.TotalWhere(mbsemconv.InstrumentHTTPServerDuration, func(a map[string]string) bool {
+			return a[string(mbsemconv.KeyHTTPMethod)] == method && a[string(mbsemconv.KeyHTTPRoute)] == route &&
+				a[string(mbsemconv.KeyHTTPStatus)] == status
 		})
 		if got != want {
 			t.Errorf("%s: pushed %d, scraped %d", key, got, want)
@@ -204,7 +206,7 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			if err := b.flush(t); err != nil {
 				t.Fatalf("flush: %v", err)
 			}
-			sink.WaitTotal(t, views.InstrumentHTTPServerDuration, n, 20*time.Second)
+			sink.WaitTotal(t, mbsemconv.InstrumentHTTPServerDuration, n, 20*time.Second)
 			if got := b.scraped(t); got != n {
 				t.Fatalf("scraped %d, want %d", got, n)
 			}
@@ -222,12 +224,12 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			if err := b.flush(t); err != nil {
 				t.Fatalf("flush after restart: %v", err)
 			}
-			sink.WaitTotal(t, views.InstrumentHTTPServerDuration, n+m, 20*time.Second)
+			sink.WaitTotal(t, mbsemconv.InstrumentHTTPServerDuration, n+m, 20*time.Second)
 			if got := b.scraped(t); got != n+m {
 				t.Fatalf("scraped %d, want %d", got, n+m)
 			}
 			checkSemconv(t, sink, b)
-			points, temps := sink.Histograms(views.InstrumentHTTPServerDuration)
+			points, temps := sink.Histograms(mbsemconv.InstrumentHTTPServerDuration)
 			want := map[string]string{collector.Cumulative: "CUMULATIVE", collector.Delta: "DELTA"}[tc.temporality]
 			for i, tm := range temps {
 				if !strings.HasSuffix(tm.String(), want) {

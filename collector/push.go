@@ -35,7 +35,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // ScopeName is the instrumentation scope of the export self-metric.
@@ -218,11 +218,11 @@ func (p *Pusher) Config() Config { return p.cfg }
 // It is separate from New because the reader must exist before the
 // provider.
 func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
-	ok := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("success")))
-	partial := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("partial")))
-	failed := metric.WithAttributeSet(attribute.NewSet(views.KeyResult.String("failure")))
+	ok := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("success")))
+	partial := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("partial")))
+	failed := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("failure")))
 	m := mp.Meter(ScopeName)
-	_, err1 := m.Int64ObservableCounter(views.InstrumentOTLPExports,
+	_, err1 := m.Int64ObservableCounter(mbsemconv.InstrumentOTLPExports,
 		metric.WithDescription("OTLP exports by result: success, partial (the destination rejected some data points) or failure."),
 		metric.WithUnit("{export}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
@@ -232,21 +232,21 @@ func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 			o.Observe(s.Failures, failed)
 			return nil
 		}))
-	_, err2 := m.Int64ObservableCounter(views.InstrumentOTLPRejected,
+	_, err2 := m.Int64ObservableCounter(mbsemconv.InstrumentOTLPRejected,
 		metric.WithDescription("Data points OTLP destinations rejected in partial successes; they are not sent again."),
 		metric.WithUnit("{data_point}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(p.exp.rejected.Load())
 			return nil
 		}))
-	_, err3 := m.Int64ObservableGauge(views.InstrumentOTLPPending,
+	_, err3 := m.Int64ObservableGauge(mbsemconv.InstrumentOTLPPending,
 		metric.WithDescription("Data points the last OTLP export did not deliver, kept for the next one."),
 		metric.WithUnit("{data_point}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(p.exp.pending.Load())
 			return nil
 		}))
-	_, err4 := m.Int64ObservableCounter(views.InstrumentOTLPDropped,
+	_, err4 := m.Int64ObservableCounter(mbsemconv.InstrumentOTLPDropped,
 		metric.WithDescription("Data points given up on: delta exports that may have arrived (not sent again) and what the last export at shutdown could not deliver."),
 		metric.WithUnit("{data_point}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {

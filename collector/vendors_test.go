@@ -17,6 +17,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/views"
 )
 
@@ -67,10 +68,10 @@ func TestVendorIntakes(t *testing.T) {
 				t.Fatal(err)
 			}
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(p.Reader()), sdkmetric.WithView(sdkmetric.NewView(
-				sdkmetric.Instrument{Name: views.InstrumentHTTPServerDuration},
+				sdkmetric.Instrument{Name: mbsemconv.InstrumentHTTPServerDuration},
 				sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: views.DefaultBuckets}})))
 			defer mp.Shutdown(context.Background())
-			hist, _ := mp.Meter("test").Float64Histogram(views.InstrumentHTTPServerDuration, metric.WithUnit("s"))
+			hist, _ := mp.Meter("test").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithUnit("s"))
 			count, _ := mp.Meter("test").Int64Counter("requests")
 			var recorded int64
 			for interval := range 2 {
@@ -94,7 +95,7 @@ func TestVendorIntakes(t *testing.T) {
 			if tc.split && len(reqs) < 3 {
 				t.Errorf("%d requests for two exports: the payload limit did not split them", len(reqs))
 			}
-			if got := sink.Total(views.InstrumentHTTPServerDuration); got != recorded {
+			if got := sink.Total(mbsemconv.InstrumentHTTPServerDuration); got != recorded {
 				t.Errorf("the intake counts %d measurements, %d were recorded", got, recorded)
 			}
 			if got := sink.Total("requests"); got != 2*series {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // attackPath returns the i-th of the attack's raw paths, all distinct: IDs
@@ -219,7 +221,7 @@ func sumSeries(t *testing.T, mf *dto.MetricFamily, handlers []string, overflow b
 		if _, err := strconv.Atoi(status); hasStatus && (len(status) != 3 || err != nil) {
 			t.Errorf("status label %q", status)
 		}
-		if len(labels) != 2 || !slices.Contains(handlers, labels["handler"]) || !slices.Contains(methods[:], labels["method"]) {
+		if len(labels) != 2 || !slices.Contains(handlers, labels["handler"]) || !slices.Contains(mbsemconv.Methods[:], labels["method"]) {
 			t.Errorf("series %s%s is not labelled by a route template and a standard method", mf.GetName(), labelString(m.GetLabel(), ""))
 		}
 	}

@@ -219,3 +219,12 @@ func TestLatencyBucketsAtTheCap(t *testing.T) {
 		t.Fatalf("%d boundaries: %d accepted, %v", views.MaxBuckets, len(c.LatencyBuckets), err)
 	}
 }
+
+// Callers can test a configuration error without naming the module's
+// internal packages.
+func TestErrInvalidConfig(t *testing.T) {
+	_, err := ConfigFromEnv(func(k string) (string, bool) { return "x", k == EnvLatencyBuckets })
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("err %v does not wrap ErrInvalidConfig", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
 func ExampleProvider_Middleware() {
@@ -74,4 +75,38 @@ func ExampleProvider_MeterProvider_otelhttp() {
 	// Output:
 	// http_request_duration_seconds_count{handler="/servers/{id}/sse",method="GET"} 1
 	// http_requests_total{handler="/servers/{id}/sse",method="GET",status="200"} 1
+}
+
+// A handler that routes nothing itself, here a stand-in for a reverse
+// proxy, is labelled by the templates of the API it serves.
+func ExampleMatchRoutes() {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer p.Shutdown(context.Background())
+
+	table, err := routes.FromOpenAPI(context.Background(), []byte(`{"openapi": "3.0.3",
+		"paths": {"/pets/{petId}": {"get": {}}}}`))
+	if err != nil {
+		panic(err)
+	}
+	proxy := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h := p.Middleware(otelmetrics.MatchRoutes(table, proxy))
+	for _, path := range []string{"/pets/1", "/pets/2", "/elsewhere"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+
+	rec := httptest.NewRecorder()
+	p.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/prometheus", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if strings.HasPrefix(line, "http_requests_total") {
+			fmt.Print(line)
+		}
+	}
+	// Output:
+	// http_requests_total{handler="/pets/{petId}",method="GET",status="200"} 2
+	// http_requests_total{handler="none",method="GET",status="200"} 1
 }

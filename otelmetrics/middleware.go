@@ -147,25 +147,25 @@ func (s *reqState) setCount() int {
 func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 	var mask int
 	if _, ok := w.(http.Flusher); ok {
-		mask |= 1
+		mask |= hasFlusher
 	}
 	if _, ok := w.(http.Hijacker); ok {
-		mask |= 2
+		mask |= hasHijacker
 	}
 	if _, ok := w.(io.ReaderFrom); ok {
-		mask |= 4
+		mask |= hasReaderFrom
 	}
 	if _, ok := w.(io.StringWriter); ok {
-		mask |= 8
+		mask |= hasStringWriter
 	}
 	if _, ok := w.(http.Pusher); ok {
-		mask |= 16
+		mask |= hasPusher
 	}
 	if _, ok := w.(http.CloseNotifier); ok { //nolint:staticcheck // gin and older code still assert it
-		mask |= 32
+		mask |= hasCloseNotifier
 	}
 	if _, ok := w.(flushErrorer); ok {
-		mask |= 64
+		mask |= hasFlushErrorer
 	}
 	return wrappers[mask](s)
 }

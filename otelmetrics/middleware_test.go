@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 type req struct{ method, target string }
@@ -290,7 +292,7 @@ func TestMethodLabel(t *testing.T) {
 		{"CONNECT", "CONNECT"}, {"TRACE", "TRACE"}, {"HEAD", "HEAD"}, {"PUT", "PUT"}, {"DELETE", "DELETE"},
 		{"PROPFIND", "_OTHER"}, {"GETS", "_OTHER"}, {"", "_OTHER"}, {"ＧＥＴ", "_OTHER"},
 	} {
-		if got := methods[methodIndex(tc.method)]; got != tc.want {
+		if got := mbsemconv.Methods[methodIndex(tc.method)]; got != tc.want {
 			t.Errorf("method %q → %q, want %q", tc.method, got, tc.want)
 		}
 	}

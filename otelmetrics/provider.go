@@ -18,6 +18,8 @@ import (
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // ScopeName is the instrumentation scope of every metricsbridge instrument.
@@ -281,7 +283,7 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *excluder) (
 	// The stable semantic convention, so that OTLP destinations' service
 	// views read it, and so that otelhttp and otelgin given this provider
 	// feed the same series.
-	in.duration, err = m.Float64Histogram(views.InstrumentHTTPServerDuration,
+	in.duration, err = m.Float64Histogram(mbsemconv.InstrumentHTTPServerDuration,
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP server requests."),
 		metric.WithExplicitBucketBoundaries(cfg.LatencyBuckets...))
@@ -300,7 +302,7 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *excluder) (
 				"requests", unroutedWarnAfter)
 		}
 	}
-	_, err = m.Int64ObservableCounter(views.InstrumentUnrouted,
+	_, err = m.Int64ObservableCounter(mbsemconv.InstrumentUnrouted,
 		metric.WithUnit("{request}"),
 		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
 			obs.Observe(in.unroutedCount.Load())
@@ -310,12 +312,12 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *excluder) (
 		return nil, err
 	}
 
-	kvs := []attribute.KeyValue{views.KeyVersion.String(o.version)}
+	kvs := []attribute.KeyValue{mbsemconv.KeyVersion.String(o.version)}
 	for _, l := range cfg.CustomLabels {
 		kvs = append(kvs, attribute.String(l.Key, l.Value))
 	}
 	info := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	_, err = m.Int64ObservableGauge(views.InstrumentInfo,
+	_, err = m.Int64ObservableGauge(mbsemconv.InstrumentInfo,
 		metric.WithDescription("Build and deployment information."),
 		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
 			obs.Observe(1, info)

@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // stateKey finds the request's state in its context.
@@ -50,7 +50,7 @@ func SetRoute(ctx context.Context, route string) bool {
 	// Only without the bridge's middleware: LabelerFromContext allocates
 	// a labeler when there is none.
 	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
-		l.Add(views.KeyHTTPRoute.String(route))
+		l.Add(mbsemconv.KeyHTTPRoute.String(route))
 		return true
 	}
 	return false
@@ -75,16 +75,43 @@ func RoutePattern(next http.Handler) http.Handler {
 		if mux != nil {
 			if _, ok := r.Context().Deadline(); ok {
 				if _, pattern := mux.Handler(r); pattern != "" {
-					SetRoute(r.Context(), views.RouteTemplate(pattern))
+					SetRoute(r.Context(), mbsemconv.Route(pattern))
 				}
 			}
 		}
 		sets := s.setCount()
 		defer func() {
 			if r.Pattern != "" && s.setCount() == sets {
-				SetRoute(r.Context(), views.RouteTemplate(r.Pattern))
+				SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
 			}
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RouteMatcher gives the route template of a request, "" when it has none;
+// a *routes.Table is one.
+type RouteMatcher interface {
+	Match(r *http.Request) string
+}
+
+// MatchRoutes labels the requests of a handler that routes nothing itself,
+// such as a reverse proxy, by the templates of m:
+//
+//	table, err := routes.FromOpenAPI(ctx, openapiJSON)
+//	h := p.Middleware(otelmetrics.MatchRoutes(table, proxy))
+//
+// The template is set before next runs, so next may still set another
+// with SetRoute. A request m matches nothing keeps whatever next gives
+// it, handler="none" by default. A nil m labels nothing.
+func MatchRoutes(m RouteMatcher, next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := m.Match(r); t != "" {
+			SetRoute(r.Context(), t)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -175,9 +175,16 @@ func TestWriterInterfacesAreExact(t *testing.T) {
 	}
 	bits := func(h has) int {
 		m := 0
-		for i, b := range []bool{h.flusher, h.hijacker, h.readerFrom, h.stringWriter, h.pusher, h.closeNotifier, h.flushError} {
-			if b {
-				m |= 1 << i
+		for _, b := range []struct {
+			has bool
+			bit int
+		}{
+			{h.flusher, hasFlusher}, {h.hijacker, hasHijacker}, {h.readerFrom, hasReaderFrom},
+			{h.stringWriter, hasStringWriter}, {h.pusher, hasPusher}, {h.closeNotifier, hasCloseNotifier},
+			{h.flushError, hasFlushErrorer},
+		} {
+			if b.has {
+				m |= b.bit
 			}
 		}
 		return m

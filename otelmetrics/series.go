@@ -9,41 +9,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// methods are the values of http.request.method for the standard methods;
-// index 0 is what every other method becomes, so bogus methods cannot add
-// series.
-var methods = [...]string{"_OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-
-func methodIndex(m string) uint8 {
-	switch m { // the common, already upper-case spellings first
-	case "GET":
-		return 1
-	case "POST":
-		return 3
-	}
-	for i := 1; i < len(methods); i++ {
-		if len(m) == len(methods[i]) && equalFoldASCII(m, methods[i]) {
-			return uint8(i)
-		}
-	}
-	return 0
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if c != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func methodIndex(m string) uint8 { return uint8(mbsemconv.MethodIndex(m)) }
 
 // seriesKey is what distinguishes one attribute set of
 // http.server.request.duration from another. route is the route as it was
@@ -67,29 +36,29 @@ type series struct {
 }
 
 var (
-	schemeHTTP  = views.KeyURLScheme.String("http")
-	schemeHTTPS = views.KeyURLScheme.String("https")
+	schemeHTTP  = mbsemconv.KeyURLScheme.String("http")
+	schemeHTTPS = mbsemconv.KeyURLScheme.String("https")
 )
 
 func newSeries(k seriesKey, excluded *excluder) *series {
 	route := k.route
 	if k.pattern {
-		route = views.RouteTemplate(route)
+		route = mbsemconv.Route(route)
 	}
 	kvs := make([]attribute.KeyValue, 0, 5)
-	kvs = append(kvs, views.KeyHTTPMethod.String(methods[k.method]), views.KeyHTTPStatus.Int(int(k.status)))
+	kvs = append(kvs, mbsemconv.KeyHTTPMethod.String(mbsemconv.Methods[k.method]), mbsemconv.KeyHTTPStatus.Int(int(k.status)))
 	if k.https {
 		kvs = append(kvs, schemeHTTPS)
 	} else {
 		kvs = append(kvs, schemeHTTP)
 	}
 	if route != "" {
-		kvs = append(kvs, views.KeyHTTPRoute.String(route))
+		kvs = append(kvs, mbsemconv.KeyHTTPRoute.String(route))
 	}
 	// The conventions set error.type on server errors only; a 4xx is the
 	// client's, and the status code already says which.
 	if k.status >= 500 {
-		kvs = append(kvs, views.KeyErrorType.String(strconv.Itoa(int(k.status))))
+		kvs = append(kvs, mbsemconv.KeyErrorType.String(strconv.Itoa(int(k.status))))
 	}
 	return &series{
 		rec:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))},

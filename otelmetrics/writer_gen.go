@@ -9,6 +9,17 @@ import (
 	"net/http"
 )
 
+// The bits of a wrapper's mask: one per optional interface.
+const (
+	hasFlusher       = 1 << 0 // http.Flusher
+	hasHijacker      = 1 << 1 // http.Hijacker
+	hasReaderFrom    = 1 << 2 // io.ReaderFrom
+	hasStringWriter  = 1 << 3 // io.StringWriter
+	hasPusher        = 1 << 4 // http.Pusher
+	hasCloseNotifier = 1 << 5 // http.CloseNotifier
+	hasFlushErrorer  = 1 << 6 // flushErrorer
+)
+
 // wrappers[mask] wraps a state as a writer with the optional interfaces
 // whose bits are set in mask.
 var wrappers = [128]func(*reqState) http.ResponseWriter{

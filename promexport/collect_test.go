@@ -22,9 +22,9 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // bridge returns a provider with metrics on, logging into logs, with one
@@ -203,7 +203,7 @@ func TestForeignHistogramsAreRebucketed(t *testing.T) {
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp.Reader()))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()); _ = exp.Shutdown(context.Background()) })
-	route := metric.WithAttributes(views.KeyHTTPMethod.String("GET"), views.KeyHTTPRoute.String("/x"), views.KeyHTTPStatus.Int(200))
+	route := metric.WithAttributes(mbsemconv.KeyHTTPMethod.String("GET"), mbsemconv.KeyHTTPRoute.String("/x"), mbsemconv.KeyHTTPStatus.Int(200))
 	for i, s := range []struct {
 		unit   string
 		bounds []float64
@@ -218,7 +218,7 @@ func TestForeignHistogramsAreRebucketed(t *testing.T) {
 		if s.bounds != nil {
 			opts = append(opts, metric.WithExplicitBucketBoundaries(s.bounds...))
 		}
-		h, err := mp.Meter("scope-"+strconv.Itoa(i)).Float64Histogram(views.InstrumentHTTPServerDuration, opts...)
+		h, err := mp.Meter("scope-"+strconv.Itoa(i)).Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // durationDescription is the semconv form's description, whichever scope
@@ -53,12 +53,12 @@ func newGuard(prefix string, names Names) *guard {
 		reserved: map[string]bool{},
 		refusals: map[refusalKey]bool{},
 	}
-	for _, n := range []string{views.NameOverflow, views.NameCollectionErrors} {
+	for _, n := range []string{mbsemconv.NameOverflow, mbsemconv.NameCollectionErrors} {
 		g.reserved[prefix+n] = true
 	}
 	if names != NamesSemconv {
-		g.reserved[prefix+views.NameRequests] = true
-		g.reserved[prefix+views.NameDuration+"_seconds"] = true
+		g.reserved[prefix+mbsemconv.NameRequests] = true
+		g.reserved[prefix+mbsemconv.NameDuration+"_seconds"] = true
 	}
 	if names != NamesSeed {
 		g.reserved["http_server_request_duration_seconds"] = true
@@ -90,7 +90,7 @@ func (g *guard) errorsMetric(prefix string) metricdata.Metrics {
 	n := g.errors
 	g.mu.Unlock()
 	return metricdata.Metrics{
-		Name:        prefix + views.NameCollectionErrors,
+		Name:        prefix + mbsemconv.NameCollectionErrors,
 		Description: "Scrapes whose collection returned an error (an instrument's callback failed); the rest of the data was served.",
 		Unit:        "{scrape}",
 		Data: metricdata.Sum[int64]{
@@ -108,7 +108,7 @@ func (g *guard) errorsMetric(prefix string) metricdata.Metrics {
 // The duration instrument itself in another aggregation (an exponential
 // histogram) is not the caller's to rename: the translator serves it.
 func (g *guard) refused(l *slog.Logger, scope instrumentation.Scope, m metricdata.Metrics) bool {
-	if m.Name == views.InstrumentHTTPServerDuration {
+	if m.Name == mbsemconv.InstrumentHTTPServerDuration {
 		return false
 	}
 	kind := namingType(m.Data)
@@ -175,7 +175,7 @@ var secondsPer = map[string]float64{"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, 
 func (g *guard) inSeconds(l *slog.Logger, scope instrumentation.Scope, unit string, h metricdata.Histogram[float64]) (metricdata.Histogram[float64], bool) {
 	scale, ok := secondsPer[unit]
 	if !ok {
-		k := refusalKey{scope: scope.Name, name: views.InstrumentHTTPServerDuration, unit: unit}
+		k := refusalKey{scope: scope.Name, name: mbsemconv.InstrumentHTTPServerDuration, unit: unit}
 		g.mu.Lock()
 		_, logged := g.refusals[k]
 		if !logged && len(g.refusals) < maxLabelCache {
@@ -277,7 +277,7 @@ func (o *overflowAcc) add(points []metricdata.HistogramDataPoint[float64]) {
 		if dp.Attributes.Len() != 1 {
 			continue
 		}
-		if v, ok := dp.Attributes.Value(views.KeyOverflow); !ok || !v.AsBool() {
+		if v, ok := dp.Attributes.Value(mbsemconv.KeyOverflow); !ok || !v.AsBool() {
 			continue
 		}
 		o.count += dp.Count
@@ -294,9 +294,9 @@ func (o *overflowAcc) add(points []metricdata.HistogramDataPoint[float64]) {
 // overflow is logged.
 func (t *translator) overflowMetric(o overflowAcc) metricdata.Metrics {
 	if o.count > 0 && t.overflow.CompareAndSwap(false, true) {
-		metric := views.InstrumentHTTPServerDuration
+		metric := mbsemconv.InstrumentHTTPServerDuration
 		if t.names != NamesSemconv {
-			metric = t.prefix + views.NameRequests + "_total"
+			metric = t.prefix + mbsemconv.NameRequests + "_total"
 		}
 		t.logger.Warn("series limit reached: requests with new label sets are counted in the series labelled otel_metric_overflow=\"true\"",
 			"metric", metric)
@@ -305,7 +305,7 @@ func (t *translator) overflowMetric(o overflowAcc) metricdata.Metrics {
 		o.start, o.time = t.guard.start, time.Now()
 	}
 	return metricdata.Metrics{
-		Name:        t.prefix + views.NameOverflow,
+		Name:        t.prefix + mbsemconv.NameOverflow,
 		Description: "Requests recorded into the overflow series because the series limit was reached.",
 		Unit:        "{request}",
 		Data: metricdata.Sum[int64]{

@@ -137,16 +137,27 @@ func New(opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("promexport: %w", err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	h := promhttp.HandlerFor(&sharedGatherer{g: c.registry}, promhttp.HandlerOpts{
-		ErrorLog: slogAdapter{c.logger},
+	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: newHandler(c.registry, c.logger)}, nil
+}
+
+// newHandler serves g. Scrapes that arrive while a collection is running
+// wait for it and share its result (CoalesceGather), so N scrapers
+// arriving together (HA Prometheus pairs, a federation, a debugging curl)
+// cost one collection, not N: collecting is the expensive part of a
+// scrape, and every scrape would otherwise also hold the SDK's locks in
+// turn. The families are only read by the encoders, so sharing them is
+// safe.
+func newHandler(g prometheus.Gatherer, logger *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog: slogAdapter{logger},
 		// Serve what could be gathered rather than fail the whole scrape
 		// over one bad family; the error is logged.
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 		// ServeHTTP negotiates gzip itself: see acceptsGzip for why.
 		DisableCompression: true,
+		CoalesceGather:     true,
 	})
-	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: h}, nil
 }
 
 // Reader is the sdkmetric.Reader to register with the instrumented

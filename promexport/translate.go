@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +15,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Names chooses which form of the HTTP server histogram the endpoint serves.
@@ -38,7 +37,7 @@ const (
 // histogram points without http.route.
 const HandlerNone = "none"
 
-// scopeName is the instrumentation scope of the derived series; the
+// scope is the instrumentation scope of the derived series; the
 // exporter is configured to show no scope labels, so it is not visible.
 var scope = instrumentation.Scope{Name: "github.com/metricsbridge/metricsbridge/promexport"}
 
@@ -101,7 +100,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			h, ok := m.Data.(metricdata.Histogram[float64])
-			if m.Name != views.InstrumentHTTPServerDuration || !ok {
+			if m.Name != mbsemconv.InstrumentHTTPServerDuration || !ok {
 				if t.guard.refused(t.logger, sm.Scope, m) {
 					continue
 				}
@@ -163,14 +162,14 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 		return l
 	}
 	var l seedLabels
-	if v, ok := set.Value(views.KeyOverflow); ok && v.AsBool() {
+	if v, ok := set.Value(mbsemconv.KeyOverflow); ok && v.AsBool() {
 		l.hist.overflow = true
 	} else {
-		method, _ := set.Value(views.KeyHTTPMethod)
-		route, _ := set.Value(views.KeyHTTPRoute)
+		method, _ := set.Value(mbsemconv.KeyHTTPMethod)
+		route, _ := set.Value(mbsemconv.KeyHTTPRoute)
 		l.hist.method = methodLabel(method.AsString())
 		l.hist.handler = handlerLabel(route.AsString())
-		if v, ok := set.Value(views.KeyHTTPStatus); ok {
+		if v, ok := set.Value(mbsemconv.KeyHTTPStatus); ok {
 			l.status = strconv.FormatInt(v.AsInt64(), 10)
 		}
 	}
@@ -202,13 +201,13 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 	}
 	return []metricdata.Metrics{
 		{
-			Name:        t.prefix + views.NameRequests,
+			Name:        t.prefix + mbsemconv.NameRequests,
 			Description: "Total HTTP requests by method, route template and status code.",
 			Unit:        "{request}",
 			Data:        requests,
 		},
 		{
-			Name:        t.prefix + views.NameDuration,
+			Name:        t.prefix + mbsemconv.NameDuration,
 			Description: "HTTP request latency in seconds by method and route template.",
 			Unit:        "s",
 			Data:        m.histogram(),
@@ -218,16 +217,16 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 
 func (k histKey) attrs() attribute.Set {
 	if k.overflow {
-		return attribute.NewSet(views.KeyOverflow.Bool(true))
+		return attribute.NewSet(mbsemconv.KeyOverflow.Bool(true))
 	}
-	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler))
+	return attribute.NewSet(mbsemconv.KeyMethod.String(k.method), mbsemconv.KeyHandler.String(k.handler))
 }
 
 func (k histKey) requestAttrs(status string) attribute.Set {
 	if k.overflow {
-		return attribute.NewSet(views.KeyOverflow.Bool(true))
+		return attribute.NewSet(mbsemconv.KeyOverflow.Bool(true))
 	}
-	return attribute.NewSet(views.KeyMethod.String(k.method), views.KeyHandler.String(k.handler), views.KeyStatus.String(status))
+	return attribute.NewSet(mbsemconv.KeyMethod.String(k.method), mbsemconv.KeyHandler.String(k.handler), mbsemconv.KeyStatus.String(status))
 }
 
 // mergedHistograms sums histogram points that map to the same series.
@@ -348,25 +347,15 @@ func (m *mergedHistograms[K]) histogram() metricdata.Histogram[float64] {
 	return h
 }
 
-// methods are the standard methods of the HTTP semantic conventions; any
-// other method is "_OTHER", so bogus methods cannot add series.
-var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-
-// methodLabel returns the method label for an http.request.method value.
-func methodLabel(m string) string {
-	for _, s := range methods {
-		if strings.EqualFold(m, s) {
-			return s
-		}
-	}
-	return "_OTHER"
-}
+// methodLabel returns the method label for an http.request.method value:
+// the standard method, or "_OTHER", so bogus methods cannot add series.
+func methodLabel(m string) string { return mbsemconv.Method(m) }
 
 // handlerLabel returns the handler label for an http.route value: the
 // template's path, also when an instrumentation passed a ServeMux pattern
 // on as it was, or "none".
 func handlerLabel(route string) string {
-	if t := views.RouteTemplate(route); t != "" {
+	if t := mbsemconv.Route(route); t != "" {
 		return t
 	}
 	return HandlerNone

@@ -9,75 +9,80 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// Instruments of the OpenTelemetry HTTP semantic conventions. The bridge's
-// middleware records InstrumentHTTPServerDuration; otelhttp, otelgin and any
-// other instrumentation given the bridge's MeterProvider record it too, and
-// the views below apply to it whatever the instrumentation scope.
+// Instrument names, attribute keys and series names: vocabulary rather
+// than views, kept in one internal place by the module. These copies stay
+// for compatibility until the next major version.
 const (
-	InstrumentHTTPServerDuration         = "http.server.request.duration"
-	InstrumentHTTPServerRequestBodySize  = "http.server.request.body.size"
-	InstrumentHTTPServerResponseBodySize = "http.server.response.body.size"
-)
-
-// Instruments of metricsbridge's own.
-const (
-	InstrumentInfo         = "metricsbridge.app.info"
-	InstrumentAuthFailures = "metricsbridge.auth.failures"
-	InstrumentOTLPExports  = "metricsbridge.otlp.exports"
-	InstrumentOTLPRejected = "metricsbridge.otlp.rejected_data_points"
-	InstrumentOTLPPending  = "metricsbridge.otlp.pending_data_points"
-	InstrumentOTLPDropped  = "metricsbridge.otlp.dropped_data_points"
-	InstrumentUnrouted     = "metricsbridge.http.server.unrouted"
-)
-
-// Attribute keys of http.server.request.duration that the views let
-// through. Everything else an instrumentation records (server.address,
-// server.port, network.protocol.*, user_agent.*, client.address) is
-// dropped before aggregation, so it cannot multiply series.
-const (
-	KeyHTTPMethod = semconv.HTTPRequestMethodKey
-	KeyHTTPRoute  = semconv.HTTPRouteKey
-	KeyHTTPStatus = semconv.HTTPResponseStatusCodeKey
-	KeyURLScheme  = semconv.URLSchemeKey
-	KeyErrorType  = semconv.ErrorTypeKey
-)
-
-// Label names of the Prometheus series in the reference gateway's dialect,
-// derived from http.server.request.duration at the scrape endpoint, and the
-// attribute keys of metricsbridge's own instruments.
-const (
-	KeyMethod  = attribute.Key("method")
-	KeyHandler = attribute.Key("handler")
-	KeyStatus  = attribute.Key("status")
-	KeyVersion = attribute.Key("version")
-	// KeyReason says why the metrics endpoint refused a scrape.
-	KeyReason = attribute.Key("reason")
-	// KeyResult is "success", "partial" or "failure" on the OTLP export counter.
-	KeyResult = attribute.Key("result")
-	// KeyOverflow marks the one series the SDK keeps for attribute sets
-	// beyond the cardinality limit.
-	KeyOverflow = attribute.Key("otel.metric.overflow")
-)
-
-// Exported names, before the prefix. The Prometheus exporter appends
-// "_total" to counters and "_seconds" to histograms in unit "s".
-const (
-	NameRequests = "http_requests"
-	NameDuration = "http_request_duration"
-	NameOverflow = "metricsbridge_series_overflow"
-	// NameCollectionErrors counts scrapes whose collection returned an
-	// error (a failing callback); the rest of the data is still served.
-	NameCollectionErrors = "metricsbridge_collection_errors"
-	nameInfo             = "app_info"
-	nameAuth             = "metricsbridge_auth_failures"
-	nameExports          = "metricsbridge_otlp_exports"
-	nameRejected         = "metricsbridge_otlp_rejected_data_points"
-	namePending          = "metricsbridge_otlp_pending_data_points"
-	nameDropped          = "metricsbridge_otlp_dropped_data_points"
-	nameUnrouted         = "metricsbridge_unrouted_requests"
+	// Deprecated: InstrumentHTTPServerDuration is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	InstrumentHTTPServerDuration = mbsemconv.InstrumentHTTPServerDuration
+	// Deprecated: InstrumentHTTPServerRequestBodySize is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	InstrumentHTTPServerRequestBodySize = mbsemconv.InstrumentHTTPServerRequestBodySize
+	// Deprecated: InstrumentHTTPServerResponseBodySize is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	InstrumentHTTPServerResponseBodySize = mbsemconv.InstrumentHTTPServerResponseBodySize
+	// Deprecated: InstrumentInfo is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	InstrumentInfo = mbsemconv.InstrumentInfo
+	// Deprecated: InstrumentAuthFailures is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	InstrumentAuthFailures = mbsemconv.InstrumentAuthFailures
+	// Deprecated: InstrumentOTLPExports is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	InstrumentOTLPExports = mbsemconv.InstrumentOTLPExports
+	// Deprecated: InstrumentUnrouted is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	InstrumentUnrouted = mbsemconv.InstrumentUnrouted
+	// Deprecated: KeyHTTPMethod is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	KeyHTTPMethod = mbsemconv.KeyHTTPMethod
+	// Deprecated: KeyHTTPRoute is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	KeyHTTPRoute = mbsemconv.KeyHTTPRoute
+	// Deprecated: KeyHTTPStatus is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	KeyHTTPStatus = mbsemconv.KeyHTTPStatus
+	// Deprecated: KeyURLScheme is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	KeyURLScheme = mbsemconv.KeyURLScheme
+	// Deprecated: KeyErrorType is a name of the OpenTelemetry semantic conventions;
+	// use go.opentelemetry.io/otel/semconv.
+	KeyErrorType = mbsemconv.KeyErrorType
+	// Deprecated: KeyMethod is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyMethod = mbsemconv.KeyMethod
+	// Deprecated: KeyHandler is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyHandler = mbsemconv.KeyHandler
+	// Deprecated: KeyStatus is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyStatus = mbsemconv.KeyStatus
+	// Deprecated: KeyVersion is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyVersion = mbsemconv.KeyVersion
+	// Deprecated: KeyReason is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyReason = mbsemconv.KeyReason
+	// Deprecated: KeyResult is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyResult = mbsemconv.KeyResult
+	// Deprecated: KeyOverflow is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	KeyOverflow = mbsemconv.KeyOverflow
+	// Deprecated: NameRequests is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	NameRequests = mbsemconv.NameRequests
+	// Deprecated: NameDuration is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	NameDuration = mbsemconv.NameDuration
+	// Deprecated: NameOverflow is metricsbridge vocabulary, not a view; the
+	// README lists the names.
+	NameOverflow = mbsemconv.NameOverflow
 )
 
 // DefaultBuckets are the latency boundaries in seconds. They contain the
@@ -190,31 +195,31 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		view(InstrumentHTTPServerRequestBodySize, bodySize),
 		view(InstrumentHTTPServerResponseBodySize, bodySize),
 		view(InstrumentInfo, sdkmetric.Stream{
-			Name:            prefix + nameInfo,
+			Name:            prefix + mbsemconv.NameInfo,
 			Description:     "Static build and deployment information; always 1.",
 			AttributeFilter: attribute.NewAllowKeysFilter(infoKeys...),
 		}),
 		view(InstrumentAuthFailures, sdkmetric.Stream{
-			Name:            prefix + nameAuth,
+			Name:            prefix + mbsemconv.NameAuth,
 			Description:     "Scrapes of the metrics endpoint refused by authentication, by reason.",
 			Unit:            "{request}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyReason),
 		}),
 		view(InstrumentUnrouted, sdkmetric.Stream{
-			Name:            prefix + nameUnrouted,
+			Name:            prefix + mbsemconv.NameUnrouted,
 			Description:     "Requests a handler answered (not 404, 405 or a redirect) with no route template known: the route hook is missing.",
 			Unit:            "{request}",
 			AttributeFilter: attribute.NewAllowKeysFilter(),
 		}),
 		view(InstrumentOTLPExports, sdkmetric.Stream{
-			Name:            prefix + nameExports,
+			Name:            prefix + mbsemconv.NameExports,
 			Description:     "OTLP exports by result: success, partial (the destination rejected some data points) or failure.",
 			Unit:            "{export}",
 			AttributeFilter: attribute.NewAllowKeysFilter(KeyResult),
 		}),
-		view(InstrumentOTLPRejected, sdkmetric.Stream{Name: prefix + nameRejected, AttributeFilter: attribute.NewAllowKeysFilter()}),
-		view(InstrumentOTLPPending, sdkmetric.Stream{Name: prefix + namePending, AttributeFilter: attribute.NewAllowKeysFilter()}),
-		view(InstrumentOTLPDropped, sdkmetric.Stream{Name: prefix + nameDropped, AttributeFilter: attribute.NewAllowKeysFilter()}),
+		view(mbsemconv.InstrumentOTLPRejected, sdkmetric.Stream{Name: prefix + mbsemconv.NameRejected, AttributeFilter: attribute.NewAllowKeysFilter()}),
+		view(mbsemconv.InstrumentOTLPPending, sdkmetric.Stream{Name: prefix + mbsemconv.NamePending, AttributeFilter: attribute.NewAllowKeysFilter()}),
+		view(mbsemconv.InstrumentOTLPDropped, sdkmetric.Stream{Name: prefix + mbsemconv.NameDropped, AttributeFilter: attribute.NewAllowKeysFilter()}),
 	}, nil
 }
 
@@ -285,15 +290,11 @@ func validNamePart(s string) bool {
 }
 
 // RouteTemplate turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
-// value of http.route: its path. A template that is already a path is
-// returned as it is; one with no path gives "".
-func RouteTemplate(pattern string) string {
-	i := strings.IndexByte(pattern, '/')
-	if i < 0 {
-		return ""
-	}
-	return pattern[i:]
-}
+// value of http.route: its path.
+//
+// Deprecated: use routes.Template (package otelmetrics/routes), which
+// gives the same answer.
+func RouteTemplate(pattern string) string { return mbsemconv.Route(pattern) }
 
 // MaxBuckets bounds the bucket boundaries of a histogram. Each boundary is
 // one more series per label set on every scrape; dashboards use a dozen or

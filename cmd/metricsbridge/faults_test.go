@@ -14,7 +14,8 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
-	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // loadClient is an HTTP client for c concurrent workers.
@@ -133,7 +134,7 @@ func TestFaultSIGTERMMidLoad(t *testing.T) {
 		t.Fatal("no request failed after SIGTERM: the load ended before the signal")
 	}
 	t.Logf("%d responses before the server closed, %d refused after", r.total(), r.errors)
-	sink.WaitTotal(t, views.InstrumentHTTPServerDuration, int64(r.total()), 20*time.Second)
+	sink.WaitTotal(t, mbsemconv.InstrumentHTTPServerDuration, int64(r.total()), 20*time.Second)
 	want := map[string]int64{}
 	for k, v := range r.counts {
 		want[k] = int64(v)

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,26 +10,24 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
 // Limits on loading an API description: a document is read whole into
 // memory, and a slow upstream must not hold up the start for ever.
-const openAPIMaxBytes = 16 << 20
+const openAPIMaxBytes = routes.MaxDocumentBytes
 
 // openAPITimeout bounds one fetch of the document, body included; a
 // variable so that tests need not wait for it.
 var openAPITimeout = 30 * time.Second
 
 // errOpenAPI is wrapped by every error about loading a document.
-var errOpenAPI = errors.New("cannot load the OpenAPI document")
+var errOpenAPI = routes.ErrDocument
 
 // openAPISource is where the document comes from: a file, an absolute
 // URL, or a path on the upstream, fetched as a client's request through
@@ -123,22 +119,48 @@ func (s openAPISource) read(ctx context.Context, rt http.RoundTripper) ([]byte, 
 	}
 	req.Header.Set("Accept", "application/json, application/yaml;q=0.9, application/x-yaml;q=0.9, */*;q=0.5")
 	req.Header.Set("User-Agent", "metricsbridge/"+appVersion())
-	resp, err := (&http.Client{Transport: rt}).Do(req)
+	client := &http.Client{Transport: rt, CheckRedirect: sameHostRedirect}
+	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w: GET %s: no complete answer within %s", errOpenAPI, s.url, openAPITimeout)
+		// The error names the URL it failed on, the last redirect's
+		// when there was one.
+		at := s.url.String()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			at, err = ue.URL, ue.Err
 		}
-		return nil, fmt.Errorf("%w: %w", errOpenAPI, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: GET %s: no complete answer within %s", errOpenAPI, at, openAPITimeout)
+		}
+		return nil, fmt.Errorf("%w: GET %s: %w", errOpenAPI, at, err)
 	}
 	defer resp.Body.Close()
+	at := resp.Request.URL
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: GET %s: %s", errOpenAPI, s.url, resp.Status)
+		return nil, fmt.Errorf("%w: GET %s: %s", errOpenAPI, at, resp.Status)
 	}
 	b, err := readLimited(resp.Body)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w: GET %s: no complete answer within %s", errOpenAPI, s.url, openAPITimeout)
+		return nil, fmt.Errorf("%w: GET %s: no complete answer within %s", errOpenAPI, at, openAPITimeout)
 	}
 	return b, err
+}
+
+// errOtherHost refuses a redirect of the document to another host: the
+// document decides the labels of every request, so it comes from the
+// host configured or not at all.
+var errOtherHost = errors.New("redirect to another host not followed")
+
+// sameHostRedirect follows at most 10 redirects, all on the scheme and
+// host of the first request.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Host != first.Host || req.URL.Scheme != first.Scheme {
+		return errOtherHost
+	}
+	return nil
 }
 
 func readLimited(r io.Reader) ([]byte, error) {
@@ -152,337 +174,42 @@ func readLimited(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// apiDescription is what a document yields.
-type apiDescription struct {
-	version string // "3.1.0", "2.0"
-	routes  []tableRoute
-	// notes say what was left out or guessed, for the start-up log.
-	notes []string
-}
-
-var operationKeys = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
-// parseOpenAPI reads an OpenAPI 3.x or Swagger 2.0 document, JSON or YAML,
-// into one route per path and method. Only paths, servers and basePath
-// are read, so anything else in the document (schemas, extensions, even
-// invalid ones) cannot stop the load.
-func parseOpenAPI(data []byte) (*apiDescription, error) {
-	root, err := decodeDocument(data)
-	if err != nil {
-		return nil, err
-	}
-	doc, ok := root.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: the document is not a JSON or YAML object", errOpenAPI)
-	}
-	d := &apiDescription{}
-	var prefix string
-	switch {
-	case doc["openapi"] != nil:
-		d.version = scalarString(doc["openapi"])
-		if !strings.HasPrefix(d.version, "3.") {
-			return nil, fmt.Errorf("%w: openapi version %q: want 3.x, or swagger 2.0", errOpenAPI, d.version)
-		}
-		prefix = serversPrefix(doc["servers"], &d.notes)
-	case doc["swagger"] != nil:
-		d.version = scalarString(doc["swagger"])
-		if d.version != "2.0" && d.version != "2" {
-			return nil, fmt.Errorf("%w: swagger version %q: want 2.0, or openapi 3.x", errOpenAPI, d.version)
-		}
-		d.version = "2.0"
-		bp, _ := doc["basePath"].(string)
-		prefix = strings.TrimRight(bp, "/")
-		if prefix != "" && !strings.HasPrefix(prefix, "/") {
-			prefix = "/" + prefix
-		}
-	default:
-		return nil, fmt.Errorf("%w: neither an openapi nor a swagger field: not an OpenAPI 3 or Swagger 2.0 document", errOpenAPI)
-	}
-	paths, ok := asMap(doc["paths"])
-	if !ok || len(paths) == 0 {
-		return nil, fmt.Errorf("%w: the document has no paths", errOpenAPI)
-	}
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, p := range keys {
-		if !strings.HasPrefix(p, "/") {
-			if !strings.HasPrefix(p, "x-") {
-				d.notes = append(d.notes, fmt.Sprintf("path %q left out: does not start with /", p))
-			}
-			continue
-		}
-		item, external := resolvePathItem(doc, paths[p], &d.notes, p)
-		itemPrefix := prefix
-		if item != nil && item["servers"] != nil && !d.is2() {
-			itemPrefix = serversPrefix(item["servers"], &d.notes)
-		}
-		add := func(method, pfx string) {
-			t := pfx + p
-			segs, err := parseTemplate(t)
-			if err != nil {
-				d.notes = append(d.notes, fmt.Sprintf("%s %s left out: the template %v", method, t, err))
-				return
-			}
-			d.routes = append(d.routes, tableRoute{method: method, template: t, segs: segs})
-		}
-		if external {
-			// The methods are behind a reference we do not follow; the
-			// template is known, so it labels every method.
-			for _, m := range operationKeys {
-				add(strings.ToUpper(m), itemPrefix)
-			}
-			continue
-		}
-		for _, m := range operationKeys {
-			op, ok := asMap(item[m])
-			if !ok {
-				continue
-			}
-			opPrefix := itemPrefix
-			if op["servers"] != nil && !d.is2() {
-				opPrefix = serversPrefix(op["servers"], &d.notes)
-			}
-			add(strings.ToUpper(m), opPrefix)
-		}
-	}
-	if len(d.routes) == 0 {
-		return nil, fmt.Errorf("%w: the document has no operations (get, post, ...) under its paths", errOpenAPI)
-	}
-	return d, nil
-}
-
-func (d *apiDescription) is2() bool { return d.version == "2.0" }
-
-// decodeDocument decodes JSON with encoding/json, which is much faster
-// than the YAML decoder on large documents, and anything else as YAML.
-func decodeDocument(data []byte) (any, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	var v any
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		if err := json.Unmarshal(trimmed, &v); err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				line := 1 + bytes.Count(trimmed[:se.Offset], []byte("\n"))
-				return nil, fmt.Errorf("%w: not valid JSON: line %d: %v", errOpenAPI, line, err)
-			}
-			return nil, fmt.Errorf("%w: not valid JSON: %v", errOpenAPI, err)
-		}
-		return v, nil
-	}
-	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: the document is empty", errOpenAPI)
-	}
-	if err := yaml.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%w: not valid YAML or JSON: %v", errOpenAPI, err)
-	}
-	return v, nil
-}
-
-// asMap accepts both map forms the decoders produce: YAML gives
-// map[any]any when a mapping has a key that is not a string, such as a
-// response code.
-func asMap(v any) (map[string]any, bool) {
-	switch m := v.(type) {
-	case map[string]any:
-		return m, true
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, v := range m {
-			out[fmt.Sprint(k)] = v
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-func scalarString(v any) string {
-	switch s := v.(type) {
-	case string:
-		return s
-	case float64:
-		// YAML and JSON both turn an unquoted 2.0 into a number.
-		if s == float64(int64(s)) {
-			return fmt.Sprintf("%.1f", s)
-		}
-	}
-	return fmt.Sprint(v)
-}
-
-// maxRefHops bounds a chain of path items referring to each other.
-const maxRefHops = 8
-
-// resolvePathItem follows a path item's $ref within the document, merging
-// the fields beside it over the referenced ones. external is true when
-// the reference leads outside the document (or nowhere): the methods are
-// then unknown.
-func resolvePathItem(doc map[string]any, v any, notes *[]string, path string) (item map[string]any, external bool) {
-	item, ok := asMap(v)
-	if !ok {
-		if v != nil {
-			*notes = append(*notes, fmt.Sprintf("path %q left out: its item is not an object", path))
-		}
-		return nil, false
-	}
-	for hop := 0; ; hop++ {
-		ref, ok := item["$ref"].(string)
-		if !ok {
-			return item, false
-		}
-		if hop == maxRefHops {
-			*notes = append(*notes, fmt.Sprintf("path %q: $ref chain longer than %d; labelled for every method", path, maxRefHops))
-			return nil, true
-		}
-		target, ok := resolvePointer(doc, ref)
-		if !ok {
-			*notes = append(*notes, fmt.Sprintf("path %q: $ref %q is not followed; labelled for every method", path, ref))
-			return nil, true
-		}
-		merged := make(map[string]any, len(target)+len(item))
-		for k, v := range target {
-			merged[k] = v
-		}
-		for k, v := range item {
-			if k != "$ref" {
-				merged[k] = v
-			}
-		}
-		if _, again := target["$ref"]; !again {
-			delete(merged, "$ref")
-		} else {
-			merged["$ref"] = target["$ref"]
-		}
-		item = merged
-	}
-}
-
-// resolvePointer follows a local reference ("#/components/pathItems/pets",
-// RFC 6901 within a URI fragment) to an object.
-func resolvePointer(doc map[string]any, ref string) (map[string]any, bool) {
-	frag, ok := strings.CutPrefix(ref, "#")
-	if !ok {
-		return nil, false
-	}
-	if u, err := url.PathUnescape(frag); err == nil {
-		frag = u
-	}
-	var cur any = doc
-	if frag != "" {
-		if !strings.HasPrefix(frag, "/") {
-			return nil, false
-		}
-		for _, tok := range strings.Split(frag[1:], "/") {
-			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-			switch c := cur.(type) {
-			case []any:
-				var i int
-				if _, err := fmt.Sscanf(tok, "%d", &i); err != nil || i < 0 || i >= len(c) {
-					return nil, false
-				}
-				cur = c[i]
-			default:
-				m, ok := asMap(c)
-				if !ok {
-					return nil, false
-				}
-				if cur, ok = m[tok]; !ok {
-					return nil, false
-				}
-			}
-		}
-	}
-	return asMap(cur)
-}
-
-// serversPrefix is the path of servers[0].url with its variables at their
-// defaults, without a trailing slash: "https://api.example.com/v1" and
-// "/v1" both give "/v1".
-func serversPrefix(v any, notes *[]string) string {
-	list, _ := v.([]any)
-	if len(list) == 0 {
-		return ""
-	}
-	s, _ := asMap(list[0])
-	raw, _ := s["url"].(string)
-	if vars, ok := asMap(s["variables"]); ok {
-		for name, def := range vars {
-			dm, _ := asMap(def)
-			if d, ok := dm["default"]; ok {
-				raw = strings.ReplaceAll(raw, "{"+name+"}", scalarString(d))
-			}
-		}
-	}
-	// The path is cut out by hand: a host with an unresolved {variable}
-	// is no URL to net/url, and only the path matters here.
-	p := raw
-	if i := strings.Index(p, "://"); i >= 0 {
-		p = p[i+3:]
-		if j := strings.IndexByte(p, '/'); j >= 0 {
-			p = p[j:]
-		} else {
-			p = ""
-		}
-	} else if strings.HasPrefix(p, "//") {
-		p = p[2:]
-		if j := strings.IndexByte(p, '/'); j >= 0 {
-			p = p[j:]
-		} else {
-			p = ""
-		}
-	}
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	p = strings.TrimPrefix(p, ".")
-	p = strings.TrimRight(p, "/")
-	if p != "" && !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	if strings.Contains(p, "{") {
-		*notes = append(*notes, fmt.Sprintf("server URL %q: a variable without a default stays a parameter in every template", raw))
-	}
-	return p
-}
-
 // openAPIRoutes is a loaded document: where from, what it held, and the
 // table that labels requests with it.
 type openAPIRoutes struct {
 	source  openAPISource
 	version string
-	table   *routeTable
+	table   *routes.Table
 	notes   []string
 	sum     [sha256.Size]byte
 }
 
-// loadOpenAPI reads and parses the document of src.
+// loadOpenAPI reads and parses the document of src; ctx cancels both.
 func loadOpenAPI(ctx context.Context, src openAPISource, rt http.RoundTripper) (*openAPIRoutes, error) {
 	data, err := src.read(ctx, rt)
 	if err != nil {
 		return nil, err
 	}
-	d, err := parseOpenAPI(data)
+	t, err := routes.FromOpenAPI(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	return &openAPIRoutes{
-		source: src, version: d.version, table: newRouteTable(d.routes), notes: d.notes,
+		source: src, version: t.Version(), table: t, notes: t.Notes(),
 		sum: sha256.Sum256(data),
 	}, nil
 }
 
 // summary is the one-line account check and the start-up log give.
 func (o *openAPIRoutes) summary() string {
-	s := fmt.Sprintf("%d from %s (%s %s", o.table.size, o.source, o.kind(), o.version)
-	switch n := len(o.table.conflicts); {
-	case o.table.conflictsIncomplete:
-		s += fmt.Sprintf("; %d conflicting pairs or more", n)
-	case n == 1:
+	s := fmt.Sprintf("%d from %s (%s %s", o.table.Len(), o.source, o.kind(), o.version)
+	switch c := o.table.Conflicts(); {
+	case c.Incomplete:
+		s += fmt.Sprintf("; %d conflicting pairs or more", c.Count)
+	case c.Count == 1:
 		s += "; 1 conflicting pair"
-	case n > 1:
-		s += fmt.Sprintf("; %d conflicting pairs", n)
+	case c.Count > 1:
+		s += fmt.Sprintf("; %d conflicting pairs", c.Count)
 	}
 	return s + ")"
 }
@@ -518,8 +245,14 @@ func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
 	}
 	src, err := parseOpenAPISource(raw, s.upstream)
 	if err == nil {
+		// A signal while the document loads stops the start at once.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
 		s.transport = newUpstreamTransport(*s)
-		s.openapi, err = loadOpenAPI(context.Background(), src, s.transport)
+		s.openapi, err = loadOpenAPI(ctx, src, s.transport)
+		if err != nil && ctx.Err() != nil {
+			return env.Errorf(envOpenAPI, raw, "loading stopped by a signal")
+		}
 		err = withFileAttempt(src, err)
 	}
 	if err != nil {
@@ -552,15 +285,15 @@ const maxReported = 20
 func (p *proxy) reportOpenAPI(prev, o *openAPIRoutes, explicit int) {
 	if prev == nil {
 		p.logger.Info("route templates from the OpenAPI document", "source", o.source.String(), "version", o.kind()+" "+o.version,
-			"templates", o.table.size, "routes_templates", explicit, "conflicting_pairs", len(o.table.conflicts))
+			"templates", o.table.Len(), "routes_templates", explicit, "conflicting_pairs", o.table.Conflicts().Count)
 	}
 	seen := map[string]bool{}
 	if prev != nil {
 		for _, n := range prev.notes {
 			seen[n] = true
 		}
-		for _, c := range prev.table.conflicts {
-			seen[c.winner+"\x00"+c.loser] = true
+		for _, c := range prev.table.Conflicts().First {
+			seen[c.Winner+"\x00"+c.Loser] = true
 		}
 	}
 	n := 0
@@ -576,24 +309,25 @@ func (p *proxy) reportOpenAPI(prev, o *openAPIRoutes, explicit int) {
 		p.logger.Warn("OpenAPI document: more notes not listed", "count", n-maxReported)
 	}
 	n = 0
-	for _, c := range o.table.conflicts {
-		if seen[c.winner+"\x00"+c.loser] {
+	report := o.table.Conflicts()
+	for _, c := range report.First {
+		if seen[c.Winner+"\x00"+c.Loser] {
 			continue
 		}
 		if n++; n <= maxReported {
-			args := []any{"winner", c.winner, "loser", c.loser, "example", c.example}
-			if c.taken != "" {
-				args = append(args, "example_taken_by", c.taken)
+			args := []any{"winner", c.Winner, "loser", c.Loser, "example", c.Example}
+			if c.TakenBy != "" {
+				args = append(args, "example_taken_by", c.TakenBy)
 			}
 			p.logger.Warn("OpenAPI templates overlap; the literal segment wins, left to right", args...)
 		}
 	}
-	if n > maxReported {
-		p.logger.Warn("more overlapping OpenAPI template pairs not listed", "count", n-maxReported)
+	if more := report.Count - len(report.First); more > 0 && (prev == nil || report.Count != prev.table.Conflicts().Count) {
+		p.logger.Warn("more overlapping OpenAPI template pairs not listed", "count", more)
 	}
-	if o.table.conflictsIncomplete {
-		p.logger.Warn("OpenAPI document too large to compare every pair of templates; overlaps beyond those listed are resolved the same way but not reported",
-			"comparisons", conflictBudget)
+	if report.Incomplete {
+		p.logger.Warn("OpenAPI document too large to compare every pair of templates; overlaps beyond those counted are resolved the same way but not reported",
+			"comparisons", routes.ConflictComparisons)
 	}
 }
 
@@ -640,7 +374,7 @@ func (p *proxy) reloadOpenAPI(ctx context.Context, failing bool) bool {
 		return failing
 	case err != nil && !failing:
 		p.logger.Warn("OpenAPI reload failed; keeping the current route templates until a reload succeeds",
-			"source", cur.source.String(), "templates", cur.table.size, "err", err)
+			"source", cur.source.String(), "templates", cur.table.Len(), "err", err)
 		return true
 	case err != nil:
 		p.logger.Debug("OpenAPI reload failed again", "err", err)
@@ -654,7 +388,7 @@ func (p *proxy) reloadOpenAPI(ctx context.Context, failing bool) bool {
 	}
 	p.openapi.Store(next)
 	p.logger.Info("OpenAPI document reloaded", "source", next.source.String(), "version", next.kind()+" "+next.version,
-		"templates", next.table.size, "previous_templates", cur.table.size, "conflicting_pairs", len(next.table.conflicts))
+		"templates", next.table.Len(), "previous_templates", cur.table.Len(), "conflicting_pairs", next.table.Conflicts().Count)
 	p.reportOpenAPI(cur, next, 0)
 	return false
 }

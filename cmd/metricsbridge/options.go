@@ -15,6 +15,7 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
 // Environment variables of serve and check beyond the metrics, auth and
@@ -170,7 +171,7 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	s.routes, err = env.List(lookup, envRoutes)
 	add(err)
 	if err == nil && len(s.routes) > 0 {
-		if err := compileCheckedRoutes(s.routes); err != nil {
+		if _, err := routes.New(s.routes); err != nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "%v", err))
 		} else if s.upstream == nil {
 			add(env.Errorf(envRoutes, env.String(lookup, envRoutes, ""), "route templates label proxied requests; set %s (--upstream) too", envUpstream))

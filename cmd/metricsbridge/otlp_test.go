@@ -11,7 +11,8 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
-	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // serve pushes to a real Collector, and SIGTERM pushes what the last
@@ -54,7 +55,7 @@ func TestServePushesOnShutdown(t *testing.T) {
 		}
 		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
 	}
-	if got := sink.Total(views.InstrumentHTTPServerDuration); got != 0 {
+	if got := sink.Total(mbsemconv.InstrumentHTTPServerDuration); got != 0 {
 		t.Fatalf("%d requests pushed before shutdown; the interval should not have fired", got)
 	}
 	cancel()
@@ -66,7 +67,7 @@ func TestServePushesOnShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	sink.WaitTotal(t, views.InstrumentHTTPServerDuration, n, 20*time.Second)
+	sink.WaitTotal(t, mbsemconv.InstrumentHTTPServerDuration, n, 20*time.Second)
 	for _, r := range sink.Requests() {
 		for _, rm := range r.Metrics.ResourceMetrics {
 			for _, a := range rm.Resource.Attributes {

@@ -3,15 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
 // StatusClientClosedRequest is what a request the client abandoned before
@@ -20,71 +20,11 @@ import (
 // is the one nginx uses, so dashboards already know it.
 const StatusClientClosedRequest = 499
 
-// route marks a template in the matcher mux; its string is the pattern the
-// middleware turns into the handler label.
-type route string
-
-func (route) ServeHTTP(http.ResponseWriter, *http.Request) {}
-
-// compileRoutes builds a ServeMux used only to match templates, so the
-// handler label follows exactly the pattern rules operators know from
-// net/http, conflicts included.
-func compileRoutes(templates []string) (*http.ServeMux, error) {
-	mux := http.NewServeMux()
-	for _, t := range templates {
-		if err := addRoute(mux, t); err != nil {
-			return nil, err
-		}
-	}
-	return mux, nil
-}
-
-var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
-
-// addRoute turns ServeMux's panic on a bad or conflicting pattern into an
-// error for the start-up message.
-func addRoute(mux *http.ServeMux, t string) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			// ServeMux explains a conflict over several lines and names
-			// the source lines that registered each pattern; a start-up
-			// error is one line about the operator's routes.
-			msg := registeredAt.ReplaceAllString(fmt.Sprint(p), "")
-			err = fmt.Errorf("route %q: %s", t, strings.Join(strings.Fields(msg), " "))
-		}
-	}()
-	if strings.ContainsAny(t, "\r\n\t") {
-		return fmt.Errorf("route %q: control characters", t)
-	}
-	mux.Handle(t, route(t))
-	return nil
-}
-
-// fallback is registered under "/" beside the --routes templates, so a
-// request none of them matches ends at once on the least specific pattern
-// instead of ServeMux working out a redirect or the allowed methods of a
-// 405, which costs several allocations. It is no route, so the label is
-// "none" either way.
-type fallback struct{}
-
-func (fallback) ServeHTTP(http.ResponseWriter, *http.Request) {}
-
-// addFallback registers fallback unless the templates already cover "/"
-// (a "/" or "/{path...}" of the operator's own).
-func addFallback(mux *http.ServeMux) {
-	defer func() { _ = recover() }()
-	mux.Handle("/", fallback{})
-}
-
 // proxy forwards every request it gets to the upstream and sets
 // Request.Pattern to the route template matched, for the middleware around
 // it to read.
 type proxy struct {
-	routes *http.ServeMux // the --routes templates; nil without any
-	// firsts, when not nil, holds the first path segment of every --routes
-	// template: a request whose path starts otherwise matches none of
-	// them, and skips the ServeMux lookup.
-	firsts map[string]bool
+	routes *routes.Table // the --routes templates; nil without any
 	// openapi holds the templates of --openapi; a reload swaps it.
 	openapi atomic.Pointer[openAPIRoutes]
 	rp      *httputil.ReverseProxy
@@ -102,13 +42,11 @@ func newProxy(s serverSettings, logger *slog.Logger) (*proxy, error) {
 	p := &proxy{logger: logger, templates: s.routeSummary()}
 	p.unrouted.on = len(s.routes) > 0 || s.openapi != nil
 	if len(s.routes) > 0 {
-		routes, err := compileRoutes(s.routes)
+		t, err := routes.New(s.routes)
 		if err != nil {
 			return nil, err
 		}
-		p.routes = routes
-		p.firsts = firstSegments(s.routes)
-		addFallback(routes)
+		p.routes = t
 	}
 	if s.openapi != nil {
 		p.openapi.Store(s.openapi)
@@ -141,56 +79,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // match returns the template r matches, or "" for none: an explicit
-// --routes template first, then the OpenAPI document's. Only a route
-// marker counts: the redirects and 405s ServeMux would answer with are not
-// routes, and the proxy forwards those requests unchanged.
+// --routes template first, then the OpenAPI document's.
 func (p *proxy) match(r *http.Request) string {
-	if p.routes != nil && (p.firsts == nil || p.firsts[firstSegment(r.URL.Path)]) {
-		h, _ := p.routes.Handler(r)
-		if t, ok := h.(route); ok {
-			return string(t)
-		}
+	if t := p.routes.Match(r); t != "" {
+		return t
 	}
 	if o := p.openapi.Load(); o != nil {
-		return o.table.match(r)
+		return o.table.Match(r)
 	}
 	return ""
-}
-
-// firstSegments returns the literal first path segments of the
-// templates, or nil when one of them names a host, has an empty first
-// segment, starts with a wildcard or has an escaped slash there, where the
-// first segment of Request.URL.Path says nothing.
-func firstSegments(templates []string) map[string]bool {
-	firsts := map[string]bool{}
-	for _, t := range templates {
-		if i := strings.IndexAny(t, " \t"); i >= 0 {
-			t = strings.TrimLeft(t[i:], " \t")
-		}
-		if !strings.HasPrefix(t, "/") {
-			return nil // a host pattern
-		}
-		seg := firstSegment(t)
-		switch {
-		case seg == "{$}": // the root alone
-			seg = ""
-		case seg == "" || strings.ContainsAny(seg, "{}%"):
-			// An empty first segment ("/", "//") is a subtree that
-			// ServeMux matches under any first segment.
-			return nil
-		}
-		firsts[seg] = true
-	}
-	return firsts
-}
-
-// firstSegment is what lies between the first and the second slash.
-func firstSegment(path string) string {
-	if path == "" {
-		return ""
-	}
-	seg, _, _ := strings.Cut(path[1:], "/")
-	return seg
 }
 
 // newUpstreamTransport is the transport of requests to the upstream, the

@@ -16,13 +16,14 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
-	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // otlpRequestsMetric is the OTLP metric whose points count requests. A sum
 // counts them in its value, a histogram in its count; otlpRequests reads
 // either, so following the instrument's name is the only change it needs.
-const otlpRequestsMetric = views.InstrumentHTTPServerDuration
+const otlpRequestsMetric = mbsemconv.InstrumentHTTPServerDuration
 
 // otlpRequests is what a backend behind the Collector would show as the
 // request total of each replica, keyed by service.instance.id: the sum of

@@ -219,12 +219,16 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, lookup 
 		fmt.Fprintf(stdout, "route templates: %s\n", quoteValue(srv.routeSummary()))
 	}
 	if srv.openapi != nil {
-		for _, c := range srv.openapi.table.conflicts {
+		report := srv.openapi.table.Conflicts()
+		for _, c := range report.First {
 			taken := ""
-			if c.taken != "" {
-				taken = ", which " + c.taken + " takes"
+			if c.TakenBy != "" {
+				taken = ", which " + c.TakenBy + " takes"
 			}
-			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s\n", quoteValue(fmt.Sprintf("%s wins over %s (e.g. %s%s)", c.winner, c.loser, c.example, taken)))
+			fmt.Fprintf(stderr, "warning: OpenAPI templates overlap: %s\n", quoteValue(fmt.Sprintf("%s wins over %s (e.g. %s%s)", c.Winner, c.Loser, c.Example, taken)))
+		}
+		if more := report.Count - len(report.First); more > 0 {
+			fmt.Fprintf(stderr, "warning: %d more overlapping OpenAPI template pairs not listed\n", more)
 		}
 		for _, n := range srv.openapi.notes {
 			fmt.Fprintf(stderr, "warning: OpenAPI document: %s\n", quoteValue(n))

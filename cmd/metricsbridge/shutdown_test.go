@@ -19,22 +19,23 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/logbuf"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
-	"github.com/metricsbridge/metricsbridge/views"
+
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // pushedCounts sums the http.server.request.duration points the sink
 // received (delta temporality) by "METHOD route status", with "none" for
 // requests that matched no route, as the scrape's labels read.
 func pushedCounts(sink *otlptest.Sink) map[string]int64 {
-	points, _ := sink.Histograms(views.InstrumentHTTPServerDuration)
+	points, _ := sink.Histograms(mbsemconv.InstrumentHTTPServerDuration)
 	got := map[string]int64{}
 	for _, dp := range points {
 		attrs := otlptest.Attrs(dp.Attributes)
-		route := attrs[string(views.KeyHTTPRoute)]
+		route := attrs[string(mbsemconv.KeyHTTPRoute)]
 		if route == "" {
 			route = "none"
 		}
-		got[attrs[string(views.KeyHTTPMethod)]+" "+route+" "+attrs[string(views.KeyHTTPStatus)]] += int64(dp.GetCount())
+		got[attrs[string(mbsemconv.KeyHTTPMethod)]+" "+route+" "+attrs[string(mbsemconv.KeyHTTPStatus)]] += int64(dp.GetCount())
 	}
 	return got
 }
@@ -129,7 +130,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	want := map[string]int64{"POST /tools/invoke 200": 5, "GET /slow-ok 200": 1, "GET /servers/{id}/sse 200": 1}
-	sink.WaitTotal(t, views.InstrumentHTTPServerDuration, 7, 20*time.Second)
+	sink.WaitTotal(t, mbsemconv.InstrumentHTTPServerDuration, 7, 20*time.Second)
 	if got := pushedCounts(sink); len(got) != len(want) {
 		t.Errorf("pushed %v, want %v", got, want)
 	} else {

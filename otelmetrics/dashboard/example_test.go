@@ -7,9 +7,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // A summary from a reader of the instrumented provider: rates from the
@@ -18,14 +18,14 @@ func ExampleNew() {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	duration, _ := mp.Meter("example").Float64Histogram(views.InstrumentHTTPServerDuration,
+	duration, _ := mp.Meter("example").Float64Histogram("http.server.request.duration",
 		metric.WithExplicitBucketBoundaries(0.01, 0.1, 1))
 
 	d, _ := dashboard.New(reader)
 	_ = d.Snapshot(context.Background()) // the baseline; d.Start() would take one every 5 s
 
-	ok := metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String("GET"), views.KeyHTTPRoute.String("/items/{id}"), views.KeyHTTPStatus.Int(200)))
-	failed := metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String("GET"), views.KeyHTTPRoute.String("/items/{id}"), views.KeyHTTPStatus.Int(503)))
+	ok := metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String("GET"), semconv.HTTPRouteKey.String("/items/{id}"), semconv.HTTPResponseStatusCodeKey.Int(200)))
+	failed := metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String("GET"), semconv.HTTPRouteKey.String("/items/{id}"), semconv.HTTPResponseStatusCodeKey.Int(503)))
 	for range 90 {
 		duration.Record(context.Background(), 0.05, ok)
 	}

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Defaults of the snapshot ring.
@@ -162,7 +162,7 @@ type entry struct {
 // New returns a Dashboard reading from src. Call Start to take snapshots
 // in the background, or Snapshot to take them by hand.
 func New(src Collector, opts ...Option) (*Dashboard, error) {
-	c := config{interval: DefaultInterval, window: DefaultWindow, instrument: views.InstrumentHTTPServerDuration,
+	c := config{interval: DefaultInterval, window: DefaultWindow, instrument: mbsemconv.InstrumentHTTPServerDuration,
 		maxSeries: DefaultMaxSeries, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		c = o.apply(c)
@@ -404,18 +404,18 @@ const OverflowHandler = "(overflow)"
 // shows for it, so the page and the series agree.
 func describe(attrs attribute.Set) seriesInfo {
 	var s seriesInfo
-	if v, ok := attrs.Value(views.KeyOverflow); ok && v.AsBool() {
+	if v, ok := attrs.Value(mbsemconv.KeyOverflow); ok && v.AsBool() {
 		s.overflow, s.handler = true, OverflowHandler
 		return s
 	}
-	method, _ := attrs.Value(views.KeyHTTPMethod)
-	route, _ := attrs.Value(views.KeyHTTPRoute)
+	method, _ := attrs.Value(mbsemconv.KeyHTTPMethod)
+	route, _ := attrs.Value(mbsemconv.KeyHTTPRoute)
 	s.method = methodLabel(method.AsString())
-	s.handler = views.RouteTemplate(route.AsString())
+	s.handler = mbsemconv.Route(route.AsString())
 	if s.handler == "" {
 		s.handler = "none"
 	}
-	if v, ok := attrs.Value(views.KeyHTTPStatus); ok {
+	if v, ok := attrs.Value(mbsemconv.KeyHTTPStatus); ok {
 		code := v.AsInt64()
 		s.status = strconv.FormatInt(code, 10)
 		s.serverError = code >= 500 && code <= 599

@@ -17,8 +17,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 var testBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
@@ -31,7 +31,7 @@ func pipeline(t testing.TB, exponential bool, limit int) (*sdkmetric.ManualReade
 	r := sdkmetric.NewManualReader()
 	opts := []sdkmetric.Option{sdkmetric.WithReader(r)}
 	if exponential {
-		opts = append(opts, sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: views.InstrumentHTTPServerDuration},
+		opts = append(opts, sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: mbsemconv.InstrumentHTTPServerDuration},
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}})))
 	}
 	if limit > 0 {
@@ -39,7 +39,7 @@ func pipeline(t testing.TB, exponential bool, limit int) (*sdkmetric.ManualReade
 	}
 	mp := sdkmetric.NewMeterProvider(opts...)
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	h, err := mp.Meter("test").Float64Histogram(views.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(testBounds...))
+	h, err := mp.Meter("test").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(testBounds...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func pipeline(t testing.TB, exponential bool, limit int) (*sdkmetric.ManualReade
 }
 
 func record(h metric.Float64Histogram, method, route string, status int, seconds float64, n int) {
-	set := metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String(method), views.KeyHTTPRoute.String(route), views.KeyHTTPStatus.Int(status)))
+	set := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyHTTPMethod.String(method), mbsemconv.KeyHTTPRoute.String(route), mbsemconv.KeyHTTPStatus.Int(status)))
 	for range n {
 		h.Record(context.Background(), seconds, set)
 	}
@@ -316,8 +316,8 @@ func TestMemoryBound(t *testing.T) {
 	}
 	sets := make([]metric.RecordOption, series)
 	for i := range sets {
-		sets[i] = metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String("GET"),
-			views.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), views.KeyHTTPStatus.Int(200+i%10)))
+		sets[i] = metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyHTTPMethod.String("GET"),
+			mbsemconv.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), mbsemconv.KeyHTTPStatus.Int(200+i%10)))
 	}
 	round := func() {
 		for i, s := range sets {
@@ -376,8 +376,8 @@ func BenchmarkSummary(b *testing.B) {
 	}
 	sets := make([]metric.RecordOption, series)
 	for i := range sets {
-		sets[i] = metric.WithAttributeSet(attribute.NewSet(views.KeyHTTPMethod.String("GET"),
-			views.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), views.KeyHTTPStatus.Int(200+i%10)))
+		sets[i] = metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyHTTPMethod.String("GET"),
+			mbsemconv.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), mbsemconv.KeyHTTPStatus.Int(200+i%10)))
 	}
 	for range slots + 1 {
 		for i, s := range sets {
@@ -440,7 +440,7 @@ func TestSummaryTwoScopes(t *testing.T) {
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	var hs []metric.Float64Histogram
 	for _, scope := range []string{"middleware", "otelhttp"} {
-		h, err := mp.Meter(scope).Float64Histogram(views.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(testBounds...))
+		h, err := mp.Meter(scope).Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(testBounds...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,13 +463,13 @@ func TestSummaryTwoScopes(t *testing.T) {
 // as a reader might export the two forms side by side; the SDK itself keeps
 // one stream per name) is read once, from the exponential histogram.
 func TestSummaryBothAggregations(t *testing.T) {
-	attrs := attribute.NewSet(views.KeyHTTPMethod.String("GET"), views.KeyHTTPRoute.String("/a"), views.KeyHTTPStatus.Int(200))
+	attrs := attribute.NewSet(mbsemconv.KeyHTTPMethod.String("GET"), mbsemconv.KeyHTTPRoute.String("/a"), mbsemconv.KeyHTTPStatus.Int(200))
 	var n uint64
 	src := collectorFunc(func(_ context.Context, rm *metricdata.ResourceMetrics) error {
 		*rm = metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{
-			{Name: views.InstrumentHTTPServerDuration, Data: metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality,
+			{Name: mbsemconv.InstrumentHTTPServerDuration, Data: metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality,
 				DataPoints: []metricdata.HistogramDataPoint[float64]{{Attributes: attrs, Count: n, Bounds: []float64{1}, BucketCounts: []uint64{n, 0}}}}},
-			{Name: views.InstrumentHTTPServerDuration, Data: metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality,
+			{Name: mbsemconv.InstrumentHTTPServerDuration, Data: metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality,
 				DataPoints: []metricdata.ExponentialHistogramDataPoint[float64]{{Attributes: attrs, Count: n, Scale: 3,
 					PositiveBucket: metricdata.ExponentialBucket{Offset: -5, Counts: []uint64{n}}}}}},
 		}}}}

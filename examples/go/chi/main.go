@@ -22,7 +22,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -87,7 +86,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func main() {
-	exampleapp.Main("chi example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("chi example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		return p.Middleware(newRouter(metrics))
 	})
 }

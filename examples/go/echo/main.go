@@ -19,7 +19,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -69,7 +68,7 @@ func createUser(c echo.Context) error {
 }
 
 func main() {
-	exampleapp.Main("echo example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("echo example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		return p.Middleware(newRouter(metrics))
 	})
 }

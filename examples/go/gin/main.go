@@ -19,7 +19,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -65,7 +64,7 @@ func createUser(c *gin.Context) {
 
 func main() {
 	gin.SetMode(gin.ReleaseMode)
-	exampleapp.Main("gin example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("gin example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		return p.Middleware(newRouter(metrics))
 	})
 }

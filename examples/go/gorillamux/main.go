@@ -20,7 +20,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -74,7 +73,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func main() {
-	exampleapp.Main("gorilla/mux example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("gorilla/mux example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		return p.Middleware(newRouter(metrics))
 	})
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -58,7 +57,7 @@ func createUser(c *gin.Context) {
 
 func main() {
 	gin.SetMode(gin.ReleaseMode)
-	exampleapp.Main("otelgin example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("otelgin example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		// No middleware of the bridge's: otelgin records every request
 		// into the bridge's MeterProvider, and the scrape endpoint derives
 		// the same series from it.

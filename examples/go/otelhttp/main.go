@@ -21,7 +21,6 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
@@ -61,7 +60,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func main() {
-	exampleapp.Main("otelhttp example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("otelhttp example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		// No middleware of the bridge's: otelhttp records every request
 		// into the bridge's MeterProvider, and the scrape endpoint derives
 		// the same series from it. RoutePattern hands the mux's pattern to

@@ -21,12 +21,11 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/metricsbridge/metricsbridge/internal/exampleapp"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
 func main() {
-	exampleapp.Main("servemux", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
+	serve("servemux", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
 		// The middleware wraps the mux, not the other way round: the
 		// pattern is known once the mux has routed the request.
 		// RoutePattern hands it to the middleware through the request's

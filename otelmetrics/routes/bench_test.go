@@ -1,6 +1,7 @@
-package main
+package routes
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,25 +64,23 @@ func largeAPI(tb testing.TB) (routes []string, jsonDoc, yamlDoc []byte, requests
 }
 
 // The 1,000 operations load as 1,000 templates without conflicts, and the
-// table labels each request as ServeMux with the same --routes does.
+// table labels each request as ServeMux with the same patterns does.
 func TestLargeAPI(t *testing.T) {
 	routes, jsonDoc, yamlDoc, requests := largeAPI(t)
-	mux, err := compileRoutes(routes)
+	explicit, err := New(routes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	explicit := &proxy{routes: mux}
 	for _, doc := range [][]byte{jsonDoc, yamlDoc} {
-		d, err := parseOpenAPI(doc)
+		table, err := FromOpenAPI(context.Background(), doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		table := newRouteTable(d.routes)
-		if table.size != 1000 || len(table.conflicts) != 0 || len(d.notes) != 0 {
-			t.Fatalf("%d templates, conflicts %v, notes %v", table.size, table.conflicts, d.notes)
+		if table.Len() != 1000 || table.Conflicts().Count != 0 || len(table.Notes()) != 0 {
+			t.Fatalf("%d templates, conflicts %v, notes %v", table.Len(), table.Conflicts(), table.Notes())
 		}
 		for _, r := range requests {
-			if got, want := table.match(r), explicit.match(r); got != want || got == "" {
+			if got, want := table.pattern(r), explicit.pattern(r); got != want || got == "" {
 				t.Fatalf("%s %s: %q, ServeMux %q", r.Method, r.URL.Path, got, want)
 			}
 		}
@@ -99,12 +98,13 @@ func BenchmarkOpenAPILoad(b *testing.B) {
 	}{{"json", jsonDoc}, {"yaml", yamlDoc}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bc.doc)))
+			b.ReportAllocs()
 			for b.Loop() {
-				d, err := parseOpenAPI(bc.doc)
+				table, err := FromOpenAPI(context.Background(), bc.doc)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if newRouteTable(d.routes).size != 1000 {
+				if table.Len() != 1000 {
 					b.Fatal("wrong size")
 				}
 			}
@@ -113,40 +113,42 @@ func BenchmarkOpenAPILoad(b *testing.B) {
 }
 
 // BenchmarkRouteMatch labels requests spread over 1,000 operations, once
-// with the templates as --routes (ServeMux) and once from the OpenAPI
-// document (the route table), through the proxy's match.
+// with the templates as ServeMux patterns (New) and once from the OpenAPI
+// document (FromOpenAPI); and the document with two patterns in front, as
+// the binary's proxy looks up --routes before --openapi, so every request
+// is looked up in both.
 func BenchmarkRouteMatch(b *testing.B) {
 	routes, jsonDoc, _, requests := largeAPI(b)
-	mux, err := compileRoutes(routes)
+	withPatterns, err := New(routes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	addFallback(mux)
-	withRoutes := &proxy{routes: mux, firsts: firstSegments(routes)}
-	o, err := loadOpenAPIBytes(jsonDoc)
+	withOpenAPI, err := FromOpenAPI(context.Background(), jsonDoc)
 	if err != nil {
 		b.Fatal(err)
 	}
-	withOpenAPI := &proxy{}
-	withOpenAPI.openapi.Store(o)
-	// Two explicit templates in front of the document: every request is
-	// looked up in both.
-	few, err := compileRoutes([]string{"GET /healthz", "POST /internal/{op}"})
+	few, err := New([]string{"GET /healthz", "POST /internal/{op}"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	addFallback(few)
-	both := &proxy{routes: few, firsts: firstSegments([]string{"GET /healthz", "POST /internal/{op}"})}
-	both.openapi.Store(o)
 	for _, bc := range []struct {
-		name string
-		p    *proxy
-	}{{"routes", withRoutes}, {"openapi", withOpenAPI}, {"openapi+2routes", both}} {
+		name  string
+		match func(*http.Request) string
+	}{
+		{"patterns", withPatterns.Match},
+		{"openapi", withOpenAPI.Match},
+		{"openapi+2patterns", func(r *http.Request) string {
+			if t := few.Match(r); t != "" {
+				return t
+			}
+			return withOpenAPI.Match(r)
+		}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if bc.p.match(requests[i]) == "" {
+				if bc.match(requests[i]) == "" {
 					b.Fatal("no match")
 				}
 				if i++; i == len(requests) {
@@ -155,12 +157,4 @@ func BenchmarkRouteMatch(b *testing.B) {
 			}
 		})
 	}
-}
-
-func loadOpenAPIBytes(doc []byte) (*openAPIRoutes, error) {
-	d, err := parseOpenAPI(doc)
-	if err != nil {
-		return nil, err
-	}
-	return &openAPIRoutes{version: d.version, table: newRouteTable(d.routes)}, nil
 }

@@ -21,9 +21,9 @@ func TestRouteTemplateTypos(t *testing.T) {
 		want   string // "" : accepted
 	}{
 		{"no leading slash", "api/v1/users/{id}", false,
-			`invalid METRICS_ROUTES="api/v1/users/{id}": route "api/v1/users/{id}": a template starts with / (after an optional method); without it "api" is read as a host name and the template matches no request to this proxy; did you mean "/api/v1/users/{id}"?`},
+			`invalid METRICS_ROUTES="api/v1/users/{id}": route "api/v1/users/{id}": a template starts with / (after an optional method); without it "api" is read as a host name and the template matches only requests for that host; did you mean "/api/v1/users/{id}"?`},
 		{"no leading slash after a method", "POST /tools/invoke,GET servers/{id}/sse", false,
-			`route "GET servers/{id}/sse": a template starts with / (after an optional method); without it "servers" is read as a host name and the template matches no request to this proxy; did you mean "GET /servers/{id}/sse"?`},
+			`route "GET servers/{id}/sse": a template starts with / (after an optional method); without it "servers" is read as a host name and the template matches only requests for that host; did you mean "GET /servers/{id}/sse"?`},
 		{"by the flag", "api/users", true, `invalid --routes="api/users": route "api/users"`},
 		{"lower-case method", "get /users", false, `route "get /users": HTTP methods are case-sensitive, so get matches no request; want GET`},
 		{"host pattern", "api.example.com/users/{id}", false, ""},

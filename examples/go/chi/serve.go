@@ -1,9 +1,12 @@
-// Package exampleapp runs the example programs under examples/go: the
+package main
+
+// This file is the same in every example program under examples/go that
+// serves a scrape endpoint (a test keeps the copies identical): the
 // settings they all read, the scrape endpoint behind a bearer token, and a
-// server that drains its requests before the final flush. Each program
-// keeps only what it is there to show: its router, its route hook and how
-// the bridge wraps it.
-package exampleapp
+// server that drains its requests before the final flush. It uses only
+// public packages, so the folder can be copied into a module of its own.
+// main.go keeps what the program is there to show: its router, its route
+// hook and how the bridge wraps it.
 
 import (
 	"context"
@@ -19,17 +22,17 @@ import (
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
-// Handler builds a program's server handler from the provider and the
+// handlerFunc builds a program's server handler from the provider and the
 // authenticated scrape endpoint it should mount.
-type Handler func(p *otelmetrics.Provider, metrics http.Handler) http.Handler
+type handlerFunc func(p *otelmetrics.Provider, metrics http.Handler) http.Handler
 
-// Main runs the program called name until SIGINT or SIGTERM, and exits 1
+// serve runs the program called name until SIGINT or SIGTERM, and exits 1
 // with the reason when it cannot start or stops on an error.
 //
 // Every METRICS_*, HOST, PORT and JWT_* variable of the metricsbridge
 // binary applies; ENABLE_METRICS defaults to true, since serving metrics is
 // the programs' point, and a JWT key is required.
-func Main(name string, handler Handler) {
+func serve(name string, handler handlerFunc) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(name, logger, handler); err != nil {
 		logger.Error(name+" stopped", "err", err)
@@ -37,7 +40,7 @@ func Main(name string, handler Handler) {
 	}
 }
 
-func run(name string, logger *slog.Logger, handler Handler) error {
+func run(name string, logger *slog.Logger, handler handlerFunc) error {
 	cfg, err := otelmetrics.ConfigFromEnv(os.LookupEnv)
 	if err != nil {
 		return err

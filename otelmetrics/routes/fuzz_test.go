@@ -1,0 +1,147 @@
+package routes
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzRoutes feeds arbitrary route lists and requests to the matcher:
+// building it may fail with an error, never a panic, and a request is
+// labelled with one of the configured templates or with nothing.
+func FuzzRoutes(f *testing.F) {
+	for _, seed := range []struct{ routes, method, path string }{
+		{"POST /tools/invoke,GET /servers/{id}/sse", "GET", "/servers/42/sse"},
+		{"/a/{x},/{y}/b", "GET", "/a/b"},
+		{"/files/{path...},/{$}", "DELETE", "/files/a/b/c"},
+		{"GET example.com/x", "HEAD", "/x"},
+		{"/servers/{id/sse", "GET", "/servers/1/sse"},
+		{"/a/", "GET", "/a"},
+		{"/é/{ü}", "PUT", "/%C3%A9/x"},
+		{"/", "CONNECT", ""},
+	} {
+		f.Add(seed.routes, seed.method, seed.path)
+	}
+	f.Fuzz(func(t *testing.T, routes, method, path string) {
+		templates := strings.Split(routes, ",")
+		mux, err := compilePatterns(templates)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "route ") || strings.Contains(err.Error(), "registered at") || !errors.Is(err, ErrPattern) {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		plain := &Table{mux: mux}
+		r := &http.Request{Method: method, URL: &url.URL{Path: path}, Host: "example.com", Header: http.Header{}}
+		got := plain.pattern(r)
+		if got != "" && !slices.Contains(templates, got) {
+			t.Fatalf("matched %q, not one of %q", got, templates)
+		}
+		// The shortcuts of New change nothing but the cost.
+		fast, err := New(templates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fast := fast.pattern(r); fast != got {
+			t.Fatalf("templates %q, %s %q: %q with the shortcuts, %q without", templates, method, path, fast, got)
+		}
+		if m := fast.Match(r); m != Template(got) {
+			t.Fatalf("Match %q, pattern %q", m, got)
+		}
+	})
+}
+
+// FuzzOpenAPI loads arbitrary documents: a load may fail with an error,
+// never panic, and what it allocates stays in proportion to the
+// document's size, whatever references, server variables, aliases or
+// overlapping templates it holds.
+func FuzzOpenAPI(f *testing.F) {
+	for _, name := range []string{"api-3.1.json", "conflicts.yaml", "petstore-3.0.yaml", "swagger-2.0.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "openapi", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, seed := range []string{
+		"openapi: 3.0.0\nservers: [{url: '/{a}', variables: {a: {default: '{b}{b}'}, b: {default: '{a}{a}'}}}]\npaths: {/x: {get: {}}}\n",
+		"openapi: 3.0.0\npaths:\n  /a: {$ref: '#/paths/~1b'}\n  /b: {$ref: '#/paths/~1a'}\n",
+		"a: &a [x,x,x]\nb: &b [*a,*a,*a]\nopenapi: 3.1.0\npaths: {/r/{x}-{y}.csv: {get: {}}}\n",
+		`{"swagger": "2.0", "basePath": "/v2", "paths": {"/p/{a}": {"get": {}}, "/{b}/q": {"get": {}}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		table, err := FromOpenAPI(context.Background(), doc)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			if !errors.Is(err, ErrDocument) {
+				t.Fatalf("error %v does not wrap ErrDocument", err)
+			}
+			return
+		}
+		if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20+uint64(4096*len(doc)) {
+			t.Fatalf("%d bytes allocated for a document of %d", a, len(doc))
+		}
+		if c := table.Conflicts(); len(c.First) > MaxReportedConflicts || c.Count < len(c.First) {
+			t.Fatalf("report %v", c)
+		}
+		if len(table.Notes()) > MaxNotes+1 {
+			t.Fatalf("%d notes", len(table.Notes()))
+		}
+	})
+}
+
+// FuzzMatch matches arbitrary paths against arbitrary templates: the
+// answer is one of the templates or nothing, and the work is at most the
+// path's length times the size of the table, which a matcher that
+// backtracks inside a segment or revisits a node exceeds.
+func FuzzMatch(f *testing.F) {
+	for _, seed := range []struct{ templates, path string }{
+		{"/reports/{y}-{m}-{d}.csv,/range/{a}-{b}.json", "/reports/" + strings.Repeat("-", 200)},
+		{"/a/{b}/c,/{a}/b/{c},/a/b/{c}", "/a/b/c"},
+		{"/{a}.{b}.{c}/x,/{a}/{b}", "/" + strings.Repeat(".", 100) + "/x"},
+		{"/x/{a}y{b}y{c}", "/x/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"},
+	} {
+		f.Add(seed.templates, seed.path)
+	}
+	f.Fuzz(func(t *testing.T, templates, path string) {
+		var routes []tableRoute
+		for _, tmpl := range strings.Split(templates, ",") {
+			segs, err := parseTemplate(tmpl)
+			if err != nil {
+				continue
+			}
+			routes = append(routes, tableRoute{method: "GET", template: tmpl, segs: segs})
+		}
+		tr, _, err := newTree(context.Background(), routes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.NewRequest("GET", "http://h"+path, nil)
+		if err != nil || r.URL.Path != path && r.URL.RawPath == "" {
+			return
+		}
+		var work int
+		got := tr.match(r, &work)
+		if got != "" && !slices.ContainsFunc(routes, func(rt tableRoute) bool { return rt.pattern() == got }) {
+			t.Fatalf("matched %q, not one of %q", got, templates)
+		}
+		size := 1
+		for _, rt := range routes {
+			size += 2 * len(rt.segs)
+		}
+		if limit := (len(r.URL.EscapedPath()) + 2) * size; work > limit {
+			t.Fatalf("work %d for a path of %d and %d templates (limit %d)", work, len(path), len(routes), limit)
+		}
+	})
+}
