@@ -40,10 +40,11 @@ type Exporter struct {
 }
 
 type config struct {
-	registry *prometheus.Registry
-	logger   *slog.Logger
-	names    Names
-	ns, sub  string
+	registry  *prometheus.Registry
+	logger    *slog.Logger
+	names     Names
+	ns, sub   string
+	nativeMax int
 }
 
 // Option configures New.
@@ -76,12 +77,22 @@ func WithPrefix(namespace, subsystem string) Option {
 	return optionFunc(func(c config) config { c.ns, c.sub = namespace, subsystem; return c })
 }
 
+// WithNativeMaxBuckets bounds the buckets per sign of each native
+// histogram the endpoint serves. Points merged into one series (the seed
+// form merges over status) can span a wider range than any one of them;
+// such a series is downscaled until it fits, as the SDK does within a
+// point. By default the bound is views.DefaultNativeBuckets; it should be
+// the value given to views.WithNativeHistograms.
+func WithNativeMaxBuckets(n int) Option {
+	return optionFunc(func(c config) config { c.nativeMax = n; return c })
+}
+
 // ErrInvalid is wrapped by the errors New returns for bad options.
 var ErrInvalid = errors.New("promexport: invalid option")
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, nativeMax: views.DefaultNativeBuckets}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
@@ -94,11 +105,14 @@ func New(opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := views.ValidateNativeBuckets(c.nativeMax); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
 	}
 	source := sdkmetric.NewManualReader()
-	tr := &translator{source: source, names: c.names, prefix: prefix, logger: c.logger}
+	tr := &translator{source: source, names: c.names, prefix: prefix, logger: c.logger, nativeMax: c.nativeMax}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
 		otelprom.WithProducer(tr),

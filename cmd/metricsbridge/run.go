@@ -193,6 +193,8 @@ func check(args []string, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fmt.Fprintf(stdout, "METRICS_PROMETHEUS_NAMES=%s\n", m.PrometheusNames)
 	fmt.Fprintf(stdout, "METRICS_EXEMPLARS=%t\n", m.Exemplars)
 	fmt.Fprintf(stdout, "METRICS_BODY_SIZES=%t\n", m.BodySizes)
+	fmt.Fprintf(stdout, "METRICS_HISTOGRAMS=%s\n", m.Histograms)
+	fmt.Fprintf(stdout, "METRICS_NATIVE_MAX_BUCKETS=%d\n", m.NativeMaxBuckets)
 	fmt.Fprintf(stdout, "HOST=%s\nPORT=%d\n", m.Host, m.Port)
 	fmt.Fprintf(stdout, "AUTH_REQUIRED=%t\n", s.authRequired)
 	a := s.auth

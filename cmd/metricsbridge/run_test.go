@@ -110,6 +110,9 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
 		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want seed, semconv or both`},
 		{"exemplars", map[string]string{"METRICS_EXEMPLARS": "maybe"}, `invalid METRICS_EXEMPLARS="maybe"`},
+		{"histograms", map[string]string{"METRICS_HISTOGRAMS": "exponential"}, `invalid METRICS_HISTOGRAMS="exponential": want classic or native`},
+		{"histograms both", map[string]string{"METRICS_HISTOGRAMS": "both"}, `invalid METRICS_HISTOGRAMS="both": want classic or native; both is not offered`},
+		{"native buckets", map[string]string{"METRICS_NATIVE_MAX_BUCKETS": "4"}, `invalid METRICS_NATIVE_MAX_BUCKETS="4": want an integer from 8 to 4096`},
 		{"prefix the exporter would rewrite", map[string]string{"METRICS_NAMESPACE": "a__b"}, `invalid METRICS_NAMESPACE="a__b"`},
 		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid AUTH_REQUIRED="true": ENABLE_METRICS=true needs a key`},
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
@@ -166,7 +169,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
-		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
