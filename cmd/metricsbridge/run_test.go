@@ -338,11 +338,23 @@ func TestServeDemoGzipScrape(t *testing.T) {
 	}
 }
 
-// A real Prometheus server scrapes the bridge and sees every request.
+// A real Prometheus server scrapes the bridge and sees every request:
+// Prometheus 3, the tests' default, and Debian's Prometheus 2, so older
+// installs stay covered.
 func TestPrometheusScrapesTheBridge(t *testing.T) {
-	base, _ := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
-		"METRICS_NAMESPACE": "mcp", "METRICS_CUSTOM_LABELS": "env=e2e"})
-	prom := promtest.Start(t, fmt.Sprintf(`
+	for _, tc := range []struct {
+		name string
+		bin  func(testing.TB, string) string
+	}{
+		{"prometheus 3", promtest.Tool},
+		{"debian prometheus 2", promtest.Legacy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := tc.bin(t, "prometheus")
+			t.Log(promtest.Version(t, bin))
+			base, _ := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+				"METRICS_NAMESPACE": "mcp", "METRICS_CUSTOM_LABELS": "env=e2e"})
+			prom := promtest.StartBinary(t, bin, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -352,29 +364,31 @@ scrape_configs:
       - targets: [%q]
 `, strings.TrimPrefix(base, "http://")))
 
-	const n = 40
-	for i := range n {
-		if i%4 == 0 {
-			post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
-			continue
-		}
-		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+			const n = 40
+			for i := range n {
+				if i%4 == 0 {
+					post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
+					continue
+				}
+				post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+			}
+			prom.WaitFor(t, `up{job="mcp-gateway"}`, 20*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == 1
+			})
+			prom.WaitFor(t, `sum(mcp_http_requests_total{handler="/tools/invoke"})`, 20*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == n
+			})
+			res := prom.WaitFor(t, `mcp_http_requests_total{handler="/tools/invoke",status="500"}`, 5*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == n/4
+			})
+			if res[0].Metric["method"] != "POST" || res[0].Metric["job"] != "mcp-gateway" {
+				t.Errorf("labels %v", res[0].Metric)
+			}
+			prom.WaitFor(t, `mcp_app_info{env="e2e"}`, 5*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
+			prom.WaitFor(t, `histogram_quantile(0.5, sum by (le) (mcp_http_request_duration_seconds_bucket))`, 5*time.Second,
+				func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 && s[0].Value <= 0.1 })
+		})
 	}
-	prom.WaitFor(t, `up{job="mcp-gateway"}`, 20*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == 1
-	})
-	prom.WaitFor(t, `sum(mcp_http_requests_total{handler="/tools/invoke"})`, 20*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == n
-	})
-	res := prom.WaitFor(t, `mcp_http_requests_total{handler="/tools/invoke",status="500"}`, 5*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == n/4
-	})
-	if res[0].Metric["method"] != "POST" || res[0].Metric["job"] != "mcp-gateway" {
-		t.Errorf("labels %v", res[0].Metric)
-	}
-	prom.WaitFor(t, `mcp_app_info{env="e2e"}`, 5*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
-	prom.WaitFor(t, `histogram_quantile(0.5, sum by (le) (mcp_http_request_duration_seconds_bucket))`, 5*time.Second,
-		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 && s[0].Value <= 0.1 })
 }
 
 func mustGet(t *testing.T, url string, header map[string]string) *http.Response {
