@@ -66,5 +66,6 @@ done
 ./scripts/build-prometheus.sh >/dev/null
 
 # The OpenTelemetry Collector the push and scrape tests use, built once per
-# machine (about 8 minutes cold on 2 cores) and cached in .cache/otelcol.
+# machine (7.5 minutes cold on an idle 2-core machine, an hour when the
+# cores are shared) and cached in .cache/otelcol.
 ./scripts/build-collector.sh >/dev/null
