@@ -1091,9 +1091,11 @@ func TestDashboardModel(t *testing.T) {
 		"Latency percentiles":      "timeseries",
 		"Status code distribution": "piechart",
 		"Top endpoints":            "table",
+		// Beside the seed's five: the quantiles of a native histogram.
+		"Latency percentiles (native histograms)": "timeseries",
 	}
 	if len(d.Panels) != len(want) {
-		t.Errorf("%d panels, want the seed's %d", len(d.Panels), len(want))
+		t.Errorf("%d panels, want the seed's five and the native latency panel", len(d.Panels))
 	}
 	ids := map[int]bool{}
 	for _, p := range d.Panels {
@@ -1126,8 +1128,8 @@ func TestDashboardModel(t *testing.T) {
 			if !strings.Contains(q.Expr, `job=~"$job"`) {
 				t.Errorf("panel %q query %s ignores the job variable: %s", p.Title, q.RefID, q.Expr)
 			}
-			// The latency panel shows the trace behind a slow request.
-			if want := p.Title == "Latency percentiles"; q.Exemplar != want {
+			// The latency panels show the trace behind a slow request.
+			if want := strings.HasPrefix(p.Title, "Latency percentiles"); q.Exemplar != want {
 				t.Errorf("panel %q query %s: exemplar=%v, want %v", p.Title, q.RefID, q.Exemplar, want)
 			}
 			// One number per slice or row, over the dashboard's range.

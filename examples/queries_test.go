@@ -293,13 +293,22 @@ func mustQuery(t *testing.T, prom *promtest.Server, q Query) []promtest.Sample {
 // and intervals changed, scrapes the example program through its bearer
 // token; every dashboard query and recording rule then parses and returns
 // data, and the prefix and job variables select what they should.
+//
+// The default job has a second target serving native histograms
+// (METRICS_HISTOGRAMS=native), scraped natively, so the native latency
+// panel has data there; the prefixed job is classic only, where that
+// panel is empty.
 func TestShippedQueriesReturnData(t *testing.T) {
 	plain := startServemux(t)
+	native := startServemux(t, "METRICS_HISTOGRAMS=native")
 	prefixed := startServemux(t, "METRICS_NAMESPACE=shop", "METRICS_SUBSYSTEM=api")
 	traffic(t, plain)
+	traffic(t, native)
 	traffic(t, prefixed)
 
 	cfg, job := shippedConfig(t, plain)
+	job["static_configs"] = []any{map[string]any{"targets": []any{plain, native}}}
+	cfg["global"].(map[string]any)["scrape_native_histograms"] = true
 	scrapes := cfg["scrape_configs"].([]any)
 	shop := map[string]any{}
 	for k, v := range job {
@@ -310,9 +319,10 @@ func TestShippedQueriesReturnData(t *testing.T) {
 	cfg["scrape_configs"] = append(scrapes, shop)
 	prom := promtest.Start(t, marshalYAML(t, cfg))
 
-	prom.WaitFor(t, `count(up{job=~"mcp-gateway|shop"} == 1) == 2`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+	prom.WaitFor(t, `count(up{job=~"mcp-gateway|shop"} == 1) == 3`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
 	// A second batch after the first scrape gives every rate() a slope.
 	traffic(t, plain)
+	traffic(t, native)
 	traffic(t, prefixed)
 	for _, q := range []string{
 		`sum(increase(http_requests_total{job="mcp-gateway",status="503"}[1m])) > 0`,
@@ -325,19 +335,20 @@ func TestShippedQueriesReturnData(t *testing.T) {
 		name      string
 		vars      DashboardVars
 		wantEmpty bool
+		native    bool // the job has a target serving native histograms
 	}{
-		{"default namespace", DashboardVars{Prefix: "", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, false},
-		{"prefixed namespace", DashboardVars{Prefix: "shop_api_", Job: "shop", RateInterval: "1m", Range: "5m"}, false},
-		{"all jobs", DefaultDashboardVars, false},
+		{"default namespace", DashboardVars{Prefix: "", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, false, true},
+		{"prefixed namespace", DashboardVars{Prefix: "shop_api_", Job: "shop", RateInterval: "1m", Range: "5m"}, false, false},
+		{"all jobs", DefaultDashboardVars, false, true},
 		// Each job has only one kind of name, so a query that ignored
 		// either variable would find the other job's series.
-		{"unprefixed names of the prefixed job", DashboardVars{Prefix: "", Job: "shop", RateInterval: "1m", Range: "5m"}, true},
-		{"prefixed names of the default job", DashboardVars{Prefix: "shop_api_", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, true},
+		{"unprefixed names of the prefixed job", DashboardVars{Prefix: "", Job: "shop", RateInterval: "1m", Range: "5m"}, true, false},
+		{"prefixed names of the default job", DashboardVars{Prefix: "shop_api_", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, q := range DashboardQueries(t, tc.vars) {
 				res := mustQuery(t, prom, q)
-				if tc.wantEmpty {
+				if tc.wantEmpty || (!tc.native && strings.Contains(q.Source, "native histograms")) {
 					if len(res) != 0 {
 						t.Errorf("%s: want no data, got %v\n%s", q.Source, res, q.Expr)
 					}

@@ -80,17 +80,23 @@ func TestCardinalityAttack(t *testing.T) {
 		limit    int
 		routes   int // route templates served instead of testMux; 0: testMux
 		overflow bool
+		native   bool // METRICS_HISTOGRAMS=native
 	}{
-		{"default series limit", DefaultCardinalityLimit, 0, false},
-		{"series limit reached", 8, 0, true},
+		{"default series limit", DefaultCardinalityLimit, 0, false, false},
+		{"series limit reached", 8, 0, true, false},
+		// Exponential points merge over status like classic ones, the
+		// overflow point included.
+		{"series limit reached, native histograms", 8, 0, true, true},
 		// Up to 14,000 label sets exist here (2,000 templates × 7 method
 		// values, plus "none"), all but 49 of which must overflow.
-		{"many route templates over a small limit", 50, 2_000, true},
+		{"many route templates over a small limit", 50, 2_000, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ConfigFromEnv(env.Map(map[string]string{
-				EnvEnableMetrics: "true", EnvCardinalityLimit: strconv.Itoa(tc.limit),
-			}))
+			vars := map[string]string{EnvEnableMetrics: "true", EnvCardinalityLimit: strconv.Itoa(tc.limit)}
+			if tc.native {
+				vars[EnvHistograms] = HistogramsNative
+			}
+			cfg, err := ConfigFromEnv(env.Map(vars))
 			if err != nil {
 				t.Fatal(err)
 			}

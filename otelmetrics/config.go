@@ -28,6 +28,8 @@ const (
 	EnvPrometheusNames  = "METRICS_PROMETHEUS_NAMES"
 	EnvBodySizes        = "METRICS_BODY_SIZES"
 	EnvExemplars        = "METRICS_EXEMPLARS"
+	EnvHistograms       = "METRICS_HISTOGRAMS"
+	EnvNativeMaxBuckets = "METRICS_NATIVE_MAX_BUCKETS"
 	EnvHost             = "HOST"
 	EnvPort             = "PORT"
 )
@@ -72,9 +74,27 @@ type Config struct {
 	// holds a sampled span to its duration measurement; OpenMetrics
 	// scrapes show them on http_request_duration_seconds_bucket.
 	Exemplars bool
-	Host      string
-	Port      int
+	// Histograms is the aggregation of http.server.request.duration:
+	// HistogramsClassic (the LatencyBuckets) or HistogramsNative (a base-2
+	// exponential histogram of at most NativeMaxBuckets buckets, served
+	// as a Prometheus native histogram and pushed as an exponential one).
+	Histograms       string
+	NativeMaxBuckets int
+	Host             string
+	Port             int
 }
+
+// The values of Config.Histograms.
+//
+// There is no "both" (classic buckets beside the native ones in one
+// family, as client_golang can serve): the OTel Prometheus exporter turns
+// an exponential histogram into a native-only metric, and one instrument
+// has one aggregation per reader, so the endpoint has nothing to take
+// classic buckets from without a second histogram per series.
+const (
+	HistogramsClassic = "classic"
+	HistogramsNative  = "native"
+)
 
 // DefaultConfig returns the settings used when no variable is set.
 func DefaultConfig() Config {
@@ -84,6 +104,8 @@ func DefaultConfig() Config {
 		CardinalityLimit: DefaultCardinalityLimit,
 		PrometheusNames:  string(promexport.NamesSeed),
 		Exemplars:        true,
+		Histograms:       HistogramsClassic,
+		NativeMaxBuckets: views.DefaultNativeBuckets,
 		Host:             "127.0.0.1",
 		Port:             4444,
 	}
@@ -153,6 +175,12 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	keep(err)
 	c.Exemplars, err = env.Bool(l, EnvExemplars, true)
 	keep(err)
+	c.Histograms = env.String(l, EnvHistograms, c.Histograms)
+	if err := checkHistogramMode(c.Histograms); err != nil {
+		keep(env.Errorf(EnvHistograms, c.Histograms, "%s", err))
+	}
+	c.NativeMaxBuckets, err = env.Int(l, EnvNativeMaxBuckets, c.NativeMaxBuckets, views.MinNativeBuckets, views.MaxNativeBuckets)
+	keep(err)
 
 	c.Host = env.String(l, EnvHost, c.Host)
 	c.Port, err = env.Int(l, EnvPort, c.Port, 0, 65535)
@@ -180,6 +208,12 @@ func (c Config) Validate() error {
 	if err := validateLabels(c.CustomLabels); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %s", env.ErrInvalid, err))
 	}
+	if err := checkHistogramMode(c.Histograms); err != nil {
+		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", env.ErrInvalid, c.Histograms, err))
+	}
+	if err := views.ValidateNativeBuckets(c.NativeMaxBuckets); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+	}
 	if c.CardinalityLimit < 2 {
 		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", env.ErrInvalid, c.CardinalityLimit))
 	}
@@ -192,6 +226,16 @@ func checkNames(n string) error {
 		return nil
 	}
 	return fmt.Errorf("want %s, %s or %s", promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth)
+}
+
+func checkHistogramMode(h string) error {
+	switch h {
+	case HistogramsClassic, HistogramsNative:
+		return nil
+	case "both":
+		return fmt.Errorf("want %s or %s; both is not offered: the exporter serves an exponential histogram as a native-only family, with no classic buckets to keep beside it", HistogramsClassic, HistogramsNative)
+	}
+	return fmt.Errorf("want %s or %s", HistogramsClassic, HistogramsNative)
 }
 
 // compileExcluded joins the patterns into one alternation, so a request

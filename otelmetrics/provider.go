@@ -106,7 +106,12 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	for i, l := range cfg.CustomLabels {
 		infoKeys[i] = l.Key
 	}
+	native := 0
+	if cfg.Histograms == HistogramsNative {
+		native = cfg.NativeMaxBuckets
+	}
 	vs, err := views.New(
+		views.WithNativeHistograms(native),
 		views.WithNamespace(cfg.Namespace),
 		views.WithSubsystem(cfg.Subsystem),
 		views.WithBuckets(cfg.LatencyBuckets),
@@ -134,6 +139,7 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		p.exporter, err = promexport.New(
 			promexport.WithLogger(o.logger),
 			promexport.WithNames(promexport.Names(cfg.PrometheusNames)),
+			promexport.WithNativeMaxBuckets(cfg.NativeMaxBuckets),
 			promexport.WithPrefix(cfg.Namespace, cfg.Subsystem),
 			promexport.WithBuckets(cfg.LatencyBuckets))
 		if err != nil {

@@ -43,11 +43,12 @@ type Exporter struct {
 }
 
 type config struct {
-	registry *prometheus.Registry
-	logger   *slog.Logger
-	names    Names
-	ns, sub  string
-	buckets  []float64
+	registry  *prometheus.Registry
+	logger    *slog.Logger
+	names     Names
+	ns, sub   string
+	buckets   []float64
+	nativeMax int
 }
 
 // Option configures New.
@@ -91,12 +92,22 @@ func WithBuckets(b []float64) Option {
 	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
 }
 
+// WithNativeMaxBuckets bounds the buckets per sign of each native
+// histogram the endpoint serves. Points merged into one series (the seed
+// form merges over status) can span a wider range than any one of them;
+// such a series is downscaled until it fits, as the SDK does within a
+// point. By default the bound is views.DefaultNativeBuckets; it should be
+// the value given to views.WithNativeHistograms.
+func WithNativeMaxBuckets(n int) Option {
+	return optionFunc(func(c config) config { c.nativeMax = n; return c })
+}
+
 // ErrInvalid is wrapped by the errors New returns for bad options.
 var ErrInvalid = errors.New("promexport: invalid option")
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: views.DefaultBuckets}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: views.DefaultBuckets, nativeMax: views.DefaultNativeBuckets}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
@@ -115,6 +126,9 @@ func New(opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := views.ValidateNativeBuckets(c.nativeMax); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
 	}
@@ -122,7 +136,7 @@ func New(opts ...Option) (*Exporter, error) {
 	source := reader{ManualReader: sdkmetric.NewManualReader(), closed: closed}
 	tr := &translator{
 		source: source.ManualReader, names: c.names, prefix: prefix, bounds: c.buckets,
-		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names),
+		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names), nativeMax: c.nativeMax,
 	}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),

@@ -102,11 +102,13 @@ func TestNegotiation(t *testing.T) {
 	}
 }
 
-// promtool, the reference linter, accepts what the endpoint serves.
+// promtool, the reference linter, accepts what the endpoint serves:
+// Prometheus 3's and Debian's Prometheus 2's.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	resp := get(endpoint(t), nil)
 	text, _ := io.ReadAll(resp.Body)
 	promtest.CheckMetrics(t, text)
+	promtest.CheckMetricsWith(t, promtest.Legacy(t, "promtool"), text)
 }
 
 // The reference gateway's 503, to the byte.

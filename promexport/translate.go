@@ -57,6 +57,9 @@ type translator struct {
 	closed   *atomic.Bool
 	guard    *guard
 
+	// nativeMax bounds the buckets per sign of a merged native histogram.
+	nativeMax int
+
 	// labels caches what a point's attribute set translates to; the sets
 	// are bounded by the cardinality limit, the cache by maxLabelCache.
 	mu     sync.Mutex
@@ -99,6 +102,10 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	for _, sm := range rm.ScopeMetrics {
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
+			if e, ok := m.Data.(metricdata.ExponentialHistogram[float64]); ok && m.Name == mbsemconv.InstrumentHTTPServerDuration {
+				t.mergeExponential(m, e, semconvForm, seed, &semconvMerged, &merged)
+				continue
+			}
 			h, ok := m.Data.(metricdata.Histogram[float64])
 			if m.Name != mbsemconv.InstrumentHTTPServerDuration || !ok {
 				if t.guard.refused(t.logger, sm.Scope, m) {
@@ -143,7 +150,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	derived := metricdata.ScopeMetrics{Scope: scope}
 	if semconvForm && len(semconvMerged.order) > 0 {
 		m := semconvMerged.metric
-		m.Data = semconvMerged.histogram()
+		m.Data = semconvMerged.data()
 		derived.Metrics = append(derived.Metrics, m)
 	}
 	if seed {
@@ -210,7 +217,7 @@ func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metr
 			Name:        t.prefix + mbsemconv.NameDuration,
 			Description: "HTTP request latency in seconds by method and route template.",
 			Unit:        "s",
-			Data:        m.histogram(),
+			Data:        m.data(),
 		},
 	}
 }
@@ -248,6 +255,7 @@ type histAcc struct {
 	time      time.Time
 	exemplars []metricdata.Exemplar[float64] // at most one per bucket, the latest
 	statuses  map[string]uint64
+	exp       *expState // a native histogram's buckets, nil for a classic one
 }
 
 // acc returns the series of key, created with dp's boundaries if new.
@@ -274,6 +282,10 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 
 // add merges dp, counted under status when the series keeps statuses.
 func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) {
+	if a.exp != nil {
+		a.addClassicToExp(dp, status)
+		return
+	}
 	if slices.Equal(a.bounds, dp.Bounds) {
 		for i, c := range dp.BucketCounts {
 			a.counts[i] += c

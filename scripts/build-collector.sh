@@ -4,6 +4,11 @@
 # .cache/otelcol/<manifest hash>/otelcol-metricsbridge (git-ignored). A binary
 # built from the same manifest is reused, so a machine pays for the build once.
 # Prints the binary's path on its last line.
+#
+# The manifest's contrib prometheus receiver brings most of the Prometheus
+# server and its cloud SDKs: about 4 minutes with warm module caches, 7.5
+# cold on an idle 2-core machine, 61 minutes measured on two cores shared
+# with other compilations; the binary is about 110 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +28,7 @@ if [ ! -x "$gobin/builder" ] || ! "$gobin/builder" version 2>/dev/null | grep -q
 	GOBIN=$gobin go install "go.opentelemetry.io/collector/cmd/builder@$builder_version"
 fi
 
-echo "build-collector: building the collector (about a minute with warm caches)" >&2
+echo "build-collector: building the collector (about 4 minutes with warm caches, longer cold)" >&2
 start=$(date +%s)
 rm -rf .cache/otelcol/src
 (cd collector && "$gobin/builder" --config=builder-config.yaml --skip-compilation >&2)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Go modules (the
-# root module's and each router example's), the real Prometheus server and
-# promtool (Debian package "prometheus"), headless Chromium (Debian package
-# "chromium"), the JWT libraries the token
+# root module's and each router example's), Prometheus 3 and its promtool
+# built from the official module (scripts/build-prometheus.sh), the Debian
+# package "prometheus" (a Prometheus 2, for the compatibility test),
+# headless Chromium (Debian package "chromium"), the JWT
+# libraries the token
 # interoperability tests compare against (jose and jsonwebtoken from npm,
 # PyJWT from the Debian package python3-jwt), and an OpenTelemetry Collector
 # built from collector/builder-config.yaml. Safe to run repeatedly; it only
@@ -69,6 +71,11 @@ for mod in examples/go/*/go.mod; do
 	(cd "$(dirname "$mod")" && go mod download)
 done
 
-# The OpenTelemetry Collector the push tests send to, built once per machine
-# (a few minutes cold) and cached in .cache/otelcol.
+# Prometheus 3, the tests' default server, built once per machine (about 6
+# minutes cold on 2 cores) and cached in .cache/prometheus.
+./scripts/build-prometheus.sh >/dev/null
+
+# The OpenTelemetry Collector the push and scrape tests use, built once per
+# machine (7.5 minutes cold on an idle 2-core machine, an hour when the
+# cores are shared) and cached in .cache/otelcol.
 ./scripts/build-collector.sh >/dev/null

@@ -100,6 +100,7 @@ type config struct {
 	namespace string
 	subsystem string
 	buckets   []float64
+	native    int // max buckets of the exponential histogram; 0: classic
 	infoKeys  []attribute.Key
 	bodySizes bool
 	trusted   string
@@ -127,6 +128,41 @@ func WithSubsystem(sub string) Option {
 // finite and strictly increasing.
 func WithBuckets(b []float64) Option {
 	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
+}
+
+// WithNativeHistograms aggregates http.server.request.duration as a base-2
+// exponential histogram of at most maxBuckets buckets per sign instead of
+// explicit buckets: the SDK picks the finest scale (up to 20) that fits the
+// recorded range into maxBuckets, and OTLP readers push it as an
+// exponential histogram. The Prometheus endpoint serves it as a native
+// histogram (package promexport). maxBuckets must be within
+// [MinNativeBuckets, MaxNativeBuckets].
+//
+// By default, and with maxBuckets 0, the histogram has the explicit
+// buckets of WithBuckets. The last use wins.
+func WithNativeHistograms(maxBuckets int) Option {
+	return optionFunc(func(c config) config { c.native = maxBuckets; return c })
+}
+
+// Bounds and default of WithNativeHistograms' bucket count. 160 is the
+// OpenTelemetry SDK's default and client_golang's usual limit; at the
+// top, 4096 buckets hold a millisecond-to-100-second range at Prometheus'
+// finest scale, 8, and bound a series to 64 kB. Below 8 the scale would
+// fall so low for a wide latency range that Prometheus' lowest scale, -4,
+// could not hold it.
+const (
+	DefaultNativeBuckets = 160
+	MinNativeBuckets     = 8
+	MaxNativeBuckets     = 4096
+)
+
+// ValidateNativeBuckets reports whether n is a valid bucket count for
+// WithNativeHistograms.
+func ValidateNativeBuckets(n int) error {
+	if n < MinNativeBuckets || n > MaxNativeBuckets {
+		return fmt.Errorf("%w: native histogram bucket count %d is outside [%d, %d]", ErrInvalid, n, MinNativeBuckets, MaxNativeBuckets)
+	}
+	return nil
 }
 
 // WithInfoLabels lets these keys through to app_info besides "version".
@@ -181,7 +217,13 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		bodySize = sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
 	}
 	infoKeys := append([]attribute.Key{KeyVersion}, c.infoKeys...)
-	buckets := sdkmetric.AggregationExplicitBucketHistogram{Boundaries: c.buckets}
+	var buckets sdkmetric.Aggregation = sdkmetric.AggregationExplicitBucketHistogram{Boundaries: c.buckets}
+	if c.native != 0 {
+		if err := ValidateNativeBuckets(c.native); err != nil {
+			return nil, err
+		}
+		buckets = sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: int32(c.native), MaxScale: 20}
+	}
 	filtered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{AttributeFilter: httpAttrs, Aggregation: buckets})
 	unfiltered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{Aggregation: buckets})
 	duration := func(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {

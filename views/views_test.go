@@ -70,6 +70,16 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	if _, err := views.New(views.WithBuckets([]float64{2, 1})); !errors.Is(err, views.ErrInvalid) {
 		t.Errorf("bad buckets: %v", err)
 	}
+	for _, n := range []int{-1, views.MinNativeBuckets - 1, views.MaxNativeBuckets + 1} {
+		if _, err := views.New(views.WithNativeHistograms(n)); !errors.Is(err, views.ErrInvalid) {
+			t.Errorf("native histograms of %d buckets: %v", n, err)
+		}
+	}
+	for _, n := range []int{0, views.MinNativeBuckets, views.DefaultNativeBuckets, views.MaxNativeBuckets} {
+		if _, err := views.New(views.WithNativeHistograms(n)); err != nil {
+			t.Errorf("native histograms of %d buckets: %v", n, err)
+		}
+	}
 }
 
 func TestRouteTemplate(t *testing.T) {

@@ -110,6 +110,9 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
 		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want seed, semconv or both`},
 		{"exemplars", map[string]string{"METRICS_EXEMPLARS": "maybe"}, `invalid METRICS_EXEMPLARS="maybe"`},
+		{"histograms", map[string]string{"METRICS_HISTOGRAMS": "exponential"}, `invalid METRICS_HISTOGRAMS="exponential": want classic or native`},
+		{"histograms both", map[string]string{"METRICS_HISTOGRAMS": "both"}, `invalid METRICS_HISTOGRAMS="both": want classic or native; both is not offered`},
+		{"native buckets", map[string]string{"METRICS_NATIVE_MAX_BUCKETS": "4"}, `invalid METRICS_NATIVE_MAX_BUCKETS="4": want an integer from 8 to 4096`},
 		{"prefix the exporter would rewrite", map[string]string{"METRICS_NAMESPACE": "a__b"}, `invalid METRICS_NAMESPACE="a__b"`},
 		{"metrics on, auth on, no key", map[string]string{"ENABLE_METRICS": "true"}, `invalid ENABLE_METRICS="true": scrapes need a bearer token (AUTH_REQUIRED defaults to true) and no key is set to verify one: set JWT_SECRET_KEY or JWT_SECRET_KEY_FILE (HS256/384/512), or JWT_PUBLIC_KEY_PATH with JWT_ALGORITHM`},
 		{"algorithm", map[string]string{"JWT_ALGORITHM": "HS257"}, `invalid JWT_ALGORITHM="HS257": want one of HS256`},
@@ -172,7 +175,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
-		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
@@ -341,11 +344,23 @@ func TestServeDemoGzipScrape(t *testing.T) {
 	}
 }
 
-// A real Prometheus server scrapes the bridge and sees every request.
+// A real Prometheus server scrapes the bridge and sees every request:
+// Prometheus 3, the tests' default, and Debian's Prometheus 2, so older
+// installs stay covered.
 func TestPrometheusScrapesTheBridge(t *testing.T) {
-	base, _ := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
-		"METRICS_NAMESPACE": "mcp", "METRICS_CUSTOM_LABELS": "env=e2e"})
-	prom := promtest.Start(t, fmt.Sprintf(`
+	for _, tc := range []struct {
+		name string
+		bin  func(testing.TB, string) string
+	}{
+		{"prometheus 3", promtest.Tool},
+		{"debian prometheus 2", promtest.Legacy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := tc.bin(t, "prometheus")
+			t.Log(promtest.Version(t, bin))
+			base, _ := startServe(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+				"METRICS_NAMESPACE": "mcp", "METRICS_CUSTOM_LABELS": "env=e2e"})
+			prom := promtest.StartBinary(t, bin, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -355,29 +370,31 @@ scrape_configs:
       - targets: [%q]
 `, strings.TrimPrefix(base, "http://")))
 
-	const n = 40
-	for i := range n {
-		if i%4 == 0 {
-			post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
-			continue
-		}
-		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+			const n = 40
+			for i := range n {
+				if i%4 == 0 {
+					post(t, base+"/tools/invoke", `{"tool":"fail"}`, 500)
+					continue
+				}
+				post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+			}
+			prom.WaitFor(t, `up{job="mcp-gateway"}`, 20*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == 1
+			})
+			prom.WaitFor(t, `sum(mcp_http_requests_total{handler="/tools/invoke"})`, 20*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == n
+			})
+			res := prom.WaitFor(t, `mcp_http_requests_total{handler="/tools/invoke",status="500"}`, 5*time.Second, func(s []promtest.Sample) bool {
+				return len(s) == 1 && s[0].Value == n/4
+			})
+			if res[0].Metric["method"] != "POST" || res[0].Metric["job"] != "mcp-gateway" {
+				t.Errorf("labels %v", res[0].Metric)
+			}
+			prom.WaitFor(t, `mcp_app_info{env="e2e"}`, 5*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
+			prom.WaitFor(t, `histogram_quantile(0.5, sum by (le) (mcp_http_request_duration_seconds_bucket))`, 5*time.Second,
+				func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 && s[0].Value <= 0.1 })
+		})
 	}
-	prom.WaitFor(t, `up{job="mcp-gateway"}`, 20*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == 1
-	})
-	prom.WaitFor(t, `sum(mcp_http_requests_total{handler="/tools/invoke"})`, 20*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == n
-	})
-	res := prom.WaitFor(t, `mcp_http_requests_total{handler="/tools/invoke",status="500"}`, 5*time.Second, func(s []promtest.Sample) bool {
-		return len(s) == 1 && s[0].Value == n/4
-	})
-	if res[0].Metric["method"] != "POST" || res[0].Metric["job"] != "mcp-gateway" {
-		t.Errorf("labels %v", res[0].Metric)
-	}
-	prom.WaitFor(t, `mcp_app_info{env="e2e"}`, 5*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
-	prom.WaitFor(t, `histogram_quantile(0.5, sum by (le) (mcp_http_request_duration_seconds_bucket))`, 5*time.Second,
-		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 && s[0].Value <= 0.1 })
 }
 
 func mustGet(t *testing.T, url string, header map[string]string) *http.Response {

@@ -45,6 +45,8 @@ func settingGroups(s settings, lookup env.Lookup) []settingGroup {
 		{"METRICS_PROMETHEUS_NAMES", m.PrometheusNames},
 		{"METRICS_EXEMPLARS", strconv.FormatBool(m.Exemplars)},
 		{"METRICS_BODY_SIZES", strconv.FormatBool(m.BodySizes)},
+		{"METRICS_HISTOGRAMS", m.Histograms},
+		{"METRICS_NATIVE_MAX_BUCKETS", strconv.Itoa(m.NativeMaxBuckets)},
 		{dashboard.EnvDashboard, strconv.FormatBool(s.dashboard.Enabled)},
 		{dashboard.EnvInterval, s.dashboard.Interval.String()},
 		{dashboard.EnvWindow, s.dashboard.Window.String()},

@@ -490,7 +490,11 @@ service:
 }
 
 // Logs returns what the collector printed so far.
-func (c *Collector) Logs() string { return c.logs.String() }
+func (c *Collector) Logs() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.logs.String()
+}
 
 // Start (re)starts the collector on its ports and waits until it accepts
 // connections.

@@ -2,8 +2,11 @@
 // exposition text and configs, and a Prometheus server on 127.0.0.1 that
 // scrapes the code under test.
 //
-// The binaries come from the Debian package "prometheus", which the
-// project's scripts/install-deps.sh installs.
+// The binaries are Prometheus 3, built from the official module at the
+// version scripts/build-prometheus.sh pins (cached after the first build),
+// since that is what operators run. Legacy returns the Debian package's
+// Prometheus 2 instead, for the tests that keep older servers covered; the
+// project's scripts/install-deps.sh installs both.
 package promtest
 
 import (
@@ -18,27 +21,92 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// Tool returns the path of a Prometheus binary or fails the test with the
-// command that installs it: a missing tool is a setup error, not a skip.
+// Tool returns the path of a Prometheus 3 binary, "prometheus" or
+// "promtool", building it first if no cached build exists, or fails the
+// test: a missing tool is a setup error, not a skip.
 func Tool(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := v3Dir()
+	if err != nil {
+		t.Fatalf("scripts/build-prometheus.sh: %v", err)
+	}
+	return filepath.Join(dir, name)
+}
+
+// Legacy returns the path of the Debian package's binary of that name (a
+// Prometheus 2), or fails the test with the command that installs it.
+func Legacy(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
 		t.Fatalf("%s not found in PATH; install it with scripts/install-deps.sh (Debian package prometheus)", name)
 	}
+	if strings.HasPrefix(p, filepath.Join(repoRoot(), ".cache")) {
+		t.Fatalf("%s in PATH is the cached Prometheus 3 build, not the Debian package", p)
+	}
 	return p
 }
 
-// CheckMetrics runs `promtool check metrics` on exposition text and fails
-// the test with promtool's findings.
+var v3 struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// v3Dir runs scripts/build-prometheus.sh once per test binary; it prints
+// the folder of the cached build on its last line.
+func v3Dir() (string, error) {
+	v3.once.Do(func() {
+		script := filepath.Join(repoRoot(), "scripts", "build-prometheus.sh")
+		var stderr bytes.Buffer
+		cmd := exec.Command(script)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			v3.err = fmt.Errorf("%w\n%s", err, lastLines(stderr.String(), 20))
+			return
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		v3.dir = lines[len(lines)-1]
+	})
+	return v3.dir, v3.err
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Version returns the first line of `<bin> --version`, for test logs.
+func Version(t testing.TB, bin string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, out)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return line
+}
+
+// CheckMetrics runs Prometheus 3's `promtool check metrics` on exposition
+// text and fails the test with promtool's findings.
 func CheckMetrics(t testing.TB, exposition []byte) {
 	t.Helper()
-	cmd := exec.Command(Tool(t, "promtool"), "check", "metrics")
+	CheckMetricsWith(t, Tool(t, "promtool"), exposition)
+}
+
+// CheckMetricsWith runs `check metrics` of the given promtool.
+func CheckMetricsWith(t testing.TB, promtool string, exposition []byte) {
+	t.Helper()
+	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(exposition)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -52,13 +120,18 @@ type Server struct {
 	dir string
 }
 
-// Start runs Prometheus with the given configuration on a free loopback port
-// with any extra flags and waits until it is ready. The configuration may use {{DIR}} for the
-// server's own temporary directory (to place token files). It is stopped
-// when the test ends.
+// Start runs Prometheus 3 with the given configuration on a free loopback
+// port with any extra flags and waits until it is ready. The configuration
+// may use {{DIR}} for the server's own temporary directory (to place token
+// files). It is stopped when the test ends.
 func Start(t testing.TB, config string, flags ...string) *Server {
 	t.Helper()
-	bin := Tool(t, "prometheus")
+	return StartBinary(t, Tool(t, "prometheus"), config, flags...)
+}
+
+// StartBinary is Start with the given prometheus binary, Legacy's say.
+func StartBinary(t testing.TB, bin, config string, flags ...string) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	config = string(bytes.ReplaceAll([]byte(config), []byte("{{DIR}}"), []byte(dir)))
 	cfgPath := filepath.Join(dir, "prometheus.yml")

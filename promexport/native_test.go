@@ -1,0 +1,171 @@
+package promexport
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// expPoint builds the exponential point the SDK would record for values at
+// scale: each value in the bucket expIndex gives it.
+func expPoint(values []float64, scale int32) metricdata.ExponentialHistogramDataPoint[float64] {
+	var b expBuckets
+	dp := metricdata.ExponentialHistogramDataPoint[float64]{Scale: scale, StartTime: time.Unix(1, 0), Time: time.Unix(2, 0)}
+	for _, v := range values {
+		dp.Count++
+		dp.Sum += v
+		if v == 0 {
+			dp.ZeroCount++
+			continue
+		}
+		b.add(expIndex(v, scale), []uint64{1}, 0)
+	}
+	dp.PositiveBucket = metricdata.ExponentialBucket{Offset: b.offset, Counts: b.counts}
+	return dp
+}
+
+// Points of different scales merge at the coarsest one, each value in the
+// bucket it would have had if recorded at that scale from the start; the
+// count, the sum and the counts per status stay exact.
+func TestMergeExponentialScales(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		var all []float64
+		var a *histAcc
+		var m mergedHistograms[string]
+		statusCount := map[string]uint64{}
+		for p := range 1 + rng.IntN(5) {
+			n := rng.IntN(40)
+			values := make([]float64, n)
+			for i := range values {
+				// 0.1 ms to 100 s, and some exact zeros.
+				values[i] = math.Pow(10, -4+6*rng.Float64())
+				if rng.IntN(50) == 0 {
+					values[i] = 0
+				}
+			}
+			dp := expPoint(values, int32(rng.IntN(14))-2)
+			status := []string{"200", "404", "500"}[p%3]
+			a, _ = m.accExp("k", dp, true)
+			a.addExp(dp, status, 1<<20)
+			statusCount[status] += uint64(n)
+			all = append(all, values...)
+		}
+		got := m.exponential().DataPoints[0]
+		want := expPoint(all, got.Scale)
+		if got.Count != uint64(len(all)) || got.ZeroCount != want.ZeroCount || math.Abs(got.Sum-want.Sum) > 1e-9*math.Abs(want.Sum) {
+			t.Fatalf("trial %d: count %d zero %d sum %g, want %d %d %g", trial, got.Count, got.ZeroCount, got.Sum, len(all), want.ZeroCount, want.Sum)
+		}
+		if trimmed(got.PositiveBucket) != trimmed(want.PositiveBucket) {
+			t.Fatalf("trial %d: scale %d buckets %v, want %v", trial, got.Scale, got.PositiveBucket, want.PositiveBucket)
+		}
+		if got.Scale > maxNativeScale {
+			t.Fatalf("trial %d: scale %d above Prometheus' %d", trial, got.Scale, maxNativeScale)
+		}
+		for s, n := range statusCount {
+			if a.statuses[s] != n {
+				t.Fatalf("trial %d: status %s counted %d, want %d", trial, s, a.statuses[s], n)
+			}
+		}
+	}
+}
+
+// trimmed renders the buckets without zero counts at either end, which do
+// not change what they hold.
+func trimmed(b metricdata.ExponentialBucket) string {
+	var e expBuckets
+	e.add(b.Offset, b.Counts, 0)
+	return fmt.Sprintf("%d:%v", e.offset, e.counts)
+}
+
+// A series merged from points whose ranges lie far apart is downscaled
+// until each sign fits the bucket bound, as the SDK does within a point.
+func TestMergeExponentialBucketBound(t *testing.T) {
+	var m mergedHistograms[string]
+	fast := expPoint([]float64{0.001, 0.0011, 0.0012}, 8)
+	slow := expPoint([]float64{10, 11, 12}, 8)
+	for _, dp := range []metricdata.ExponentialHistogramDataPoint[float64]{fast, slow} {
+		a, _ := m.accExp("k", dp, false)
+		a.addExp(dp, "", 16)
+	}
+	got := m.exponential().DataPoints[0]
+	if len(got.PositiveBucket.Counts) > 16 {
+		t.Fatalf("%d buckets at scale %d, want at most 16", len(got.PositiveBucket.Counts), got.Scale)
+	}
+	want := expPoint([]float64{0.001, 0.0011, 0.0012, 10, 11, 12}, got.Scale)
+	if trimmed(got.PositiveBucket) != trimmed(want.PositiveBucket) || got.Count != 6 {
+		t.Fatalf("scale %d buckets %v count %d, want %v", got.Scale, got.PositiveBucket, got.Count, want.PositiveBucket)
+	}
+}
+
+// A classic point folded into a native series, and a native series folded
+// into a classic family, lose no request: only a caller's own views can mix
+// the two, and the counts must survive it.
+func TestMixedKindsKeepEveryRequest(t *testing.T) {
+	now := time.Now()
+	classic := metricdata.HistogramDataPoint[float64]{
+		StartTime: now, Time: now, Count: 4, Sum: 3,
+		Bounds: []float64{0.1, 1}, BucketCounts: []uint64{1, 2, 1},
+	}
+	native := expPoint([]float64{0.05, 0.2, 0.3}, 3)
+
+	var nf mergedHistograms[string]
+	a, _ := nf.accExp("k", native, false)
+	a.addExp(native, "", 160)
+	a.add(classic, "")
+	got := nf.data().(metricdata.ExponentialHistogram[float64]).DataPoints[0]
+	var sum uint64
+	for _, c := range got.PositiveBucket.Counts {
+		sum += c
+	}
+	if got.Count != 7 || sum+got.ZeroCount != 7 {
+		t.Fatalf("native series: count %d, buckets hold %d, want 7", got.Count, sum+got.ZeroCount)
+	}
+
+	var cf mergedHistograms[string]
+	c, _ := cf.acc("classic", classic, false)
+	c.add(classic, "")
+	n, _ := cf.accExp("native", native, false)
+	n.addExp(native, "", 160)
+	h := cf.data().(metricdata.Histogram[float64])
+	for _, dp := range h.DataPoints {
+		var sum uint64
+		for _, c := range dp.BucketCounts {
+			sum += c
+		}
+		if sum != dp.Count || !slices.Equal(dp.Bounds, classic.Bounds) {
+			t.Fatalf("classic family: %+v", dp)
+		}
+	}
+	if h.DataPoints[1].BucketCounts[0] != 1 || h.DataPoints[1].BucketCounts[1] != 2 {
+		t.Errorf("native series folded into %v, want 0.05 under 0.1 and 0.2, 0.3 under 1", h.DataPoints[1].BucketCounts)
+	}
+}
+
+func TestExpIndex(t *testing.T) {
+	for _, tc := range []struct {
+		v     float64
+		scale int32
+		want  int32
+	}{
+		{1, 0, -1}, // (0.5, 1]
+		{1.5, 0, 0},
+		{2, 0, 0},
+		{2.1, 0, 1},
+		{0.3, 3, -14}, // (2^(-14/8), 2^(-13/8)] = (0.2973, 0.3242]
+		{1, -2, -1},
+		{17, -2, 1}, // (16, 256]
+	} {
+		if got := expIndex(tc.v, tc.scale); got != tc.want {
+			t.Errorf("expIndex(%g, %d) = %d, want %d", tc.v, tc.scale, got, tc.want)
+		}
+		if lo, hi := expUpper(tc.want-1, tc.scale), expUpper(tc.want, tc.scale); !(lo < tc.v && tc.v <= hi) {
+			t.Errorf("bucket %d at scale %d is (%g, %g], not holding %g", tc.want, tc.scale, lo, hi, tc.v)
+		}
+	}
+}
