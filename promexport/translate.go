@@ -103,6 +103,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			if e, ok := m.Data.(metricdata.ExponentialHistogram[float64]); ok && m.Name == mbsemconv.InstrumentHTTPServerDuration {
+				overflow.addExp(e.DataPoints)
 				t.mergeExponential(m, e, semconvForm, seed, &semconvMerged, &merged)
 				continue
 			}
