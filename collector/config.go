@@ -589,21 +589,17 @@ func parseHeaders(name, raw string) (map[string]string, error) {
 }
 
 func parseKeyValues(name, raw string, secret bool) (map[string]string, error) {
-	if raw == "" {
-		return nil, nil
+	pairs, err := env.Pairs(name, raw, secret)
+	if err != nil || pairs == nil {
+		return nil, err
 	}
-	out := map[string]string{}
-	for i, pair := range strings.Split(raw, ",") {
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("item %d is not key=value", i+1)}
-		}
-		dv, err := url.PathUnescape(strings.TrimSpace(v))
+	out := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		dv, err := url.PathUnescape(kv[1])
 		if err != nil {
-			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", k)}
+			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", kv[0])}
 		}
-		out[k] = dv
+		out[kv[0]] = dv
 	}
 	return out, nil
 }

@@ -276,18 +276,14 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 var reservedLabels = []string{"version", "job", "instance", "le", "quantile"}
 
 func parseCustomLabels(l env.Lookup) ([]Label, error) {
-	items, err := env.List(l, EnvCustomLabels)
-	if err != nil || items == nil {
+	raw := env.String(l, EnvCustomLabels, "")
+	pairs, err := env.Pairs(EnvCustomLabels, raw, false)
+	if err != nil || pairs == nil {
 		return nil, err
 	}
-	raw := env.String(l, EnvCustomLabels, "")
-	labels := make([]Label, 0, len(items))
-	for _, it := range items {
-		k, v, ok := strings.Cut(it, "=")
-		if !ok {
-			return nil, env.Errorf(EnvCustomLabels, raw, "pair %q is not key=value", it)
-		}
-		labels = append(labels, Label{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
+	labels := make([]Label, len(pairs))
+	for i, kv := range pairs {
+		labels[i] = Label{Key: kv[0], Value: kv[1]}
 	}
 	if err := validateLabels(labels); err != nil {
 		return nil, env.Errorf(EnvCustomLabels, raw, "%s", err)

@@ -57,7 +57,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"namespace", EnvNamespace, "my-app", `invalid METRICS_NAMESPACE="my-app": want a name matching`},
 		{"namespace digit", EnvNamespace, "1app", `invalid METRICS_NAMESPACE="1app"`},
 		{"subsystem", EnvSubsystem, "a.b", `invalid METRICS_SUBSYSTEM="a.b"`},
-		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": pair "region" is not key=value`},
+		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": item 2 is not key=value`},
 		{"label key", EnvCustomLabels, "my-env=prod", `key "my-env" is not a label name`},
 		{"reserved label", EnvCustomLabels, "version=2", `key "version" is reserved`},
 		{"reserved prefix", EnvCustomLabels, "__name__=x", `key "__name__" is reserved`},
