@@ -160,4 +160,3 @@ func (j *joined) Error() string {
 func (j *joined) Unwrap() []error { return j.err }
 
 func (j *joined) Is(target error) bool { return target == j.kind }
-
