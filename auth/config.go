@@ -46,7 +46,8 @@ func MinSecretBytes(alg string) int {
 	return map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[alg]
 }
 
-// ErrConfig is wrapped by every configuration error of this package.
+// ErrConfig is matched, under errors.Is, by every configuration error of
+// this package: NewVerifier's, Validate's and ConfigFromEnv's.
 var ErrConfig = errors.New("auth: invalid configuration")
 
 // Algorithms lists every accepted value of JWT_ALGORITHM.
@@ -153,7 +154,8 @@ func (c Config) Warnings() []string {
 // ConfigFromEnv reads the JWT_* variables and METRICS_REQUIRED_SCOPE. It
 // returns a Config with no keys when none is configured; the caller decides
 // whether that is acceptable (it is when authentication is off). Every bad
-// value is reported, each naming its variable; secrets are never echoed.
+// value is reported, one line each naming the variable and the value
+// (secrets hidden); the error matches ErrConfig.
 func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	lookup := env.Lookup(lookupFunc)
 	c := Config{
@@ -251,7 +253,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 			c.PublicKeys = append(c.PublicKeys, keys...)
 		}
 	}
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrConfig, errs...)
 }
 
 // checkSecretLength refuses a secret shorter than the hash; path, when

@@ -161,10 +161,15 @@ type preset struct {
 	maxBuckets  int
 }
 
+// ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv and
+// Resource.
+var ErrConfig = errors.New("collector: invalid configuration")
+
 // ConfigFromEnv resolves the push configuration. Precedence, highest first:
 // the signal-specific OTEL_EXPORTER_OTLP_METRICS_* variable, the generic
 // OTEL_EXPORTER_OTLP_* one, the vendor preset, the specification default.
-// Every bad value is reported, each naming its variable.
+// Every bad value is reported, one line each naming the variable and the
+// value (secrets hidden); the error matches ErrConfig.
 func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	lookup := env.Lookup(lookupFunc)
 	var errs []error
@@ -276,7 +281,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	}
 	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
 	errs = append(errs, err)
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrConfig, errs...)
 }
 
 // Payload limits, with room for the per-request overhead the size
@@ -648,13 +653,14 @@ func (c Config) Settings() []string {
 
 // Resource describes this process for pushed metrics: service.name
 // defaults to "metricsbridge" and service.version to version;
-// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them.
+// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them. A bad
+// OTEL_RESOURCE_ATTRIBUTES is an error matching ErrConfig.
 func Resource(lookupFunc func(string) (string, bool), version string) (*resource.Resource, error) {
 	lookup := env.Lookup(lookupFunc)
 	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
 	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
 	if err != nil {
-		return nil, err
+		return nil, env.Join(ErrConfig, err)
 	}
 	keys := make([]string, 0, len(kv))
 	for k := range kv {

@@ -101,7 +101,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := collector.ConfigFromEnv(env.Map(tt.vars))
-		if !errors.Is(err, env.ErrInvalid) {
+		if !errors.Is(err, collector.ErrConfig) {
 			t.Errorf("%v: error %v", tt.vars, err)
 			continue
 		}

@@ -116,7 +116,7 @@ func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.P
 
 // ErrInvalidConfig is wrapped by every error of ConfigFromEnv, and by
 // NewProvider's for a Config it cannot use; test for it with errors.Is.
-var ErrInvalidConfig = env.ErrInvalid
+var ErrInvalidConfig = errors.New("invalid configuration")
 
 // ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
 // through lookup (normally os.LookupEnv). Every bad value is reported, one
@@ -186,7 +186,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.Port, err = env.Int(l, EnvPort, c.Port, 0, 65535)
 	keep(err)
 
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrInvalidConfig, errs...)
 }
 
 // Validate checks a Config built in code the same way ConfigFromEnv checks
@@ -197,27 +197,27 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := checkNames(c.PrometheusNames); err != nil {
-		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", env.ErrInvalid, c.PrometheusNames, err))
+		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", ErrInvalidConfig, c.PrometheusNames, err))
 	}
 	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := validateLabels(c.CustomLabels); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %s", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidConfig, err))
 	}
 	if err := checkHistogramMode(c.Histograms); err != nil {
-		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", env.ErrInvalid, c.Histograms, err))
+		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", ErrInvalidConfig, c.Histograms, err))
 	}
 	if err := views.ValidateNativeBuckets(c.NativeMaxBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if c.CardinalityLimit < 2 {
-		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", env.ErrInvalid, c.CardinalityLimit))
+		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", ErrInvalidConfig, c.CardinalityLimit))
 	}
-	return errors.Join(errs...)
+	return env.Join(ErrInvalidConfig, errs...)
 }
 
 func checkNames(n string) error {

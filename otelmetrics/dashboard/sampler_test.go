@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -197,6 +198,9 @@ func TestConfigFromEnv(t *testing.T) {
 			_, err := dashboard.ConfigFromEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok })
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("ConfigFromEnv: %v, want %q", err, tc.want)
+			}
+			if tc.want != "" && !errors.Is(err, dashboard.ErrInvalid) {
+				t.Errorf("ConfigFromEnv: %v does not match ErrInvalid", err)
 			}
 		})
 	}
