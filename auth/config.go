@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +83,8 @@ type Config struct {
 
 	// fileWarnings are about the secret files ConfigFromEnv read.
 	fileWarnings []string
+	// The files ConfigFromEnv was told to read, for Settings.
+	secretFile, keyFile, previousKeyFile string
 }
 
 // HasKey reports whether any verification key is configured.
@@ -151,6 +154,36 @@ func (c Config) Warnings() []string {
 	return w
 }
 
+// Settings returns the effective configuration as NAME=value lines, one
+// per variable ConfigFromEnv reads, as `metricsbridge check` prints them. A
+// secret shows only whether it is set and its length; the files are those
+// ConfigFromEnv read, empty for a Config built in code.
+func (c Config) Settings() []string {
+	lines := []string{EnvAlgorithm + "=" + c.Algorithm}
+	for i, name := range []string{EnvSecret, EnvSecretPrevious} {
+		v := "(unset)"
+		if i < len(c.Secrets) {
+			v = fmt.Sprintf("(set, %d bytes, hidden)", len(c.Secrets[i]))
+		}
+		lines = append(lines, name+"="+v)
+	}
+	maxAge := "off"
+	if c.MaxTokenAge > 0 {
+		maxAge = c.MaxTokenAge.String()
+	}
+	return append(lines,
+		EnvSecretFile+"="+c.secretFile,
+		EnvPublicKeyPath+"="+c.keyFile,
+		EnvPublicKeyPrevious+"="+c.previousKeyFile,
+		EnvAudience+"="+c.Audience,
+		EnvIssuer+"="+c.Issuer,
+		EnvRequiredScope+"="+c.RequiredScope,
+		EnvLeeway+"="+c.Leeway.String(),
+		EnvMaxTokenAge+"="+maxAge,
+		EnvAllowWeakSecret+"="+strconv.FormatBool(c.AllowWeakSecret),
+	)
+}
+
 // ConfigFromEnv reads the JWT_* variables and METRICS_REQUIRED_SCOPE. It
 // returns a Config with no keys when none is configured; the caller decides
 // whether that is acceptable (it is when authentication is off). Every bad
@@ -199,6 +232,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	secret, hasSecret := nonEmpty(lookup, EnvSecret)
 	secretVar, secretPath := EnvSecret, ""
 	if path := env.String(lookup, EnvSecretFile, ""); path != "" {
+		c.secretFile = path
 		secretVar, secretPath = EnvSecretFile, path
 		if hasSecret {
 			errs = append(errs, env.Errorf(EnvSecretFile, path, "%s is set too; set one of them", EnvSecret))
@@ -215,6 +249,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	previous, hasPrevious := nonEmpty(lookup, EnvSecretPrevious)
 	keyPath := env.String(lookup, EnvPublicKeyPath, "")
 	prevPath := env.String(lookup, EnvPublicKeyPrevious, "")
+	c.keyFile, c.previousKeyFile = keyPath, prevPath
 	if hasPrevious && !hasSecret {
 		errs = append(errs, &env.Error{Var: EnvSecretPrevious, Value: previous, Secret: true,
 			Reason: "is set but " + EnvSecret + " is not; the previous secret only complements the current one"})

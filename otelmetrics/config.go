@@ -189,6 +189,36 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	return c, env.Join(ErrInvalidConfig, errs...)
 }
 
+// Settings returns the effective configuration as NAME=value lines, one
+// per variable ConfigFromEnv reads and in the order of the constants above,
+// as `metricsbridge check` prints them. Values are unquoted; none is secret.
+func (c Config) Settings() []string {
+	labels := make([]string, len(c.CustomLabels))
+	for i, l := range c.CustomLabels {
+		labels[i] = l.Key + "=" + l.Value
+	}
+	buckets := make([]string, len(c.LatencyBuckets))
+	for i, b := range c.LatencyBuckets {
+		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
+	}
+	return []string{
+		EnvEnableMetrics + "=" + strconv.FormatBool(c.Enabled),
+		EnvExcludedHandlers + "=" + strings.Join(c.ExcludedHandlers, ","),
+		EnvNamespace + "=" + c.Namespace,
+		EnvSubsystem + "=" + c.Subsystem,
+		EnvCustomLabels + "=" + strings.Join(labels, ","),
+		EnvLatencyBuckets + "=" + strings.Join(buckets, ","),
+		EnvCardinalityLimit + "=" + strconv.Itoa(c.CardinalityLimit),
+		EnvPrometheusNames + "=" + c.PrometheusNames,
+		EnvExemplars + "=" + strconv.FormatBool(c.Exemplars),
+		EnvBodySizes + "=" + strconv.FormatBool(c.BodySizes),
+		EnvHistograms + "=" + c.Histograms,
+		EnvNativeMaxBuckets + "=" + strconv.Itoa(c.NativeMaxBuckets),
+		EnvHost + "=" + c.Host,
+		EnvPort + "=" + strconv.Itoa(c.Port),
+	}
+}
+
 // Validate checks a Config built in code the same way ConfigFromEnv checks
 // the environment.
 func (c Config) Validate() error {

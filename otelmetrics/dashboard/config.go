@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -42,4 +43,14 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 // Options turns the configuration into New's options.
 func (c Config) Options() []Option {
 	return []Option{WithInterval(c.Interval), WithWindow(c.Window)}
+}
+
+// Settings returns the effective configuration as NAME=value lines, one per
+// variable ConfigFromEnv reads, as `metricsbridge check` prints them.
+func (c Config) Settings() []string {
+	return []string{
+		EnvDashboard + "=" + strconv.FormatBool(c.Enabled),
+		EnvInterval + "=" + c.Interval.String(),
+		EnvWindow + "=" + c.Window.String(),
+	}
 }
