@@ -87,10 +87,21 @@ func parseOptions(name, summary string, args []string, stderr io.Writer, lookup 
 		fs.Usage()
 		return nil, nil, errors.New("unexpected argument")
 	}
+	over, _, rename := flagsOverEnv(fs, serveOptions, lookup)
+	return over, rename, nil
+}
+
+// flagsOverEnv is where a flag wins over its environment variable, for
+// every subcommand: after fs.Parse it returns a Lookup in which the flags
+// of opts given on the command line replace their variables, the map of
+// those values by variable (a caller may adjust it; the Lookup reads it at
+// each call), and a function that renames a bad value's variable to the
+// flag that set it.
+func flagsOverEnv(fs *flag.FlagSet, opts []option, lookup env.Lookup) (env.Lookup, map[string]string, func(error) error) {
 	set := map[string]string{}
 	flagOf := map[string]string{}
 	fs.Visit(func(f *flag.Flag) {
-		for _, o := range serveOptions {
+		for _, o := range opts {
 			if o.flag == f.Name {
 				set[o.env] = f.Value.String()
 				flagOf[o.env] = "--" + o.flag
@@ -111,7 +122,7 @@ func parseOptions(name, summary string, args []string, stderr io.Writer, lookup 
 		})
 		return err
 	}
-	return over, rename, nil
+	return over, set, rename
 }
 
 func walkEnvErrors(err error, f func(*env.Error)) {
