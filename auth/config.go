@@ -189,8 +189,7 @@ func (c Config) Settings() []string {
 // whether that is acceptable (it is when authentication is off). Every bad
 // value is reported, one line each naming the variable and the value
 // (secrets hidden); the error matches ErrConfig.
-func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
-	lookup := env.Lookup(lookupFunc)
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Algorithm:     env.String(lookup, EnvAlgorithm, DefaultAlgorithm),
 		Audience:      env.String(lookup, EnvAudience, ""),

@@ -170,8 +170,7 @@ var ErrConfig = errors.New("collector: invalid configuration")
 // OTEL_EXPORTER_OTLP_* one, the vendor preset, the specification default.
 // Every bad value is reported, one line each naming the variable and the
 // value (secrets hidden); the error matches ErrConfig.
-func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
-	lookup := env.Lookup(lookupFunc)
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	var errs []error
 	c := Config{Headers: map[string]string{}}
 
@@ -655,8 +654,7 @@ func (c Config) Settings() []string {
 // defaults to "metricsbridge" and service.version to version;
 // OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them. A bad
 // OTEL_RESOURCE_ATTRIBUTES is an error matching ErrConfig.
-func Resource(lookupFunc func(string) (string, bool), version string) (*resource.Resource, error) {
-	lookup := env.Lookup(lookupFunc)
+func Resource(lookup func(string) (string, bool), version string) (*resource.Resource, error) {
 	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
 	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
 	if err != nil {

@@ -167,6 +167,37 @@ type serverSettings struct {
 	warnings []string
 }
 
+// settings lists the server settings as check prints them; lookup gives
+// the raw METRICS_OPENAPI, which may name a file, a URL or an upstream path.
+func (s serverSettings) settings(lookup env.Lookup) []setting {
+	upstream := ""
+	if s.upstream != nil {
+		upstream = s.upstream.String()
+	}
+	format := "text"
+	if s.logJSON {
+		format = "json"
+	}
+	return []setting{
+		{envUpstream, upstream},
+		{envRoutes, strings.Join(s.routes, ",")},
+		{envOpenAPI, env.String(lookup, envOpenAPI, "")},
+		{envOpenAPIRefresh, s.openapiRefresh.String()},
+		{envMetricsAddr, s.metricsAddr},
+		{envTLSCert, s.tlsCert},
+		{envTLSKey, s.tlsKey},
+		{envUpstreamTimeout, s.upstreamTimeout.String()},
+		{envReadHeaderTimeout, s.readHeaderTimeout.String()},
+		{envReadTimeout, s.readTimeout.String()},
+		{envWriteTimeout, s.writeTimeout.String()},
+		{envIdleTimeout, s.idleTimeout.String()},
+		{envShutdownTimeout, s.shutdownTimeout.String()},
+		{envMaxHeaderBytes, strconv.Itoa(s.maxHeaderBytes)},
+		{envLogFormat, format},
+		{envLogLevel, strings.ToLower(s.logLevel.String())},
+	}
+}
+
 func (s serverSettings) tls() bool { return s.tlsCert != "" }
 
 func loadServerSettings(lookup env.Lookup) (serverSettings, error) {

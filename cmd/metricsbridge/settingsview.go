@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -30,38 +29,7 @@ func settingGroups(s settings, lookup env.Lookup) []settingGroup {
 		fromLines(s.auth.Settings())...)}
 	otlp := settingGroup{title: "OTLP push", items: fromLines(s.otlp.Settings())}
 
-	srv := s.server
-	upstream := ""
-	if srv.upstream != nil {
-		upstream = srv.upstream.String()
-	}
-	server := settingGroup{title: "server and proxy (each also a flag)", items: []setting{
-		{envUpstream, upstream},
-		{envRoutes, strings.Join(srv.routes, ",")},
-		{envOpenAPI, env.String(lookup, envOpenAPI, "")},
-		{envOpenAPIRefresh, srv.openapiRefresh.String()},
-		{envMetricsAddr, srv.metricsAddr},
-		{envTLSCert, srv.tlsCert},
-		{envTLSKey, srv.tlsKey},
-	}}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{envUpstreamTimeout, srv.upstreamTimeout}, {envReadHeaderTimeout, srv.readHeaderTimeout},
-		{envReadTimeout, srv.readTimeout}, {envWriteTimeout, srv.writeTimeout},
-		{envIdleTimeout, srv.idleTimeout}, {envShutdownTimeout, srv.shutdownTimeout},
-	} {
-		server.items = append(server.items, setting{d.name, d.v.String()})
-	}
-	format := "text"
-	if srv.logJSON {
-		format = "json"
-	}
-	server.items = append(server.items,
-		setting{envMaxHeaderBytes, strconv.Itoa(srv.maxHeaderBytes)},
-		setting{envLogFormat, format},
-		setting{envLogLevel, strings.ToLower(srv.logLevel.String())})
+	server := settingGroup{title: "server and proxy (each also a flag)", items: s.server.settings(lookup)}
 	return []settingGroup{metrics, tokens, otlp, server}
 }
 
