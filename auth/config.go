@@ -48,7 +48,8 @@ func MinSecretBytes(alg string) int {
 }
 
 // ErrConfig is matched, under errors.Is, by every configuration error of
-// this package: NewVerifier's, Validate's and ConfigFromEnv's.
+// this package: NewVerifier's, Validate's, ConfigFromEnv's and
+// ReadSecretFile's.
 var ErrConfig = errors.New("auth: invalid configuration")
 
 // Algorithms lists every accepted value of JWT_ALGORITHM.
@@ -310,10 +311,14 @@ func (c Config) checkSecretLength(name, secret, path string) error {
 // Kubernetes Secret. One trailing line break is dropped, since echo and
 // most editors add one; any other byte is part of the key. Only a regular
 // file of at most 64 KiB is read: a FIFO, a device such as /dev/zero or a
-// directory is refused at once rather than blocking or filling memory.
+// directory is refused at once rather than blocking or filling memory. Its
+// errors match ErrConfig.
 func ReadSecretFile(path string) (string, error) {
 	s, _, err := readSecretFile(path)
-	return s, err
+	if err != nil {
+		return "", env.Join(ErrConfig, err)
+	}
+	return s, nil
 }
 
 // readSecretFile is ReadSecretFile that also returns a warning when the

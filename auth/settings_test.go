@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -47,5 +48,17 @@ func TestSettingsHideSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestReadSecretFileErrorsMatchErrConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{dir, dir + "/missing", writeFile(t, "empty.key", []byte("\n"))} {
+		if _, err := auth.ReadSecretFile(path); !errors.Is(err, auth.ErrConfig) {
+			t.Errorf("ReadSecretFile(%s) = %v, want an error matching ErrConfig", path, err)
+		}
+	}
+	if s, err := auth.ReadSecretFile(writeFile(t, "ok.key", []byte("k3y\n"))); err != nil || s != "k3y" {
+		t.Errorf("ReadSecretFile = %q, %v", s, err)
 	}
 }

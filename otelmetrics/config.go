@@ -114,13 +114,14 @@ func DefaultConfig() Config {
 // Addr is the listen address HOST:PORT.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// ErrInvalidConfig is wrapped by every error of ConfigFromEnv, and by
-// NewProvider's for a Config it cannot use; test for it with errors.Is.
+// ErrInvalidConfig is matched, under errors.Is, by every error of
+// ConfigFromEnv and Validate, and by NewProvider's for a Config it cannot
+// use.
 var ErrInvalidConfig = errors.New("invalid configuration")
 
 // ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
 // through lookup (normally os.LookupEnv). Every bad value is reported, one
-// line each naming the variable and the value; the errors wrap
+// line each naming the variable and the value; the error matches
 // ErrInvalidConfig.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
