@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,9 @@ func MinSecretBytes(alg string) int {
 	return map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[alg]
 }
 
-// ErrConfig is wrapped by every configuration error of this package.
+// ErrConfig is matched, under errors.Is, by every configuration error of
+// this package: NewVerifier's, Validate's, ConfigFromEnv's and
+// ReadSecretFile's.
 var ErrConfig = errors.New("auth: invalid configuration")
 
 // Algorithms lists every accepted value of JWT_ALGORITHM.
@@ -81,6 +84,8 @@ type Config struct {
 
 	// fileWarnings are about the secret files ConfigFromEnv read.
 	fileWarnings []string
+	// The files ConfigFromEnv was told to read, for Settings.
+	secretFile, keyFile, previousKeyFile string
 }
 
 // HasKey reports whether any verification key is configured.
@@ -150,12 +155,42 @@ func (c Config) Warnings() []string {
 	return w
 }
 
+// Settings returns the effective configuration as NAME=value lines, one
+// per variable ConfigFromEnv reads, as `metricsbridge check` prints them. A
+// secret shows only whether it is set and its length; the files are those
+// ConfigFromEnv read, empty for a Config built in code.
+func (c Config) Settings() []string {
+	lines := []string{EnvAlgorithm + "=" + c.Algorithm}
+	for i, name := range []string{EnvSecret, EnvSecretPrevious} {
+		v := "(unset)"
+		if i < len(c.Secrets) {
+			v = fmt.Sprintf("(set, %d bytes, hidden)", len(c.Secrets[i]))
+		}
+		lines = append(lines, name+"="+v)
+	}
+	maxAge := "off"
+	if c.MaxTokenAge > 0 {
+		maxAge = c.MaxTokenAge.String()
+	}
+	return append(lines,
+		EnvSecretFile+"="+c.secretFile,
+		EnvPublicKeyPath+"="+c.keyFile,
+		EnvPublicKeyPrevious+"="+c.previousKeyFile,
+		EnvAudience+"="+c.Audience,
+		EnvIssuer+"="+c.Issuer,
+		EnvRequiredScope+"="+c.RequiredScope,
+		EnvLeeway+"="+c.Leeway.String(),
+		EnvMaxTokenAge+"="+maxAge,
+		EnvAllowWeakSecret+"="+strconv.FormatBool(c.AllowWeakSecret),
+	)
+}
+
 // ConfigFromEnv reads the JWT_* variables and METRICS_REQUIRED_SCOPE. It
 // returns a Config with no keys when none is configured; the caller decides
 // whether that is acceptable (it is when authentication is off). Every bad
-// value is reported, each naming its variable; secrets are never echoed.
-func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
-	lookup := env.Lookup(lookupFunc)
+// value is reported, one line each naming the variable and the value
+// (secrets hidden); the error matches ErrConfig.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Algorithm:     env.String(lookup, EnvAlgorithm, DefaultAlgorithm),
 		Audience:      env.String(lookup, EnvAudience, ""),
@@ -197,6 +232,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	secret, hasSecret := nonEmpty(lookup, EnvSecret)
 	secretVar, secretPath := EnvSecret, ""
 	if path := env.String(lookup, EnvSecretFile, ""); path != "" {
+		c.secretFile = path
 		secretVar, secretPath = EnvSecretFile, path
 		if hasSecret {
 			errs = append(errs, env.Errorf(EnvSecretFile, path, "%s is set too; set one of them", EnvSecret))
@@ -213,6 +249,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	previous, hasPrevious := nonEmpty(lookup, EnvSecretPrevious)
 	keyPath := env.String(lookup, EnvPublicKeyPath, "")
 	prevPath := env.String(lookup, EnvPublicKeyPrevious, "")
+	c.keyFile, c.previousKeyFile = keyPath, prevPath
 	if hasPrevious && !hasSecret {
 		errs = append(errs, &env.Error{Var: EnvSecretPrevious, Value: previous, Secret: true,
 			Reason: "is set but " + EnvSecret + " is not; the previous secret only complements the current one"})
@@ -251,7 +288,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 			c.PublicKeys = append(c.PublicKeys, keys...)
 		}
 	}
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrConfig, errs...)
 }
 
 // checkSecretLength refuses a secret shorter than the hash; path, when
@@ -274,10 +311,14 @@ func (c Config) checkSecretLength(name, secret, path string) error {
 // Kubernetes Secret. One trailing line break is dropped, since echo and
 // most editors add one; any other byte is part of the key. Only a regular
 // file of at most 64 KiB is read: a FIFO, a device such as /dev/zero or a
-// directory is refused at once rather than blocking or filling memory.
+// directory is refused at once rather than blocking or filling memory. Its
+// errors match ErrConfig.
 func ReadSecretFile(path string) (string, error) {
 	s, _, err := readSecretFile(path)
-	return s, err
+	if err != nil {
+		return "", env.Join(ErrConfig, err)
+	}
+	return s, nil
 }
 
 // readSecretFile is ReadSecretFile that also returns a warning when the

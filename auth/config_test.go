@@ -65,8 +65,8 @@ func TestConfigFromEnv(t *testing.T) {
 					t.Fatalf("ConfigFromEnv: %v", err)
 				}
 			} else {
-				if !errors.Is(err, env.ErrInvalid) {
-					t.Fatalf("error %v does not wrap env.ErrInvalid", err)
+				if !errors.Is(err, auth.ErrConfig) {
+					t.Fatalf("error %v does not match auth.ErrConfig", err)
 				}
 				lines := strings.Split(err.Error(), "\n")
 				if len(lines) != len(tt.wantErr) {

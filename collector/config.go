@@ -161,12 +161,16 @@ type preset struct {
 	maxBuckets  int
 }
 
+// ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv and
+// Resource.
+var ErrConfig = errors.New("collector: invalid configuration")
+
 // ConfigFromEnv resolves the push configuration. Precedence, highest first:
 // the signal-specific OTEL_EXPORTER_OTLP_METRICS_* variable, the generic
 // OTEL_EXPORTER_OTLP_* one, the vendor preset, the specification default.
-// Every bad value is reported, each naming its variable.
-func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
-	lookup := env.Lookup(lookupFunc)
+// Every bad value is reported, one line each naming the variable and the
+// value (secrets hidden); the error matches ErrConfig.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	var errs []error
 	c := Config{Headers: map[string]string{}}
 
@@ -276,7 +280,7 @@ func ConfigFromEnv(lookupFunc func(string) (string, bool)) (Config, error) {
 	}
 	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
 	errs = append(errs, err)
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrConfig, errs...)
 }
 
 // Payload limits, with room for the per-request overhead the size
@@ -589,21 +593,17 @@ func parseHeaders(name, raw string) (map[string]string, error) {
 }
 
 func parseKeyValues(name, raw string, secret bool) (map[string]string, error) {
-	if raw == "" {
-		return nil, nil
+	pairs, err := env.Pairs(name, raw, secret)
+	if err != nil || pairs == nil {
+		return nil, err
 	}
-	out := map[string]string{}
-	for i, pair := range strings.Split(raw, ",") {
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("item %d is not key=value", i+1)}
-		}
-		dv, err := url.PathUnescape(strings.TrimSpace(v))
+	out := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		dv, err := url.PathUnescape(kv[1])
 		if err != nil {
-			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", k)}
+			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", kv[0])}
 		}
-		out[k] = dv
+		out[kv[0]] = dv
 	}
 	return out, nil
 }
@@ -652,13 +652,13 @@ func (c Config) Settings() []string {
 
 // Resource describes this process for pushed metrics: service.name
 // defaults to "metricsbridge" and service.version to version;
-// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them.
-func Resource(lookupFunc func(string) (string, bool), version string) (*resource.Resource, error) {
-	lookup := env.Lookup(lookupFunc)
+// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them. A bad
+// OTEL_RESOURCE_ATTRIBUTES is an error matching ErrConfig.
+func Resource(lookup func(string) (string, bool), version string) (*resource.Resource, error) {
 	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
 	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
 	if err != nil {
-		return nil, err
+		return nil, env.Join(ErrConfig, err)
 	}
 	keys := make([]string, 0, len(kv))
 	for k := range kv {

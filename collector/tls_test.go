@@ -118,7 +118,7 @@ func TestTLSFilesRefused(t *testing.T) {
 				tc.vars["OTEL_EXPORTER_OTLP_ENDPOINT"] = https
 			}
 			_, err := collector.ConfigFromEnv(env.Map(tc.vars))
-			if !errors.Is(err, env.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, collector.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v\nwant %s", err, tc.want)
 			}
 		})

@@ -114,13 +114,14 @@ func DefaultConfig() Config {
 // Addr is the listen address HOST:PORT.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// ErrInvalidConfig is wrapped by every error of ConfigFromEnv, and by
-// NewProvider's for a Config it cannot use; test for it with errors.Is.
-var ErrInvalidConfig = env.ErrInvalid
+// ErrInvalidConfig is matched, under errors.Is, by every error of
+// ConfigFromEnv and Validate, and by NewProvider's for a Config it cannot
+// use.
+var ErrInvalidConfig = errors.New("invalid configuration")
 
 // ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
 // through lookup (normally os.LookupEnv). Every bad value is reported, one
-// line each naming the variable and the value; the errors wrap
+// line each naming the variable and the value; the error matches
 // ErrInvalidConfig.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
@@ -186,7 +187,37 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.Port, err = env.Int(l, EnvPort, c.Port, 0, 65535)
 	keep(err)
 
-	return c, errors.Join(errs...)
+	return c, env.Join(ErrInvalidConfig, errs...)
+}
+
+// Settings returns the effective configuration as NAME=value lines, one
+// per variable ConfigFromEnv reads and in the order of the constants above,
+// as `metricsbridge check` prints them. Values are unquoted; none is secret.
+func (c Config) Settings() []string {
+	labels := make([]string, len(c.CustomLabels))
+	for i, l := range c.CustomLabels {
+		labels[i] = l.Key + "=" + l.Value
+	}
+	buckets := make([]string, len(c.LatencyBuckets))
+	for i, b := range c.LatencyBuckets {
+		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
+	}
+	return []string{
+		EnvEnableMetrics + "=" + strconv.FormatBool(c.Enabled),
+		EnvExcludedHandlers + "=" + strings.Join(c.ExcludedHandlers, ","),
+		EnvNamespace + "=" + c.Namespace,
+		EnvSubsystem + "=" + c.Subsystem,
+		EnvCustomLabels + "=" + strings.Join(labels, ","),
+		EnvLatencyBuckets + "=" + strings.Join(buckets, ","),
+		EnvCardinalityLimit + "=" + strconv.Itoa(c.CardinalityLimit),
+		EnvPrometheusNames + "=" + c.PrometheusNames,
+		EnvExemplars + "=" + strconv.FormatBool(c.Exemplars),
+		EnvBodySizes + "=" + strconv.FormatBool(c.BodySizes),
+		EnvHistograms + "=" + c.Histograms,
+		EnvNativeMaxBuckets + "=" + strconv.Itoa(c.NativeMaxBuckets),
+		EnvHost + "=" + c.Host,
+		EnvPort + "=" + strconv.Itoa(c.Port),
+	}
 }
 
 // Validate checks a Config built in code the same way ConfigFromEnv checks
@@ -197,27 +228,27 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := checkNames(c.PrometheusNames); err != nil {
-		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", env.ErrInvalid, c.PrometheusNames, err))
+		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", ErrInvalidConfig, c.PrometheusNames, err))
 	}
 	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := validateLabels(c.CustomLabels); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %s", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidConfig, err))
 	}
 	if err := checkHistogramMode(c.Histograms); err != nil {
-		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", env.ErrInvalid, c.Histograms, err))
+		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", ErrInvalidConfig, c.Histograms, err))
 	}
 	if err := views.ValidateNativeBuckets(c.NativeMaxBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", env.ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if c.CardinalityLimit < 2 {
-		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", env.ErrInvalid, c.CardinalityLimit))
+		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", ErrInvalidConfig, c.CardinalityLimit))
 	}
-	return errors.Join(errs...)
+	return env.Join(ErrInvalidConfig, errs...)
 }
 
 func checkNames(n string) error {
@@ -276,18 +307,14 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 var reservedLabels = []string{"version", "job", "instance", "le", "quantile"}
 
 func parseCustomLabels(l env.Lookup) ([]Label, error) {
-	items, err := env.List(l, EnvCustomLabels)
-	if err != nil || items == nil {
+	raw := env.String(l, EnvCustomLabels, "")
+	pairs, err := env.Pairs(EnvCustomLabels, raw, false)
+	if err != nil || pairs == nil {
 		return nil, err
 	}
-	raw := env.String(l, EnvCustomLabels, "")
-	labels := make([]Label, 0, len(items))
-	for _, it := range items {
-		k, v, ok := strings.Cut(it, "=")
-		if !ok {
-			return nil, env.Errorf(EnvCustomLabels, raw, "pair %q is not key=value", it)
-		}
-		labels = append(labels, Label{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
+	labels := make([]Label, len(pairs))
+	for i, kv := range pairs {
+		labels[i] = Label{Key: kv[0], Value: kv[1]}
 	}
 	if err := validateLabels(labels); err != nil {
 		return nil, env.Errorf(EnvCustomLabels, raw, "%s", err)

@@ -57,7 +57,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"namespace", EnvNamespace, "my-app", `invalid METRICS_NAMESPACE="my-app": want a name matching`},
 		{"namespace digit", EnvNamespace, "1app", `invalid METRICS_NAMESPACE="1app"`},
 		{"subsystem", EnvSubsystem, "a.b", `invalid METRICS_SUBSYSTEM="a.b"`},
-		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": pair "region" is not key=value`},
+		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": item 2 is not key=value`},
 		{"label key", EnvCustomLabels, "my-env=prod", `key "my-env" is not a label name`},
 		{"reserved label", EnvCustomLabels, "version=2", `key "version" is reserved`},
 		{"reserved prefix", EnvCustomLabels, "__name__=x", `key "__name__" is reserved`},
@@ -98,8 +98,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s=%q accepted", tc.variable, tc.value)
 			}
-			if !errors.Is(err, env.ErrInvalid) {
-				t.Errorf("error %v does not wrap env.ErrInvalid", err)
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("error %v does not wrap ErrInvalidConfig", err)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.variable) || strings.Contains(msg, "\n") {
@@ -144,7 +144,7 @@ func TestExcludedHandlersAtParserLimits(t *testing.T) {
 		}
 	}
 	c.ExcludedHandlers = []string{nested(1000, "/x")}
-	if err := c.Validate(); !errors.Is(err, env.ErrInvalid) || !strings.Contains(err.Error(), EnvExcludedHandlers) {
+	if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), EnvExcludedHandlers) {
 		t.Errorf("Validate: %v", err)
 	}
 }
@@ -167,10 +167,10 @@ func TestValidateRefusesWhatTheExporterWouldRename(t *testing.T) {
 			c := DefaultConfig()
 			tc.change(&c)
 			err := c.Validate()
-			if !errors.Is(err, env.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Validate = %v, want %q", err, tc.want)
 			}
-			if _, err := NewProvider(c); !errors.Is(err, env.ErrInvalid) {
+			if _, err := NewProvider(c); !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("NewProvider = %v", err)
 			}
 		})
@@ -187,7 +187,7 @@ func TestConfigFromEnvReportsEveryBadValue(t *testing.T) {
 func TestNewProviderValidatesConfig(t *testing.T) {
 	c := DefaultConfig()
 	c.LatencyBuckets = []float64{2, 1}
-	if _, err := NewProvider(c); !errors.Is(err, env.ErrInvalid) {
+	if _, err := NewProvider(c); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("NewProvider with unsorted buckets: %v", err)
 	}
 }

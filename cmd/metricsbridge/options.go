@@ -87,10 +87,21 @@ func parseOptions(name, summary string, args []string, stderr io.Writer, lookup 
 		fs.Usage()
 		return nil, nil, errors.New("unexpected argument")
 	}
+	over, _, rename := flagsOverEnv(fs, serveOptions, lookup)
+	return over, rename, nil
+}
+
+// flagsOverEnv is where a flag wins over its environment variable, for
+// every subcommand: after fs.Parse it returns a Lookup in which the flags
+// of opts given on the command line replace their variables, the map of
+// those values by variable (a caller may adjust it; the Lookup reads it at
+// each call), and a function that renames a bad value's variable to the
+// flag that set it.
+func flagsOverEnv(fs *flag.FlagSet, opts []option, lookup env.Lookup) (env.Lookup, map[string]string, func(error) error) {
 	set := map[string]string{}
 	flagOf := map[string]string{}
 	fs.Visit(func(f *flag.Flag) {
-		for _, o := range serveOptions {
+		for _, o := range opts {
 			if o.flag == f.Name {
 				set[o.env] = f.Value.String()
 				flagOf[o.env] = "--" + o.flag
@@ -111,7 +122,7 @@ func parseOptions(name, summary string, args []string, stderr io.Writer, lookup 
 		})
 		return err
 	}
-	return over, rename, nil
+	return over, set, rename
 }
 
 func walkEnvErrors(err error, f func(*env.Error)) {
@@ -154,6 +165,37 @@ type serverSettings struct {
 
 	// warnings are about settings that work but deserve a look.
 	warnings []string
+}
+
+// settings lists the server settings as check prints them; lookup gives
+// the raw METRICS_OPENAPI, which may name a file, a URL or an upstream path.
+func (s serverSettings) settings(lookup env.Lookup) []setting {
+	upstream := ""
+	if s.upstream != nil {
+		upstream = s.upstream.String()
+	}
+	format := "text"
+	if s.logJSON {
+		format = "json"
+	}
+	return []setting{
+		{envUpstream, upstream},
+		{envRoutes, strings.Join(s.routes, ",")},
+		{envOpenAPI, env.String(lookup, envOpenAPI, "")},
+		{envOpenAPIRefresh, s.openapiRefresh.String()},
+		{envMetricsAddr, s.metricsAddr},
+		{envTLSCert, s.tlsCert},
+		{envTLSKey, s.tlsKey},
+		{envUpstreamTimeout, s.upstreamTimeout.String()},
+		{envReadHeaderTimeout, s.readHeaderTimeout.String()},
+		{envReadTimeout, s.readTimeout.String()},
+		{envWriteTimeout, s.writeTimeout.String()},
+		{envIdleTimeout, s.idleTimeout.String()},
+		{envShutdownTimeout, s.shutdownTimeout.String()},
+		{envMaxHeaderBytes, strconv.Itoa(s.maxHeaderBytes)},
+		{envLogFormat, format},
+		{envLogLevel, strings.ToLower(s.logLevel.String())},
+	}
 }
 
 func (s serverSettings) tls() bool { return s.tlsCert != "" }

@@ -5,12 +5,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
-	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // settingGroup is a titled list of effective settings, as check prints
@@ -23,100 +20,30 @@ type settingGroup struct {
 type setting struct{ name, value string }
 
 // settingGroups lists every setting of s in check's order; lookup gives
-// the raw values of the file and path variables.
+// the raw values of the file and path variables. Each package's Config
+// prints its own settings; this only groups them.
 func settingGroups(s settings, lookup env.Lookup) []settingGroup {
-	m := s.metrics
-	labels := make([]string, len(m.CustomLabels))
-	for i, l := range m.CustomLabels {
-		labels[i] = l.Key + "=" + l.Value
-	}
-	buckets := make([]string, len(m.LatencyBuckets))
-	for i, b := range m.LatencyBuckets {
-		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
-	}
-	metrics := settingGroup{title: "metrics", items: []setting{
-		{"ENABLE_METRICS", strconv.FormatBool(m.Enabled)},
-		{"METRICS_EXCLUDED_HANDLERS", strings.Join(m.ExcludedHandlers, ",")},
-		{"METRICS_NAMESPACE", m.Namespace},
-		{"METRICS_SUBSYSTEM", m.Subsystem},
-		{"METRICS_CUSTOM_LABELS", strings.Join(labels, ",")},
-		{"METRICS_LATENCY_BUCKETS", strings.Join(buckets, ",")},
-		{"METRICS_CARDINALITY_LIMIT", strconv.Itoa(m.CardinalityLimit)},
-		{"METRICS_PROMETHEUS_NAMES", m.PrometheusNames},
-		{"METRICS_EXEMPLARS", strconv.FormatBool(m.Exemplars)},
-		{"METRICS_BODY_SIZES", strconv.FormatBool(m.BodySizes)},
-		{"METRICS_HISTOGRAMS", m.Histograms},
-		{"METRICS_NATIVE_MAX_BUCKETS", strconv.Itoa(m.NativeMaxBuckets)},
-		{dashboard.EnvDashboard, strconv.FormatBool(s.dashboard.Enabled)},
-		{dashboard.EnvInterval, s.dashboard.Interval.String()},
-		{dashboard.EnvWindow, s.dashboard.Window.String()},
-		{"HOST", m.Host},
-		{"PORT", strconv.Itoa(m.Port)},
-	}}
+	metrics := settingGroup{title: "metrics", items: fromLines(s.metrics.Settings(), s.dashboard.Settings())}
+	tokens := settingGroup{title: "scrape tokens", items: append(
+		[]setting{{envAuthRequired, strconv.FormatBool(s.authRequired)}},
+		fromLines(s.auth.Settings())...)}
+	otlp := settingGroup{title: "OTLP push", items: fromLines(s.otlp.Settings())}
 
-	a := s.auth
-	tokens := settingGroup{title: "scrape tokens", items: []setting{
-		{envAuthRequired, strconv.FormatBool(s.authRequired)},
-		{auth.EnvAlgorithm, a.Algorithm},
-	}}
-	for i, name := range []string{auth.EnvSecret, auth.EnvSecretPrevious} {
-		v := "(unset)"
-		if i < len(a.Secrets) {
-			v = fmt.Sprintf("(set, %d bytes, hidden)", len(a.Secrets[i]))
-		}
-		tokens.items = append(tokens.items, setting{name, v})
-	}
-	for _, name := range []string{auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvPublicKeyPrevious, auth.EnvAudience, auth.EnvIssuer, auth.EnvRequiredScope} {
-		tokens.items = append(tokens.items, setting{name, env.String(lookup, name, "")})
-	}
-	maxAge := "off"
-	if a.MaxTokenAge > 0 {
-		maxAge = a.MaxTokenAge.String()
-	}
-	tokens.items = append(tokens.items,
-		setting{auth.EnvLeeway, a.Leeway.String()},
-		setting{auth.EnvMaxTokenAge, maxAge},
-		setting{auth.EnvAllowWeakSecret, strconv.FormatBool(a.AllowWeakSecret)})
-
-	otlp := settingGroup{title: "OTLP push"}
-	for _, line := range s.otlp.Settings() {
-		name, value, _ := strings.Cut(line, "=")
-		otlp.items = append(otlp.items, setting{name, value})
-	}
-
-	srv := s.server
-	upstream := ""
-	if srv.upstream != nil {
-		upstream = srv.upstream.String()
-	}
-	server := settingGroup{title: "server and proxy (each also a flag)", items: []setting{
-		{envUpstream, upstream},
-		{envRoutes, strings.Join(srv.routes, ",")},
-		{envOpenAPI, env.String(lookup, envOpenAPI, "")},
-		{envOpenAPIRefresh, srv.openapiRefresh.String()},
-		{envMetricsAddr, srv.metricsAddr},
-		{envTLSCert, srv.tlsCert},
-		{envTLSKey, srv.tlsKey},
-	}}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{envUpstreamTimeout, srv.upstreamTimeout}, {envReadHeaderTimeout, srv.readHeaderTimeout},
-		{envReadTimeout, srv.readTimeout}, {envWriteTimeout, srv.writeTimeout},
-		{envIdleTimeout, srv.idleTimeout}, {envShutdownTimeout, srv.shutdownTimeout},
-	} {
-		server.items = append(server.items, setting{d.name, d.v.String()})
-	}
-	format := "text"
-	if srv.logJSON {
-		format = "json"
-	}
-	server.items = append(server.items,
-		setting{envMaxHeaderBytes, strconv.Itoa(srv.maxHeaderBytes)},
-		setting{envLogFormat, format},
-		setting{envLogLevel, strings.ToLower(srv.logLevel.String())})
+	server := settingGroup{title: "server and proxy (each also a flag)", items: s.server.settings(lookup)}
 	return []settingGroup{metrics, tokens, otlp, server}
+}
+
+// fromLines turns the NAME=value lines of Config.Settings methods into
+// settings, in order.
+func fromLines(groups ...[]string) []setting {
+	var out []setting
+	for _, lines := range groups {
+		for _, line := range lines {
+			name, value, _ := strings.Cut(line, "=")
+			out = append(out, setting{name, value})
+		}
+	}
+	return out
 }
 
 // printSettings writes one NAME=value line per setting, as check does.

@@ -182,25 +182,13 @@ func algorithmFor(k crypto.PublicKey) string {
 	return ""
 }
 
-// overlay returns a lookup in which flags given on the command line win over
-// the environment.
-func overlay(lookup env.Lookup, m map[string]string) env.Lookup {
-	return func(k string) (string, bool) {
-		if v, ok := m[k]; ok {
-			return v, true
-		}
-		return lookup(k)
-	}
-}
-
 // tokenVerify checks a token with the same JWT_* settings serve uses.
 func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup env.Lookup) int {
 	fs := newFlagSet("token verify", stderr)
 	setUsage(fs, "token verify", tokenVerifySummary)
 	tok := fs.String("token", "", "the `token`; visible to ps and shell history, prefer --token-file or stdin")
 	tokenFile := fs.String("token-file", "", "`FILE` holding the token; without it and --token, the token is read from stdin")
-	overrides := map[string]string{}
-	for _, f := range []struct{ flag, env, usage string }{
+	opts := []option{
 		{"secret", auth.EnvSecret, "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file"},
 		{"secret-file", auth.EnvSecretFile, "`FILE` holding the HMAC secret for HS*"},
 		{"public-key", auth.EnvPublicKeyPath, "PEM public key `FILE` for RS*, ES* and EdDSA"},
@@ -209,12 +197,14 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		{"iss", auth.EnvIssuer, "required iss `claim`"},
 		{"scope", auth.EnvRequiredScope, "required `scope`"},
 		{"max-token-age", auth.EnvMaxTokenAge, "refuse tokens issued longer ago than this `duration`, e.g. 720h"},
-	} {
-		fs.Func(f.flag, f.usage+" [env "+f.env+"]", func(v string) error { overrides[f.env] = v; return nil })
+	}
+	for _, o := range opts {
+		fs.String(o.flag, "", o.usage+" [env "+o.env+"]")
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitCodeOf(err)
 	}
+	lookup, overrides, _ := flagsOverEnv(fs, opts, lookup)
 	// A secret from a flag replaces the environment's, whichever form
 	// either takes.
 	if _, ok := overrides[auth.EnvSecret]; ok {
@@ -252,7 +242,7 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		}
 		*tok = strings.TrimSpace(string(b))
 	}
-	cfg, err := auth.ConfigFromEnv(overlay(lookup, overrides))
+	cfg, err := auth.ConfigFromEnv(lookup)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitConfig

@@ -113,3 +113,50 @@ func List(l Lookup, name string) ([]string, error) {
 	}
 	return items, nil
 }
+
+// Pairs splits a comma-separated list of key=value items, trimming each key
+// and value and keeping their order. An empty item or one without a key is
+// an error naming its position; secret hides raw from the error.
+func Pairs(name, raw string, secret bool) ([][2]string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	items := strings.Split(raw, ",")
+	out := make([][2]string, 0, len(items))
+	for i, it := range items {
+		if strings.TrimSpace(it) == "" {
+			return nil, &Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("item %d of the comma-separated list is empty", i+1)}
+		}
+		k, v, ok := strings.Cut(it, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, &Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("item %d is not key=value", i+1)}
+		}
+		out = append(out, [2]string{k, strings.TrimSpace(v)})
+	}
+	return out, nil
+}
+
+// Join is errors.Join that also matches kind under errors.Is, so each
+// package reports its configuration errors under its own exported sentinel
+// while every line keeps its text.
+func Join(kind error, errs ...error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	return &joined{err: err.(interface{ Unwrap() []error }).Unwrap(), kind: kind}
+}
+
+type joined struct {
+	err  []error
+	kind error
+}
+
+func (j *joined) Error() string {
+	return errors.Join(j.err...).Error()
+}
+
+func (j *joined) Unwrap() []error { return j.err }
+
+func (j *joined) Is(target error) bool { return target == j.kind }

@@ -82,3 +82,57 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestPairs(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		secret    bool
+		want      [][2]string
+		wantErr   string
+	}{
+		{"empty", " ", false, nil, ""},
+		{"trimmed, in order", " b = 2 ,a=1,c=", false, [][2]string{{"b", "2"}, {"a", "1"}, {"c", ""}}, ""},
+		{"value with =", "k=a=b", false, [][2]string{{"k", "a=b"}}, ""},
+		{"no =", "a=1,b", false, nil, `invalid X="a=1,b": item 2 is not key=value`},
+		{"no key", "=1", false, nil, `invalid X="=1": item 1 is not key=value`},
+		{"empty item", "a=1,,b=2", false, nil, `invalid X="a=1,,b=2": item 2 of the comma-separated list is empty`},
+		{"secret hidden", "k=hunter2,x", true, nil, `invalid X=(hidden): item 2 is not key=value`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Pairs("X", tc.raw, tc.secret)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || len(got) != len(tc.want) {
+				t.Fatalf("Pairs = %q, %v; want %q", got, err, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("pair %d = %q, want %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestJoinMatchesKind(t *testing.T) {
+	kind := errors.New("pkg: invalid configuration")
+	if Join(kind, nil, nil) != nil {
+		t.Fatal("Join of no error is not nil")
+	}
+	a, b := Errorf("A", "1", "bad"), Errorf("B", "2", "worse")
+	err := Join(kind, a, nil, b)
+	if !errors.Is(err, kind) || !errors.Is(err, ErrInvalid) {
+		t.Errorf("%v does not match both the kind and ErrInvalid", err)
+	}
+	if want := errors.Join(a, b).Error(); err.Error() != want {
+		t.Errorf("text %q, want %q", err, want)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e != a {
+		t.Errorf("errors.As does not reach the first *Error")
+	}
+}

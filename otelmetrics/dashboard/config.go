@@ -1,7 +1,7 @@
 package dashboard
 
 import (
-	"errors"
+	"strconv"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -23,8 +23,8 @@ type Config struct {
 }
 
 // ConfigFromEnv reads METRICS_DASHBOARD, METRICS_DASHBOARD_INTERVAL and
-// METRICS_DASHBOARD_WINDOW through lookup. Every bad value is reported as
-// an error naming the variable and the value.
+// METRICS_DASHBOARD_WINDOW through lookup. Every bad value is reported, one
+// line each naming the variable and the value; the error matches ErrInvalid.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
 	var c Config
@@ -37,10 +37,20 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs[2] = env.Errorf(EnvWindow, env.String(l, EnvWindow, c.Window.String()), "%s (%s=%s)", reason, EnvInterval, c.Interval)
 		}
 	}
-	return c, errors.Join(errs[:]...)
+	return c, env.Join(ErrInvalid, errs[:]...)
 }
 
 // Options turns the configuration into New's options.
 func (c Config) Options() []Option {
 	return []Option{WithInterval(c.Interval), WithWindow(c.Window)}
+}
+
+// Settings returns the effective configuration as NAME=value lines, one per
+// variable ConfigFromEnv reads, as `metricsbridge check` prints them.
+func (c Config) Settings() []string {
+	return []string{
+		EnvDashboard + "=" + strconv.FormatBool(c.Enabled),
+		EnvInterval + "=" + c.Interval.String(),
+		EnvWindow + "=" + c.Window.String(),
+	}
 }

@@ -30,7 +30,8 @@ const (
 	DefaultMaxSeries = 100_000
 )
 
-// ErrInvalid is wrapped by the errors New returns for bad options.
+// ErrInvalid is matched, under errors.Is, by the errors New returns for bad
+// options and by ConfigFromEnv's.
 var ErrInvalid = errors.New("dashboard: invalid option")
 
 // Collector is where snapshots come from: an sdkmetric.Reader registered

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -197,6 +198,9 @@ func TestConfigFromEnv(t *testing.T) {
 			_, err := dashboard.ConfigFromEnv(func(k string) (string, bool) { v, ok := tc.vars[k]; return v, ok })
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("ConfigFromEnv: %v, want %q", err, tc.want)
+			}
+			if tc.want != "" && !errors.Is(err, dashboard.ErrInvalid) {
+				t.Errorf("ConfigFromEnv: %v does not match ErrInvalid", err)
 			}
 		})
 	}
@@ -488,4 +492,23 @@ type collectorFunc func(context.Context, *metricdata.ResourceMetrics) error
 
 func (f collectorFunc) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	return f(ctx, rm)
+}
+
+func TestConfigSettings(t *testing.T) {
+	vars := map[string]string{"METRICS_DASHBOARD": "off", "METRICS_DASHBOARD_INTERVAL": "2s"}
+	var read []string
+	c, err := dashboard.ConfigFromEnv(func(k string) (string, bool) { read = append(read, k); v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Settings()
+	want := []string{"METRICS_DASHBOARD=false", "METRICS_DASHBOARD_INTERVAL=2s", "METRICS_DASHBOARD_WINDOW=" + dashboard.DefaultWindow.String()}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Settings() = %q, want %q", got, want)
+	}
+	for _, name := range read {
+		if !strings.Contains(strings.Join(got, "\n"), name+"=") {
+			t.Errorf("ConfigFromEnv reads %s but Settings does not print it", name)
+		}
+	}
 }
