@@ -333,3 +333,40 @@ func stopGroup(pgid int) {
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	time.Sleep(200 * time.Millisecond)
 }
+
+// Every link of README.md to one of its own sections names a heading, by
+// the anchor GitHub derives from it: lower case, spaces as hyphens, other
+// punctuation dropped. Sections move; the links must follow.
+func TestReadmeAnchors(t *testing.T) {
+	text := string(readFile(t, "../README.md"))
+	anchors := map[string]bool{}
+	fenced := false
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+		}
+		if fenced || !strings.HasPrefix(l, "#") {
+			continue
+		}
+		title := strings.TrimLeft(l, "#")
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(title)) {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+				b.WriteRune(r)
+			}
+		}
+		anchors[b.String()] = true
+	}
+	links := regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(text, -1)
+	if len(links) < 10 {
+		t.Fatalf("only %d links to sections", len(links))
+	}
+	for _, m := range links {
+		if !anchors[m[1]] {
+			t.Errorf("README links to #%s, which no heading gives", m[1])
+		}
+	}
+}
