@@ -370,3 +370,18 @@ func TestReadmeAnchors(t *testing.T) {
 		}
 	}
 }
+
+// The Go version README asks for is go.mod's, where a user starts: the
+// quick start and the library's section both name it.
+func TestReadmeGoVersion(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(readFile(t, "../go.mod"))
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	want := "Go " + string(m[1]) + " or later"
+	for _, h := range []string{"## Quick start", "## Using the library"} {
+		if !strings.Contains(strings.Join(strings.Fields(readmeSection(t, h)), " "), want) {
+			t.Errorf("README's %q does not say %q", h, want)
+		}
+	}
+}
