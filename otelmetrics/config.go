@@ -96,9 +96,14 @@ const (
 	HistogramsNative  = "native"
 )
 
-// DefaultConfig returns the settings used when no variable is set.
+// DefaultConfig returns a library user's settings: metrics enabled, since
+// a program that mounts MetricsHandler wants it to answer, and every other
+// field as when no variable is set. ConfigFromEnv starts from it but keeps
+// the reference gateway's ENABLE_METRICS default, false, so the binary and
+// any service configured by those variables behave as the gateway does.
 func DefaultConfig() Config {
 	return Config{
+		Enabled:          true,
 		Namespace:        "default",
 		LatencyBuckets:   slices.Clone(views.DefaultBuckets),
 		CardinalityLimit: DefaultCardinalityLimit,

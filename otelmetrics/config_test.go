@@ -2,6 +2,8 @@ package otelmetrics
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,5 +228,49 @@ func TestErrInvalidConfig(t *testing.T) {
 	_, err := ConfigFromEnv(func(k string) (string, bool) { return "x", k == EnvLatencyBuckets })
 	if !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("err %v does not wrap ErrInvalidConfig", err)
+	}
+}
+
+// A library user who starts from DefaultConfig and mounts MetricsHandler
+// gets metrics; ConfigFromEnv with nothing set keeps the reference
+// gateway's 503 until ENABLE_METRICS=true.
+func TestDefaultConfigServesMetrics(t *testing.T) {
+	fromEnv, err := ConfigFromEnv(env.Map(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled, err := ConfigFromEnv(env.Map(map[string]string{EnvEnableMetrics: "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"DefaultConfig", DefaultConfig(), http.StatusOK},
+		{"ConfigFromEnv unset", fromEnv, http.StatusServiceUnavailable},
+		{"ConfigFromEnv ENABLE_METRICS=true", enabled, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewProvider(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Shutdown(t.Context())
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /users/{id}", func(http.ResponseWriter, *http.Request) {})
+			mux.Handle("GET /metrics/prometheus", p.MetricsHandler())
+			h := p.Middleware(mux)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/users/1", nil))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil))
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if tc.want == http.StatusOK && !strings.Contains(rec.Body.String(), `http_requests_total{handler="/users/{id}",method="GET",status="200"} 1`) {
+				t.Errorf("no request counted:\n%s", rec.Body)
+			}
+		})
 	}
 }

@@ -61,7 +61,9 @@ func TestProviderSummary(t *testing.T) {
 }
 
 func TestProviderSummaryDisabled(t *testing.T) {
-	p, err := NewProvider(DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.Enabled = false
+	p, err := NewProvider(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

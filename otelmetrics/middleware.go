@@ -107,6 +107,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern := false
 		if !routed {
 			route, pattern = r2.Pattern, true
+			if route != "" && redirectStatus(status) && muxRedirect(r2, route) {
+				route = ""
+			}
 		}
 		m.inst.record(r2, status, route, pattern, time.Since(start))
 		if p != nil {
@@ -199,6 +202,12 @@ func routelessStatus(code int) bool {
 		return true
 	}
 	return false
+}
+
+// redirectStatus is true of the codes a ServeMux redirects with: 307 since
+// Go 1.22's patterns, 301 before.
+func redirectStatus(code int) bool {
+	return code == http.StatusTemporaryRedirect || code == http.StatusMovedPermanently
 }
 
 // rw is the writer's common part; writer_gen.go adds the optional

@@ -3,6 +3,8 @@ package otelmetrics
 import (
 	"context"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -74,14 +76,17 @@ func RoutePattern(next http.Handler) http.Handler {
 		s, _ := r.Context().Value(stateKey{}).(*reqState)
 		if mux != nil {
 			if _, ok := r.Context().Deadline(); ok {
-				if _, pattern := mux.Handler(r); pattern != "" {
+				if _, pattern := mux.Handler(r); pattern != "" && !muxRedirect(r, pattern) {
 					SetRoute(r.Context(), mbsemconv.Route(pattern))
 				}
 			}
 		}
 		sets := s.setCount()
 		defer func() {
-			if r.Pattern != "" && s.setCount() == sets {
+			// The handler's goroutine may not be the middleware's (under
+			// http.TimeoutHandler), so the status is not known here; for a
+			// ServeMux the request's path alone tells its redirects apart.
+			if r.Pattern != "" && s.setCount() == sets && !(mux != nil && muxRedirect(r, r.Pattern)) {
 				SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
 			}
 		}()
@@ -129,4 +134,42 @@ func ExtractTraceContext(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(tc.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
 	})
+}
+
+// muxRedirect reports whether a ServeMux that gave r the pattern answered
+// with a redirect of its own instead of running the pattern's handler:
+// to the clean path (it redirects every unclean path but CONNECT's, and
+// gives the pattern the clean path matches), or from /tree to /tree/
+// (the pattern matches the path with a slash added, which its handler
+// would only see with more segments). Such a request is handler="none",
+// like the 404 other routers answer it with.
+func muxRedirect(r *http.Request, pattern string) bool {
+	p := r.URL.EscapedPath()
+	if r.Method != http.MethodConnect && cleanPath(p) != p {
+		return true
+	}
+	route := mbsemconv.Route(pattern)
+	if strings.HasSuffix(p, "/") ||
+		!(strings.HasSuffix(route, "/") || strings.HasSuffix(route, "{$}") || strings.HasSuffix(route, "...}")) {
+		return false
+	}
+	return strings.Count(p, "/")+1 == strings.Count(route, "/")
+}
+
+// cleanPath is net/http's: path.Clean keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		if len(p) == len(np)+1 && strings.HasPrefix(p, np) {
+			return p
+		}
+		return np + "/"
+	}
+	return np
 }

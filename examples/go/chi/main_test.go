@@ -18,6 +18,8 @@ var traffic = []routertest.Request{
 	{Method: "DELETE", Path: "/users/1", Status: 405},
 	{Method: "GET", Path: "/users/1/friends", Status: 404},
 	{Method: "GET", Path: "/files/a/b.txt", Status: 200},
+	{Method: "GET", Path: "//users/1", Status: 404},     // a ServeMux redirects it, handler="none" too
+	{Method: "GET", Path: "/x/../users/1", Status: 404}, // likewise
 }
 
 // chi's templates are the handler labels, with a request-copying
@@ -32,7 +34,7 @@ func TestRoutes(t *testing.T) {
 		{Method: "POST", Handler: "/users", Status: "201"}:     1,
 		{Method: "GET", Handler: "/health", Status: "200"}:     1,
 		{Method: "GET", Handler: "/files/*", Status: "200"}:    1,
-		{Method: "GET", Handler: "none", Status: "404"}:        2,
+		{Method: "GET", Handler: "none", Status: "404"}:        4,
 		{Method: "DELETE", Handler: "none", Status: "405"}:     1,
 	})
 }
