@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -273,20 +274,31 @@ type overflowAcc struct {
 
 func (o *overflowAcc) add(points []metricdata.HistogramDataPoint[float64]) {
 	for _, dp := range points {
-		// The overflow set is the one attribute; most points have more.
-		if dp.Attributes.Len() != 1 {
-			continue
-		}
-		if v, ok := dp.Attributes.Value(mbsemconv.KeyOverflow); !ok || !v.AsBool() {
-			continue
-		}
-		o.count += dp.Count
-		if o.start.IsZero() || dp.StartTime.Before(o.start) {
-			o.start = dp.StartTime
-		}
-		if dp.Time.After(o.time) {
-			o.time = dp.Time
-		}
+		o.addPoint(dp.Attributes, dp.Count, dp.StartTime, dp.Time)
+	}
+}
+
+// addExp is add for the native histograms' exponential points.
+func (o *overflowAcc) addExp(points []metricdata.ExponentialHistogramDataPoint[float64]) {
+	for _, dp := range points {
+		o.addPoint(dp.Attributes, dp.Count, dp.StartTime, dp.Time)
+	}
+}
+
+func (o *overflowAcc) addPoint(attrs attribute.Set, count uint64, start, end time.Time) {
+	// The overflow set is the one attribute; most points have more.
+	if attrs.Len() != 1 {
+		return
+	}
+	if v, ok := attrs.Value(mbsemconv.KeyOverflow); !ok || !v.AsBool() {
+		return
+	}
+	o.count += count
+	if o.start.IsZero() || start.Before(o.start) {
+		o.start = start
+	}
+	if end.After(o.time) {
+		o.time = end
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,9 +69,14 @@ type translator struct {
 
 const maxLabelCache = 1 << 16
 
+// seedLabels is what one source attribute set becomes. The attribute sets
+// of the derived series are built once here, not on every scrape: building
+// them was a tenth of a scrape's allocations.
 type seedLabels struct {
-	hist   histKey
-	status string
+	hist      histKey
+	status    string
+	histAttrs attribute.Set // http_request_duration_seconds'
+	reqAttrs  attribute.Set // http_requests_total's
 }
 
 // histKey is one http_request_duration_seconds series.
@@ -103,6 +109,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			if e, ok := m.Data.(metricdata.ExponentialHistogram[float64]); ok && m.Name == mbsemconv.InstrumentHTTPServerDuration {
+				overflow.addExp(e.DataPoints)
 				t.mergeExponential(m, e, semconvForm, seed, &semconvMerged, &merged)
 				continue
 			}
@@ -126,7 +133,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					if created {
 						a.attrs = dp.Attributes
 					}
-					a.add(dp, "")
+					a.add(dp, nil)
 				}
 			}
 			if seed {
@@ -135,9 +142,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					l := t.seedLabels(dp.Attributes)
 					a, created := merged.acc(l.hist, dp, true)
 					if created {
-						a.attrs = l.hist.attrs()
+						a.attrs = l.histAttrs
 					}
-					a.add(dp, l.status)
+					a.add(dp, &l)
 				}
 				t.mu.Unlock()
 			}
@@ -180,6 +187,8 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 			l.status = strconv.FormatInt(v.AsInt64(), 10)
 		}
 	}
+	l.histAttrs = l.hist.attrs()
+	l.reqAttrs = l.hist.requestAttrs(l.status)
 	if t.labels == nil || len(t.labels) >= maxLabelCache {
 		t.labels = make(map[attribute.Distinct]seedLabels)
 	}
@@ -189,20 +198,22 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 
 // seedMetrics turns the merged points into the reference gateway's series.
 func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
-	requests := metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true}
-	for i, a := range m.order {
-		k := m.keys[i]
-		statuses := make([]string, 0, len(a.statuses))
-		for s := range a.statuses {
-			statuses = append(statuses, s)
-		}
-		slices.Sort(statuses)
-		for _, s := range statuses {
+	n := 0
+	for _, a := range m.order {
+		n += len(a.statuses)
+	}
+	requests := metricdata.Sum[int64]{
+		Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+		DataPoints: make([]metricdata.DataPoint[int64], 0, n),
+	}
+	for _, a := range m.order {
+		slices.SortFunc(a.statuses, func(x, y statusCount) int { return strings.Compare(x.status, y.status) })
+		for _, s := range a.statuses {
 			requests.DataPoints = append(requests.DataPoints, metricdata.DataPoint[int64]{
-				Attributes: k.requestAttrs(s),
+				Attributes: s.attrs,
 				StartTime:  a.start,
 				Time:       a.time,
-				Value:      int64(a.statuses[s]),
+				Value:      int64(s.count),
 			})
 		}
 	}
@@ -254,8 +265,9 @@ type histAcc struct {
 	start     time.Time
 	time      time.Time
 	exemplars []metricdata.Exemplar[float64] // at most one per bucket, the latest
-	statuses  map[string]uint64
-	exp       *expState // a native histogram's buckets, nil for a classic one
+	byStatus  bool
+	statuses  []statusCount // a handful: the status codes one route answers with
+	exp       *expState     // a native histogram's buckets, nil for a classic one
 }
 
 // acc returns the series of key, created with dp's boundaries if new.
@@ -271,9 +283,7 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 		bounds = dp.Bounds
 	}
 	a = &histAcc{bounds: bounds, counts: make([]uint64, len(bounds)+1), start: dp.StartTime, time: dp.Time}
-	if byStatus {
-		a.statuses = make(map[string]uint64, 4)
-	}
+	a.byStatus = byStatus
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
 	m.order = append(m.order, a)
@@ -281,7 +291,7 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 }
 
 // add merges dp, counted under status when the series keeps statuses.
-func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) {
+func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status *seedLabels) {
 	if a.exp != nil {
 		a.addClassicToExp(dp, status)
 		return
@@ -311,12 +321,33 @@ func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) 
 	if dp.Time.After(a.time) {
 		a.time = dp.Time
 	}
-	if a.statuses != nil {
-		a.statuses[status] += dp.Count
-	}
+	a.countStatus(status, dp.Count)
 	for _, e := range dp.Exemplars {
 		a.addExemplar(e)
 	}
+}
+
+// statusCount is one http_requests_total series of a histogram series.
+type statusCount struct {
+	status string
+	attrs  attribute.Set
+	count  uint64
+}
+
+// countStatus adds n requests under l's status, when the series keeps
+// statuses. A slice searched in order costs less than a map for the few
+// statuses one route answers with; the SDK's cardinality limit bounds them.
+func (a *histAcc) countStatus(l *seedLabels, n uint64) {
+	if !a.byStatus {
+		return
+	}
+	for i := range a.statuses {
+		if a.statuses[i].status == l.status {
+			a.statuses[i].count += n
+			return
+		}
+	}
+	a.statuses = append(a.statuses, statusCount{status: l.status, attrs: l.reqAttrs, count: n})
 }
 
 // addExemplar keeps the latest exemplar per bucket, with only its trace
