@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,4 +133,82 @@ func BenchmarkScrape(b *testing.B) {
 		}
 		b.ReportMetric(float64(bridge)/float64(cg), "bridge/client_golang")
 	})
+}
+
+// BenchmarkMemoryPerSeries reports the heap held per route, one
+// http_requests_total series and one http_request_duration_seconds
+// histogram each, by the bridge and by a client_golang registry holding the
+// same series, after one request per route and one scrape (so what a scrape
+// caches counts too). Run with -benchtime 1x: each iteration builds n
+// routes from nothing.
+func BenchmarkMemoryPerSeries(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		routes := make([]string, n)
+		for i := range routes {
+			routes[i] = "/r" + strconv.Itoa(i) + "/{id}"
+		}
+		for _, impl := range []struct {
+			name string
+			fill func() (scrape http.Handler, keep func())
+		}{
+			{"bridge", func() (http.Handler, func()) {
+				cfg := otelmetrics.DefaultConfig()
+				cfg.Enabled = true
+				cfg.CardinalityLimit = n + 10
+				p, err := otelmetrics.NewProvider(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var i int
+				// The handler sets the pattern as a mux would, without a mux
+				// of n routes in the measurement.
+				h := p.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { r.Pattern = routes[i] }))
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				w := httptest.NewRecorder()
+				for i = range n {
+					h.ServeHTTP(w, r)
+				}
+				return p.MetricsHandler(), func() { _ = p.Shutdown(b.Context()) }
+			}},
+			{"client_golang", func() (http.Handler, func()) {
+				reg := prometheus.NewRegistry()
+				requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
+				duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+					Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+				}, []string{"method", "handler"})
+				reg.MustRegister(requests, duration)
+				for _, route := range routes {
+					requests.WithLabelValues(http.MethodGet, route, "200").Inc()
+					duration.WithLabelValues(http.MethodGet, route).Observe(0.001)
+				}
+				return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), func() { runtime.KeepAlive(reg) }
+			}},
+		} {
+			b.Run(fmt.Sprintf("%s/%d", impl.name, n), func(b *testing.B) {
+				var held uint64
+				for b.Loop() {
+					before := heapAlloc()
+					h, done := impl.fill()
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil))
+					if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), routes[n-1]) {
+						b.Fatalf("scrape: %d without the last route", rec.Code)
+					}
+					rec = nil
+					after := heapAlloc()
+					done()
+					held += after - before
+				}
+				b.ReportMetric(float64(held)/float64(b.N*n), "bytes/series")
+			})
+		}
+	}
+}
+
+func heapAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
