@@ -33,14 +33,19 @@ var (
 // metricsbridge and through a client_golang registry holding the same
 // series, plain and gzip'd.
 func BenchmarkScrape(b *testing.B) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	cfg.CardinalityLimit = 10_000
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		b.Fatal(err)
+	newProvider := func(exemplars bool) *otelmetrics.Provider {
+		cfg := otelmetrics.DefaultConfig()
+		cfg.Enabled = true
+		cfg.CardinalityLimit = 10_000
+		cfg.Exemplars = exemplars
+		p, err := otelmetrics.NewProvider(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Shutdown(b.Context()) })
+		return p
 	}
-	b.Cleanup(func() { _ = p.Shutdown(b.Context()) })
+	p, noExemplars := newProvider(true), newProvider(false)
 	mux := http.NewServeMux()
 	for i := range benchHandlers {
 		mux.HandleFunc(fmt.Sprintf("/api/h%d/{code}", i), func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +53,7 @@ func BenchmarkScrape(b *testing.B) {
 			w.WriteHeader(code)
 		})
 	}
-	h := p.Middleware(mux)
+	h, h2 := p.Middleware(mux), noExemplars.Middleware(mux)
 
 	reg := prometheus.NewRegistry()
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
@@ -61,6 +66,7 @@ func BenchmarkScrape(b *testing.B) {
 		for _, m := range benchMethods {
 			for _, s := range benchStatuses {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, fmt.Sprintf("/api/h%d/%d", i, s), nil))
+				h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, fmt.Sprintf("/api/h%d/%d", i, s), nil))
 				route := fmt.Sprintf("/api/h%d/{code}", i)
 				requests.WithLabelValues(m, route, strconv.Itoa(s)).Inc()
 				duration.WithLabelValues(m, route).Observe(0.001)
@@ -119,19 +125,24 @@ func BenchmarkScrape(b *testing.B) {
 			}
 		})
 	}
-	// The comparison as one number, the two timed in alternation.
+	// The comparison as one number, the three timed in alternation: the
+	// default (exemplars on, no request traced) and METRICS_EXEMPLARS=false.
 	b.Run("ratio", func(b *testing.B) {
 		r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
-		var bridge, cg time.Duration
+		var bridge, off, cg time.Duration
 		for b.Loop() {
 			start := time.Now()
 			p.MetricsHandler().ServeHTTP(httptest.NewRecorder(), r)
 			bridge += time.Since(start)
 			start = time.Now()
+			noExemplars.MetricsHandler().ServeHTTP(httptest.NewRecorder(), r)
+			off += time.Since(start)
+			start = time.Now()
 			clientGolang.ServeHTTP(httptest.NewRecorder(), r)
 			cg += time.Since(start)
 		}
 		b.ReportMetric(float64(bridge)/float64(cg), "bridge/client_golang")
+		b.ReportMetric(float64(off)/float64(cg), "exemplars-off/client_golang")
 	})
 }
 

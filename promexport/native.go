@@ -75,10 +75,9 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	if m.byKey == nil {
-		m.byKey = make(map[K]*histAcc)
-	}
-	a = &histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
+	m.init()
+	a = m.newAcc()
+	*a = histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
 	a.byStatus = byStatus
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)

@@ -65,6 +65,9 @@ type translator struct {
 	// are bounded by the cardinality limit, the cache by maxLabelCache.
 	mu     sync.Mutex
 	labels map[attribute.Distinct]seedLabels
+
+	// How many series each form had at the previous scrape.
+	seedSeries, semconvSeries atomic.Int64
 }
 
 const maxLabelCache = 1 << 16
@@ -102,8 +105,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	out := make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics)+1)
 	seed := t.names != NamesSemconv
 	semconvForm := t.names != NamesSeed
-	merged := mergedHistograms[histKey]{bounds: t.bounds}
-	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds}
+	merged := mergedHistograms[histKey]{bounds: t.bounds, size: int(t.seedSeries.Load())}
+	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds, size: int(t.semconvSeries.Load())}
 	var overflow overflowAcc
 	for _, sm := range rm.ScopeMetrics {
 		kept := sm.Metrics[:0:0]
@@ -154,6 +157,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		}
 	}
 
+	t.seedSeries.Store(int64(len(merged.order)))
+	t.semconvSeries.Store(int64(len(semconvMerged.order)))
 	derived := metricdata.ScopeMetrics{Scope: scope}
 	if semconvForm && len(semconvMerged.order) > 0 {
 		m := semconvMerged.metric
@@ -254,6 +259,9 @@ type mergedHistograms[K comparable] struct {
 	byKey  map[K]*histAcc
 	keys   []K
 	order  []*histAcc
+	size   int       // the expected number of series
+	accs   []histAcc // where new series come from
+	counts []uint64  // where their bucket counts come from
 }
 
 type histAcc struct {
@@ -270,19 +278,50 @@ type histAcc struct {
 	exp       *expState     // a native histogram's buckets, nil for a classic one
 }
 
+// init sizes the merge for as many series as the previous scrape had:
+// series only come and go with the cardinality limit's reset, so growing
+// the map and slices from nothing on every scrape would be wasted work.
+func (m *mergedHistograms[K]) init() {
+	if m.byKey != nil {
+		return
+	}
+	m.byKey = make(map[K]*histAcc, m.size)
+	m.keys = make([]K, 0, m.size)
+	m.order = make([]*histAcc, 0, m.size)
+	m.accs = make([]histAcc, 0, m.size)
+}
+
+// newAcc returns a zero series, from one allocation for the expected
+// number of them.
+func (m *mergedHistograms[K]) newAcc() *histAcc {
+	if len(m.accs) == cap(m.accs) {
+		return new(histAcc)
+	}
+	m.accs = m.accs[:len(m.accs)+1]
+	return &m.accs[len(m.accs)-1]
+}
+
+// newCounts returns n zero bucket counts, likewise.
+func (m *mergedHistograms[K]) newCounts(n int) []uint64 {
+	if len(m.counts)+n > cap(m.counts) {
+		m.counts = make([]uint64, 0, max(m.size, 1)*n)
+	}
+	m.counts = m.counts[:len(m.counts)+n]
+	return m.counts[len(m.counts)-n : len(m.counts) : len(m.counts)]
+}
+
 // acc returns the series of key, created with dp's boundaries if new.
 func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float64], byStatus bool) (a *histAcc, created bool) {
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	if m.byKey == nil {
-		m.byKey = make(map[K]*histAcc)
-	}
+	m.init()
 	bounds := m.bounds
 	if bounds == nil {
 		bounds = dp.Bounds
 	}
-	a = &histAcc{bounds: bounds, counts: make([]uint64, len(bounds)+1), start: dp.StartTime, time: dp.Time}
+	a = m.newAcc()
+	*a = histAcc{bounds: bounds, counts: m.newCounts(len(bounds) + 1), start: dp.StartTime, time: dp.Time}
 	a.byStatus = byStatus
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
