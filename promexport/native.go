@@ -79,6 +79,9 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 	a = m.newAcc()
 	*a = histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
 	a.byStatus = byStatus
+	if byStatus {
+		a.statuses = m.newStatuses()
+	}
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
 	m.order = append(m.order, a)

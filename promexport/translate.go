@@ -262,6 +262,8 @@ type mergedHistograms[K comparable] struct {
 	size   int       // the expected number of series
 	accs   []histAcc // where new series come from
 	counts []uint64  // where their bucket counts come from
+
+	statuses []statusCount // where their statuses come from
 }
 
 type histAcc struct {
@@ -301,6 +303,17 @@ func (m *mergedHistograms[K]) newAcc() *histAcc {
 	return &m.accs[len(m.accs)-1]
 }
 
+// newStatuses returns room for a series' first few statuses, likewise.
+func (m *mergedHistograms[K]) newStatuses() []statusCount {
+	const room = 4
+	if len(m.statuses)+room > cap(m.statuses) {
+		m.statuses = make([]statusCount, 0, max(m.size, 1)*room)
+	}
+	i := len(m.statuses)
+	m.statuses = m.statuses[:i+room]
+	return m.statuses[i : i : i+room]
+}
+
 // newCounts returns n zero bucket counts, likewise.
 func (m *mergedHistograms[K]) newCounts(n int) []uint64 {
 	if len(m.counts)+n > cap(m.counts) {
@@ -323,6 +336,9 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 	a = m.newAcc()
 	*a = histAcc{bounds: bounds, counts: m.newCounts(len(bounds) + 1), start: dp.StartTime, time: dp.Time}
 	a.byStatus = byStatus
+	if byStatus {
+		a.statuses = m.newStatuses()
+	}
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
 	m.order = append(m.order, a)
