@@ -66,6 +66,12 @@ type translator struct {
 	mu     sync.Mutex
 	labels map[attribute.Distinct]seedLabels
 
+	// rm is collected into on every scrape, so the SDK reuses the
+	// duration histogram's points and bucket counts instead of allocating
+	// them again; collectMu serialises the scrapes that use it.
+	collectMu sync.Mutex
+	rm        metricdata.ResourceMetrics
+
 	// How many series each form had at the previous scrape.
 	seedSeries, semconvSeries atomic.Int64
 }
@@ -89,8 +95,11 @@ type histKey struct {
 }
 
 func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, error) {
-	var rm metricdata.ResourceMetrics
-	if err := t.source.Collect(ctx, &rm); err != nil {
+	t.collectMu.Lock()
+	defer t.collectMu.Unlock()
+	rm := &t.rm
+	defer detach(rm)
+	if err := t.source.Collect(ctx, rm); err != nil {
 		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
 			t.closed.Store(true)
 			return nil, err
@@ -171,6 +180,25 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
 	out = append(out, derived)
 	return out, nil
+}
+
+// detach lets the next collection into rm reuse only what Produce copied
+// out: the HTTP duration histograms. The other metrics go to the exporter
+// as they are and are read after Produce returns, possibly while the next
+// scrape collects, so their data must not be written again.
+func detach(rm *metricdata.ResourceMetrics) {
+	for i := range rm.ScopeMetrics {
+		ms := rm.ScopeMetrics[i].Metrics
+		for j := range ms {
+			if ms[j].Name == mbsemconv.InstrumentHTTPServerDuration {
+				switch ms[j].Data.(type) {
+				case metricdata.Histogram[float64], metricdata.ExponentialHistogram[float64]:
+					continue
+				}
+			}
+			ms[j].Data = nil
+		}
+	}
 }
 
 // seedLabels returns the cached translation of a point's attributes; t.mu
