@@ -18,7 +18,7 @@ import (
 // draws on every collection, and the collection copies the slots out even
 // when none holds an exemplar. With exemplars on and most requests
 // untraced (or traced but not sampled), that was a third of a scrape's
-// cost and a fifth of the memory held per series, for nothing. An unused
+// cost and half the memory held per series, for nothing. An unused
 // lazy reservoir costs one nil check per collection and no memory besides
 // its own header; once a sampled request arrives it behaves exactly as
 // the default one.
