@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,14 +33,19 @@ var (
 // metricsbridge and through a client_golang registry holding the same
 // series, plain and gzip'd.
 func BenchmarkScrape(b *testing.B) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	cfg.CardinalityLimit = 10_000
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		b.Fatal(err)
+	newProvider := func(exemplars bool) *otelmetrics.Provider {
+		cfg := otelmetrics.DefaultConfig()
+		cfg.Enabled = true
+		cfg.CardinalityLimit = 10_000
+		cfg.Exemplars = exemplars
+		p, err := otelmetrics.NewProvider(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Shutdown(b.Context()) })
+		return p
 	}
-	b.Cleanup(func() { _ = p.Shutdown(b.Context()) })
+	p, noExemplars := newProvider(true), newProvider(false)
 	mux := http.NewServeMux()
 	for i := range benchHandlers {
 		mux.HandleFunc(fmt.Sprintf("/api/h%d/{code}", i), func(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +53,7 @@ func BenchmarkScrape(b *testing.B) {
 			w.WriteHeader(code)
 		})
 	}
-	h := p.Middleware(mux)
+	h, h2 := p.Middleware(mux), noExemplars.Middleware(mux)
 
 	reg := prometheus.NewRegistry()
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
@@ -59,6 +66,7 @@ func BenchmarkScrape(b *testing.B) {
 		for _, m := range benchMethods {
 			for _, s := range benchStatuses {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, fmt.Sprintf("/api/h%d/%d", i, s), nil))
+				h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, fmt.Sprintf("/api/h%d/%d", i, s), nil))
 				route := fmt.Sprintf("/api/h%d/{code}", i)
 				requests.WithLabelValues(m, route, strconv.Itoa(s)).Inc()
 				duration.WithLabelValues(m, route).Observe(0.001)
@@ -117,18 +125,107 @@ func BenchmarkScrape(b *testing.B) {
 			}
 		})
 	}
-	// The comparison as one number, the two timed in alternation.
+	// The comparison as one number, the three timed in alternation: the
+	// default (exemplars on, no request traced) and METRICS_EXEMPLARS=false.
+	// Beside the wall time, the process's CPU time: on a machine shared
+	// with other work it is not inflated by the time the process waits for
+	// a core, and it includes the garbage collector's work on other threads,
+	// which a scrape that allocates more causes.
 	b.Run("ratio", func(b *testing.B) {
 		r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
-		var bridge, cg time.Duration
+		var wall, cpu [3]time.Duration
+		scrapers := []http.Handler{p.MetricsHandler(), noExemplars.MetricsHandler(), clientGolang}
 		for b.Loop() {
-			start := time.Now()
-			p.MetricsHandler().ServeHTTP(httptest.NewRecorder(), r)
-			bridge += time.Since(start)
-			start = time.Now()
-			clientGolang.ServeHTTP(httptest.NewRecorder(), r)
-			cg += time.Since(start)
+			for i, h := range scrapers {
+				start, startCPU := time.Now(), processCPU()
+				h.ServeHTTP(httptest.NewRecorder(), r)
+				wall[i] += time.Since(start)
+				cpu[i] += processCPU() - startCPU
+			}
 		}
-		b.ReportMetric(float64(bridge)/float64(cg), "bridge/client_golang")
+		b.ReportMetric(float64(wall[0])/float64(wall[2]), "bridge/client_golang")
+		b.ReportMetric(float64(wall[1])/float64(wall[2]), "exemplars-off/client_golang")
+		if cpu[2] > 0 {
+			b.ReportMetric(float64(cpu[0])/float64(cpu[2]), "cpu:bridge/client_golang")
+			b.ReportMetric(float64(cpu[1])/float64(cpu[2]), "cpu:exemplars-off/client_golang")
+		}
 	})
+}
+
+// BenchmarkMemoryPerSeries reports the heap held per route, one
+// http_requests_total series and one http_request_duration_seconds
+// histogram each, by the bridge and by a client_golang registry holding the
+// same series, after one request per route and one scrape (so what a scrape
+// caches counts too). Run with -benchtime 1x: each iteration builds n
+// routes from nothing.
+func BenchmarkMemoryPerSeries(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		routes := make([]string, n)
+		for i := range routes {
+			routes[i] = "/r" + strconv.Itoa(i) + "/{id}"
+		}
+		for _, impl := range []struct {
+			name string
+			fill func() (scrape http.Handler, keep func())
+		}{
+			{"bridge", func() (http.Handler, func()) {
+				cfg := otelmetrics.DefaultConfig()
+				cfg.Enabled = true
+				cfg.CardinalityLimit = n + 10
+				p, err := otelmetrics.NewProvider(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var i int
+				// The handler sets the pattern as a mux would, without a mux
+				// of n routes in the measurement.
+				h := p.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { r.Pattern = routes[i] }))
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				w := httptest.NewRecorder()
+				for i = range n {
+					h.ServeHTTP(w, r)
+				}
+				return p.MetricsHandler(), func() { _ = p.Shutdown(b.Context()) }
+			}},
+			{"client_golang", func() (http.Handler, func()) {
+				reg := prometheus.NewRegistry()
+				requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
+				duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+					Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+				}, []string{"method", "handler"})
+				reg.MustRegister(requests, duration)
+				for _, route := range routes {
+					requests.WithLabelValues(http.MethodGet, route, "200").Inc()
+					duration.WithLabelValues(http.MethodGet, route).Observe(0.001)
+				}
+				return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), func() { runtime.KeepAlive(reg) }
+			}},
+		} {
+			b.Run(fmt.Sprintf("%s/%d", impl.name, n), func(b *testing.B) {
+				var held uint64
+				for b.Loop() {
+					before := heapAlloc()
+					h, done := impl.fill()
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil))
+					if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), routes[n-1]) {
+						b.Fatalf("scrape: %d without the last route", rec.Code)
+					}
+					rec = nil
+					after := heapAlloc()
+					done()
+					held += after - before
+				}
+				b.ReportMetric(float64(held)/float64(b.N*n), "bytes/series")
+			})
+		}
+	}
+}
+
+func heapAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

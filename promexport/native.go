@@ -53,7 +53,7 @@ func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.Exponen
 			if created {
 				a.attrs = dp.Attributes
 			}
-			a.addExp(dp, "", t.nativeMax)
+			a.addExp(dp, nil, t.nativeMax)
 		}
 	}
 	if seed {
@@ -62,9 +62,9 @@ func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.Exponen
 			l := t.seedLabels(dp.Attributes)
 			a, created := merged.accExp(l.hist, dp, true)
 			if created {
-				a.attrs = l.hist.attrs()
+				a.attrs = l.histAttrs
 			}
-			a.addExp(dp, l.status, t.nativeMax)
+			a.addExp(dp, &l, t.nativeMax)
 		}
 		t.mu.Unlock()
 	}
@@ -75,12 +75,12 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	if m.byKey == nil {
-		m.byKey = make(map[K]*histAcc)
-	}
-	a = &histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
+	m.init()
+	a = m.newAcc()
+	*a = histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
+	a.byStatus = byStatus
 	if byStatus {
-		a.statuses = make(map[string]uint64, 4)
+		a.statuses = m.newStatuses()
 	}
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
@@ -93,7 +93,7 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 // scale, a coarser one downscales the series; a series that would need more
 // than maxBuckets buckets on either sign is downscaled until it fits, as
 // the SDK does within one point.
-func (a *histAcc) addExp(dp metricdata.ExponentialHistogramDataPoint[float64], status string, maxBuckets int) {
+func (a *histAcc) addExp(dp metricdata.ExponentialHistogramDataPoint[float64], status *seedLabels, maxBuckets int) {
 	if a.exp == nil {
 		a.addExpToClassic(dp)
 	} else {
@@ -124,9 +124,7 @@ func (a *histAcc) addExp(dp metricdata.ExponentialHistogramDataPoint[float64], s
 	if dp.Time.After(a.time) {
 		a.time = dp.Time
 	}
-	if a.statuses != nil {
-		a.statuses[status] += dp.Count
-	}
+	a.countStatus(status, dp.Count)
 }
 
 // addExpToClassic folds an exponential point into a classic series: each
@@ -150,7 +148,7 @@ func (a *histAcc) addExpToClassic(dp metricdata.ExponentialHistogramDataPoint[fl
 // bucket's count goes to the exponential bucket holding its upper bound
 // (the +Inf bucket's to the one above the last bound), so no request is
 // lost.
-func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], status string) {
+func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], status *seedLabels) {
 	e := a.exp
 	for i, c := range dp.BucketCounts {
 		if c == 0 {
@@ -178,9 +176,7 @@ func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], sta
 	if dp.Time.After(a.time) {
 		a.time = dp.Time
 	}
-	if a.statuses != nil {
-		a.statuses[status] += dp.Count
-	}
+	a.countStatus(status, dp.Count)
 }
 
 // expIndex is the index of the bucket holding v > 0 at scale.

@@ -2,6 +2,7 @@ package promexport
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -52,7 +53,7 @@ func TestMergeExponentialScales(t *testing.T) {
 			dp := expPoint(values, int32(rng.IntN(14))-2)
 			status := []string{"200", "404", "500"}[p%3]
 			a, _ = m.accExp("k", dp, true)
-			a.addExp(dp, status, 1<<20)
+			a.addExp(dp, &seedLabels{status: status}, 1<<20)
 			statusCount[status] += uint64(n)
 			all = append(all, values...)
 		}
@@ -67,10 +68,12 @@ func TestMergeExponentialScales(t *testing.T) {
 		if got.Scale > maxNativeScale {
 			t.Fatalf("trial %d: scale %d above Prometheus' %d", trial, got.Scale, maxNativeScale)
 		}
-		for s, n := range statusCount {
-			if a.statuses[s] != n {
-				t.Fatalf("trial %d: status %s counted %d, want %d", trial, s, a.statuses[s], n)
-			}
+		byStatus := map[string]uint64{}
+		for _, s := range a.statuses {
+			byStatus[s.status] += s.count
+		}
+		if !maps.Equal(byStatus, statusCount) {
+			t.Fatalf("trial %d: statuses counted %v, want %v", trial, byStatus, statusCount)
 		}
 	}
 }
@@ -91,7 +94,7 @@ func TestMergeExponentialBucketBound(t *testing.T) {
 	slow := expPoint([]float64{10, 11, 12}, 8)
 	for _, dp := range []metricdata.ExponentialHistogramDataPoint[float64]{fast, slow} {
 		a, _ := m.accExp("k", dp, false)
-		a.addExp(dp, "", 16)
+		a.addExp(dp, nil, 16)
 	}
 	got := m.exponential().DataPoints[0]
 	if len(got.PositiveBucket.Counts) > 16 {
@@ -116,8 +119,8 @@ func TestMixedKindsKeepEveryRequest(t *testing.T) {
 
 	var nf mergedHistograms[string]
 	a, _ := nf.accExp("k", native, false)
-	a.addExp(native, "", 160)
-	a.add(classic, "")
+	a.addExp(native, nil, 160)
+	a.add(classic, nil)
 	got := nf.data().(metricdata.ExponentialHistogram[float64]).DataPoints[0]
 	var sum uint64
 	for _, c := range got.PositiveBucket.Counts {
@@ -129,9 +132,9 @@ func TestMixedKindsKeepEveryRequest(t *testing.T) {
 
 	var cf mergedHistograms[string]
 	c, _ := cf.acc("classic", classic, false)
-	c.add(classic, "")
+	c.add(classic, nil)
 	n, _ := cf.accExp("native", native, false)
-	n.addExp(native, "", 160)
+	n.addExp(native, nil, 160)
 	h := cf.data().(metricdata.Histogram[float64])
 	for _, dp := range h.DataPoints {
 		var sum uint64

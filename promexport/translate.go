@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,13 +65,27 @@ type translator struct {
 	// are bounded by the cardinality limit, the cache by maxLabelCache.
 	mu     sync.Mutex
 	labels map[attribute.Distinct]seedLabels
+
+	// rm is collected into on every scrape, so the SDK reuses the
+	// duration histogram's points and bucket counts instead of allocating
+	// them again; collectMu serialises the scrapes that use it.
+	collectMu sync.Mutex
+	rm        metricdata.ResourceMetrics
+
+	// How many series each form had at the previous scrape.
+	seedSeries, semconvSeries atomic.Int64
 }
 
 const maxLabelCache = 1 << 16
 
+// seedLabels is what one source attribute set becomes. The attribute sets
+// of the derived series are built once here, not on every scrape: building
+// them was a tenth of a scrape's allocations.
 type seedLabels struct {
-	hist   histKey
-	status string
+	hist      histKey
+	status    string
+	histAttrs attribute.Set // http_request_duration_seconds'
+	reqAttrs  attribute.Set // http_requests_total's
 }
 
 // histKey is one http_request_duration_seconds series.
@@ -80,8 +95,11 @@ type histKey struct {
 }
 
 func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, error) {
-	var rm metricdata.ResourceMetrics
-	if err := t.source.Collect(ctx, &rm); err != nil {
+	t.collectMu.Lock()
+	defer t.collectMu.Unlock()
+	rm := &t.rm
+	defer detach(rm)
+	if err := t.source.Collect(ctx, rm); err != nil {
 		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
 			t.closed.Store(true)
 			return nil, err
@@ -96,8 +114,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	out := make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics)+1)
 	seed := t.names != NamesSemconv
 	semconvForm := t.names != NamesSeed
-	merged := mergedHistograms[histKey]{bounds: t.bounds}
-	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds}
+	merged := mergedHistograms[histKey]{bounds: t.bounds, size: int(t.seedSeries.Load())}
+	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds, size: int(t.semconvSeries.Load())}
 	var overflow overflowAcc
 	for _, sm := range rm.ScopeMetrics {
 		kept := sm.Metrics[:0:0]
@@ -127,7 +145,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					if created {
 						a.attrs = dp.Attributes
 					}
-					a.add(dp, "")
+					a.add(dp, nil)
 				}
 			}
 			if seed {
@@ -136,9 +154,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					l := t.seedLabels(dp.Attributes)
 					a, created := merged.acc(l.hist, dp, true)
 					if created {
-						a.attrs = l.hist.attrs()
+						a.attrs = l.histAttrs
 					}
-					a.add(dp, l.status)
+					a.add(dp, &l)
 				}
 				t.mu.Unlock()
 			}
@@ -148,6 +166,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		}
 	}
 
+	t.seedSeries.Store(int64(len(merged.order)))
+	t.semconvSeries.Store(int64(len(semconvMerged.order)))
 	derived := metricdata.ScopeMetrics{Scope: scope}
 	if semconvForm && len(semconvMerged.order) > 0 {
 		m := semconvMerged.metric
@@ -160,6 +180,25 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
 	out = append(out, derived)
 	return out, nil
+}
+
+// detach lets the next collection into rm reuse only what Produce copied
+// out: the HTTP duration histograms. The other metrics go to the exporter
+// as they are and are read after Produce returns, possibly while the next
+// scrape collects, so their data must not be written again.
+func detach(rm *metricdata.ResourceMetrics) {
+	for i := range rm.ScopeMetrics {
+		ms := rm.ScopeMetrics[i].Metrics
+		for j := range ms {
+			if ms[j].Name == mbsemconv.InstrumentHTTPServerDuration {
+				switch ms[j].Data.(type) {
+				case metricdata.Histogram[float64], metricdata.ExponentialHistogram[float64]:
+					continue
+				}
+			}
+			ms[j].Data = nil
+		}
+	}
 }
 
 // seedLabels returns the cached translation of a point's attributes; t.mu
@@ -181,6 +220,8 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 			l.status = strconv.FormatInt(v.AsInt64(), 10)
 		}
 	}
+	l.histAttrs = l.hist.attrs()
+	l.reqAttrs = l.hist.requestAttrs(l.status)
 	if t.labels == nil || len(t.labels) >= maxLabelCache {
 		t.labels = make(map[attribute.Distinct]seedLabels)
 	}
@@ -190,20 +231,22 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 
 // seedMetrics turns the merged points into the reference gateway's series.
 func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
-	requests := metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true}
-	for i, a := range m.order {
-		k := m.keys[i]
-		statuses := make([]string, 0, len(a.statuses))
-		for s := range a.statuses {
-			statuses = append(statuses, s)
-		}
-		slices.Sort(statuses)
-		for _, s := range statuses {
+	n := 0
+	for _, a := range m.order {
+		n += len(a.statuses)
+	}
+	requests := metricdata.Sum[int64]{
+		Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+		DataPoints: make([]metricdata.DataPoint[int64], 0, n),
+	}
+	for _, a := range m.order {
+		slices.SortFunc(a.statuses, func(x, y statusCount) int { return strings.Compare(x.status, y.status) })
+		for _, s := range a.statuses {
 			requests.DataPoints = append(requests.DataPoints, metricdata.DataPoint[int64]{
-				Attributes: k.requestAttrs(s),
+				Attributes: s.attrs,
 				StartTime:  a.start,
 				Time:       a.time,
-				Value:      int64(a.statuses[s]),
+				Value:      int64(s.count),
 			})
 		}
 	}
@@ -244,6 +287,11 @@ type mergedHistograms[K comparable] struct {
 	byKey  map[K]*histAcc
 	keys   []K
 	order  []*histAcc
+	size   int       // the expected number of series
+	accs   []histAcc // where new series come from
+	counts []uint64  // where their bucket counts come from
+
+	statuses []statusCount // where their statuses come from
 }
 
 type histAcc struct {
@@ -255,8 +303,52 @@ type histAcc struct {
 	start     time.Time
 	time      time.Time
 	exemplars []metricdata.Exemplar[float64] // at most one per bucket, the latest
-	statuses  map[string]uint64
-	exp       *expState // a native histogram's buckets, nil for a classic one
+	byStatus  bool
+	statuses  []statusCount // a handful: the status codes one route answers with
+	exp       *expState     // a native histogram's buckets, nil for a classic one
+}
+
+// init sizes the merge for as many series as the previous scrape had:
+// series only come and go with the cardinality limit's reset, so growing
+// the map and slices from nothing on every scrape would be wasted work.
+func (m *mergedHistograms[K]) init() {
+	if m.byKey != nil {
+		return
+	}
+	m.byKey = make(map[K]*histAcc, m.size)
+	m.keys = make([]K, 0, m.size)
+	m.order = make([]*histAcc, 0, m.size)
+	m.accs = make([]histAcc, 0, m.size)
+}
+
+// newAcc returns a zero series, from one allocation for the expected
+// number of them.
+func (m *mergedHistograms[K]) newAcc() *histAcc {
+	if len(m.accs) == cap(m.accs) {
+		return new(histAcc)
+	}
+	m.accs = m.accs[:len(m.accs)+1]
+	return &m.accs[len(m.accs)-1]
+}
+
+// newStatuses returns room for a series' first few statuses, likewise.
+func (m *mergedHistograms[K]) newStatuses() []statusCount {
+	const room = 4
+	if len(m.statuses)+room > cap(m.statuses) {
+		m.statuses = make([]statusCount, 0, max(m.size, 1)*room)
+	}
+	i := len(m.statuses)
+	m.statuses = m.statuses[:i+room]
+	return m.statuses[i : i : i+room]
+}
+
+// newCounts returns n zero bucket counts, likewise.
+func (m *mergedHistograms[K]) newCounts(n int) []uint64 {
+	if len(m.counts)+n > cap(m.counts) {
+		m.counts = make([]uint64, 0, max(m.size, 1)*n)
+	}
+	m.counts = m.counts[:len(m.counts)+n]
+	return m.counts[len(m.counts)-n : len(m.counts) : len(m.counts)]
 }
 
 // acc returns the series of key, created with dp's boundaries if new.
@@ -264,16 +356,16 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	if m.byKey == nil {
-		m.byKey = make(map[K]*histAcc)
-	}
+	m.init()
 	bounds := m.bounds
 	if bounds == nil {
 		bounds = dp.Bounds
 	}
-	a = &histAcc{bounds: bounds, counts: make([]uint64, len(bounds)+1), start: dp.StartTime, time: dp.Time}
+	a = m.newAcc()
+	*a = histAcc{bounds: bounds, counts: m.newCounts(len(bounds) + 1), start: dp.StartTime, time: dp.Time}
+	a.byStatus = byStatus
 	if byStatus {
-		a.statuses = make(map[string]uint64, 4)
+		a.statuses = m.newStatuses()
 	}
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
@@ -282,7 +374,7 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 }
 
 // add merges dp, counted under status when the series keeps statuses.
-func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) {
+func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status *seedLabels) {
 	if a.exp != nil {
 		a.addClassicToExp(dp, status)
 		return
@@ -312,12 +404,33 @@ func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status string) 
 	if dp.Time.After(a.time) {
 		a.time = dp.Time
 	}
-	if a.statuses != nil {
-		a.statuses[status] += dp.Count
-	}
+	a.countStatus(status, dp.Count)
 	for _, e := range dp.Exemplars {
 		a.addExemplar(e)
 	}
+}
+
+// statusCount is one http_requests_total series of a histogram series.
+type statusCount struct {
+	status string
+	attrs  attribute.Set
+	count  uint64
+}
+
+// countStatus adds n requests under l's status, when the series keeps
+// statuses. A slice searched in order costs less than a map for the few
+// statuses one route answers with; the SDK's cardinality limit bounds them.
+func (a *histAcc) countStatus(l *seedLabels, n uint64) {
+	if !a.byStatus {
+		return
+	}
+	for i := range a.statuses {
+		if a.statuses[i].status == l.status {
+			a.statuses[i].count += n
+			return
+		}
+	}
+	a.statuses = append(a.statuses, statusCount{status: l.status, attrs: l.reqAttrs, count: n})
 }
 
 // addExemplar keeps the latest exemplar per bucket, with only its trace

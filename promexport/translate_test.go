@@ -23,7 +23,7 @@ func TestMergeOtherBoundaries(t *testing.T) {
 	}
 	for _, dp := range []metricdata.HistogramDataPoint[float64]{first, other} {
 		a, _ := m.acc("k", dp, false)
-		a.add(dp, "")
+		a.add(dp, nil)
 	}
 	got := m.histogram().DataPoints[0]
 	// 0.05 → le 0.1; 0.5 → le 0.5; 2 → +Inf; +Inf → +Inf.

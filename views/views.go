@@ -212,7 +212,7 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		return nil, err
 	}
 	httpAttrs := attribute.NewAllowKeysFilter(HTTPServerKeys...)
-	bodySize := sdkmetric.Stream{AttributeFilter: httpAttrs}
+	bodySize := sdkmetric.Stream{AttributeFilter: httpAttrs, ExemplarReservoirProviderSelector: LazyExemplarReservoirs}
 	if !c.bodySizes {
 		bodySize = sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
 	}
@@ -224,8 +224,8 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		}
 		buckets = sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: int32(c.native), MaxScale: 20}
 	}
-	filtered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{AttributeFilter: httpAttrs, Aggregation: buckets})
-	unfiltered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{Aggregation: buckets})
+	filtered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{AttributeFilter: httpAttrs, Aggregation: buckets, ExemplarReservoirProviderSelector: LazyExemplarReservoirs})
+	unfiltered := view(InstrumentHTTPServerDuration, sdkmetric.Stream{Aggregation: buckets, ExemplarReservoirProviderSelector: LazyExemplarReservoirs})
 	duration := func(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 		if c.trusted != "" && i.Scope.Name == c.trusted {
 			return unfiltered(i)
