@@ -125,6 +125,10 @@ type Config struct {
 	// MaxBuckets is the most histogram buckets the destination keeps (0:
 	// no limit); serve refuses more at start.
 	MaxBuckets int
+	// ExplicitOnly is set for destinations that take explicit-bucket
+	// histograms only; serve refuses native (exponential) histograms for
+	// them at start.
+	ExplicitOnly bool
 	// HistogramAggregation is what
 	// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION asked for,
 	// HistogramExplicit when unset.
@@ -159,6 +163,8 @@ type preset struct {
 	maxBatch    int
 	maxBytes    int
 	maxBuckets  int
+	// explicitOnly: the destination takes no exponential histograms.
+	explicitOnly bool
 }
 
 // ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv and
@@ -268,7 +274,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		// intake refuses as well.
 		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
 	}
-	c.MaxBatch, c.MaxBytes, c.MaxBuckets = p.maxBatch, p.maxBytes, p.maxBuckets
+	c.MaxBatch, c.MaxBytes, c.MaxBuckets, c.ExplicitOnly = p.maxBatch, p.maxBytes, p.maxBuckets, p.explicitOnly
 	c.HistogramAggregation, err = histogramAggregation(lookup)
 	errs = append(errs, err)
 	// The specification's switch for the whole SDK; here it turns push
@@ -290,15 +296,13 @@ const (
 	datadogMaxBytes  = 450_000 // Datadog: 500 KB uncompressed
 )
 
-// histogramAggregation maps OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
-// onto the histogram setting. Only explicit buckets exist today; the
-// exponential aggregation is refused rather than silently ignored.
+// histogramAggregation reads OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION.
+// The binary maps it onto METRICS_HISTOGRAMS (one instrument has one
+// aggregation, so the scrape and the push share it).
 func histogramAggregation(lookup env.Lookup) (string, error) {
 	switch v := strings.ToLower(env.String(lookup, EnvHistogramAggregation, HistogramExplicit)); v {
-	case HistogramExplicit:
+	case HistogramExplicit, HistogramExponential:
 		return v, nil
-	case HistogramExponential:
-		return HistogramExplicit, env.Errorf(EnvHistogramAggregation, v, "exponential histograms are not supported yet; unset it or use %s", HistogramExplicit)
 	default:
 		return HistogramExplicit, env.Errorf(EnvHistogramAggregation, v, "want %s or %s", HistogramExplicit, HistogramExponential)
 	}
@@ -334,7 +338,7 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://ingest." + realm + ".signalfx.com/v2/datapoint/otlp",
 			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": EnvSplunkToken},
-			temporality: Delta, maxBuckets: 31}, checkSecret(EnvSplunkToken, token)
+			temporality: Delta, maxBuckets: 31, explicitOnly: true}, checkSecret(EnvSplunkToken, token)
 	case "newrelic":
 		// https://docs.newrelic.com/docs/opentelemetry/best-practices/opentelemetry-otlp/
 		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net,

@@ -133,7 +133,12 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	// ENABLE_METRICS stays the master switch; OTEL_METRICS_EXPORTER picks
 	// where the metrics go.
 	s.push = s.metrics.Enabled && s.otlp.OTLP
-	if n := len(s.metrics.LatencyBuckets) + 1; s.otlp.OTLP && s.otlp.MaxBuckets > 0 && n > s.otlp.MaxBuckets {
+	if s.otlp.OTLP {
+		if err := pushHistograms(&s, lookup); err != nil {
+			return s, err
+		}
+	}
+	if n := len(s.metrics.LatencyBuckets) + 1; s.otlp.OTLP && s.otlp.MaxBuckets > 0 && s.metrics.Histograms == otelmetrics.HistogramsClassic && n > s.otlp.MaxBuckets {
 		// The destination would drop the histogram whole, silently.
 		return s, env.Errorf(otelmetrics.EnvLatencyBuckets, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.metrics.LatencyBuckets)), ","), "[]"),
 			"%d boundaries make %d buckets; %s=%s keeps histograms of at most %d buckets, so give at most %d boundaries",
@@ -144,6 +149,33 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 		return s, noKeyError(lookup)
 	}
 	return s, nil
+}
+
+// pushHistograms reconciles OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
+// with METRICS_HISTOGRAMS: an instrument has one aggregation, which the
+// scrape and the push share, so the OTel variable picks native histograms
+// when METRICS_HISTOGRAMS is unset and must agree with it otherwise. A
+// destination that takes explicit buckets only refuses native ones.
+func pushHistograms(s *settings, lookup env.Lookup) error {
+	_, histogramsSet := lookup(otelmetrics.EnvHistograms)
+	_, aggregationSet := lookup(collector.EnvHistogramAggregation)
+	native := s.metrics.Histograms == otelmetrics.HistogramsNative
+	from, value := otelmetrics.EnvHistograms, s.metrics.Histograms // what asked for native
+	switch exponential := s.otlp.HistogramAggregation == collector.HistogramExponential; {
+	case aggregationSet && !histogramsSet && exponential:
+		s.metrics.Histograms = otelmetrics.HistogramsNative
+		native = true
+		from, value = collector.EnvHistogramAggregation, s.otlp.HistogramAggregation
+	case aggregationSet && histogramsSet && exponential != native:
+		return env.Errorf(collector.EnvHistogramAggregation, s.otlp.HistogramAggregation,
+			"%s=%s asks for the other aggregation, and the scrape and the push share one; set them alike or unset one",
+			otelmetrics.EnvHistograms, s.metrics.Histograms)
+	}
+	if native && s.otlp.ExplicitOnly {
+		return env.Errorf(from, value, "%s=%s takes explicit-bucket histograms only (%s=%s)",
+			collector.EnvVendor, s.otlp.Vendor, otelmetrics.EnvHistograms, otelmetrics.HistogramsClassic)
+	}
+	return nil
 }
 
 // noKeyError is the start-up error for metrics that need scrape tokens

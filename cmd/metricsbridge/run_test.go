@@ -128,6 +128,14 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"splunk bucket limit", map[string]string{"METRICS_OTLP_VENDOR": "splunk", "SPLUNK_REALM": "us1", "SPLUNK_ACCESS_TOKEN": "t",
 			"METRICS_LATENCY_BUCKETS": "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2,2.1,2.2,2.3,2.4,2.5,2.6,2.7,2.8,2.9,3,3.1"},
 			`invalid METRICS_LATENCY_BUCKETS="0.1,0.2,`},
+		{"splunk native histograms", map[string]string{"METRICS_OTLP_VENDOR": "splunk", "SPLUNK_REALM": "us1", "SPLUNK_ACCESS_TOKEN": "t", "METRICS_HISTOGRAMS": "native"},
+			`invalid METRICS_HISTOGRAMS="native": METRICS_OTLP_VENDOR=splunk takes explicit-bucket histograms only (METRICS_HISTOGRAMS=classic)`},
+		{"splunk exponential aggregation", map[string]string{"METRICS_OTLP_VENDOR": "splunk", "SPLUNK_REALM": "us1", "SPLUNK_ACCESS_TOKEN": "t",
+			"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "base2_exponential_bucket_histogram"},
+			`invalid OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION="base2_exponential_bucket_histogram": METRICS_OTLP_VENDOR=splunk takes explicit-bucket histograms only`},
+		{"aggregations that disagree", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "METRICS_HISTOGRAMS": "classic",
+			"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "base2_exponential_bucket_histogram"},
+			`invalid OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION="base2_exponential_bucket_histogram": METRICS_HISTOGRAMS=classic asks for the other aggregation`},
 		{"datadog site", map[string]string{"METRICS_OTLP_VENDOR": "datadog", "DD_API_KEY": "k", "DD_SITE": "ddog-gov.com"}, `invalid DD_SITE="ddog-gov.com"`},
 		{"otlp CA file", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com", "OTEL_EXPORTER_OTLP_CERTIFICATE": "/nonexistent/ca.pem"},
 			`invalid OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem": cannot read the CA certificate file`},
@@ -159,6 +167,22 @@ func TestBadConfigurationExits2(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION picks native
+// histograms when METRICS_HISTOGRAMS is unset: the scrape and the push
+// share the instrument's one aggregation.
+func TestExponentialAggregationPicksNative(t *testing.T) {
+	vars := map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+	code, out, errOut := cli(t, vars, "", "check")
+	if code != exitOK || !strings.Contains(out, "\nMETRICS_HISTOGRAMS=classic\n") {
+		t.Fatalf("unset: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	vars["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"] = "base2_exponential_bucket_histogram"
+	code, out, errOut = cli(t, vars, "", "check")
+	if code != exitOK || !strings.Contains(out, "\nMETRICS_HISTOGRAMS=native\n") {
+		t.Errorf("exponential: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
