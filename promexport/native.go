@@ -75,17 +75,7 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	m.init()
-	a = m.newAcc()
-	*a = histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}
-	a.byStatus = byStatus
-	if byStatus {
-		a.statuses = m.newStatuses()
-	}
-	m.byKey[key] = a
-	m.keys = append(m.keys, key)
-	m.order = append(m.order, a)
-	return a, true
+	return m.register(key, histAcc{start: dp.StartTime, time: dp.Time, exp: &expState{scale: min(dp.Scale, maxNativeScale)}}, byStatus), true
 }
 
 // addExp merges an exponential point, counted under status when the series

@@ -356,13 +356,18 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 	if a := m.byKey[key]; a != nil {
 		return a, false
 	}
-	m.init()
 	bounds := m.bounds
 	if bounds == nil {
 		bounds = dp.Bounds
 	}
-	a = m.newAcc()
-	*a = histAcc{bounds: bounds, counts: m.newCounts(len(bounds) + 1), start: dp.StartTime, time: dp.Time}
+	return m.register(key, histAcc{bounds: bounds, counts: m.newCounts(len(bounds) + 1), start: dp.StartTime, time: dp.Time}, byStatus), true
+}
+
+// register adds a new series of key, set to first, in the order of arrival.
+func (m *mergedHistograms[K]) register(key K, first histAcc, byStatus bool) *histAcc {
+	m.init()
+	a := m.newAcc()
+	*a = first
 	a.byStatus = byStatus
 	if byStatus {
 		a.statuses = m.newStatuses()
@@ -370,7 +375,7 @@ func (m *mergedHistograms[K]) acc(key K, dp metricdata.HistogramDataPoint[float6
 	m.byKey[key] = a
 	m.keys = append(m.keys, key)
 	m.order = append(m.order, a)
-	return a, true
+	return a
 }
 
 // add merges dp, counted under status when the series keeps statuses.

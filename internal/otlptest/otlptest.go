@@ -456,7 +456,6 @@ func StartCollector(t testing.TB, sink *Sink, opts ...CollectorOption) *Collecto
 	}
 	c.Endpoint, c.GRPC = scheme+httpAddr, scheme+grpcAddr
 	c.addrs = []string{httpAddr, grpcAddr}
-	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -481,12 +480,20 @@ service:
       receivers: [otlp]
       exporters: [otlp_http, debug]
 `, httpAddr, tlsBlock, grpcAddr, tlsBlock, sink.URL())
+	c.launch(config)
+	return c
+}
+
+// launch writes config to a file of the test's and starts the collector
+// on it until the test ends.
+func (c *Collector) launch(config string) {
+	c.t.Helper()
+	c.cfg = filepath.Join(c.t.TempDir(), "collector.yaml")
 	if err := os.WriteFile(c.cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	c.Start()
-	t.Cleanup(c.Stop)
-	return c
+	c.t.Cleanup(c.Stop)
 }
 
 // Logs returns what the collector printed so far.

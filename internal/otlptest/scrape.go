@@ -2,8 +2,6 @@ package otlptest
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 
@@ -24,7 +22,6 @@ func StartScrapingCollector(t testing.TB, sink *Sink, target, tokenFile string) 
 	httpAddr, grpcAddr := promtest.FreeAddr(t), promtest.FreeAddr(t)
 	c.Endpoint, c.GRPC = "http://"+httpAddr, "http://"+grpcAddr
 	c.addrs = []string{httpAddr, grpcAddr}
-	c.cfg = filepath.Join(t.TempDir(), "collector.yaml")
 	config := fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -59,11 +56,7 @@ service:
       receivers: [otlp, prometheus]
       exporters: [otlp_http]
 `, httpAddr, grpcAddr, tokenFile, target, sink.URL())
-	if err := os.WriteFile(c.cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c.Start()
-	t.Cleanup(c.Stop)
+	c.launch(config)
 	return c
 }
 
