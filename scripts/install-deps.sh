@@ -11,6 +11,9 @@
 # installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Slow builds and npm packages are cached outside the checkout, so every
+# clone on a machine shares them.
+cache=${METRICSBRIDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/metricsbridge}
 
 need_root() {
 	if [ "$(id -u)" -eq 0 ]; then return; fi
@@ -54,9 +57,9 @@ fi
 echo "PyJWT $(/usr/bin/python3 -c 'import jwt; print(jwt.__version__)')"
 
 # The lock file pins jose and jsonwebtoken; npm ci reinstalls only when it
-# changed. The folder is git-ignored.
+# changed.
 lock=cmd/metricsbridge/testdata/interop/package-lock.json
-npmdir=.cache/npm
+npmdir=$cache/npm
 if ! cmp -s "$lock" "$npmdir/package-lock.json" || [ ! -d "$npmdir/node_modules/jose" ]; then
 	echo "install-deps: installing the npm JWT libraries into $npmdir"
 	mkdir -p "$npmdir"
@@ -72,10 +75,10 @@ for mod in examples/go/*/go.mod; do
 done
 
 # Prometheus 3, the tests' default server, built once per machine (about 6
-# minutes cold on 2 cores) and cached in .cache/prometheus.
+# minutes cold on 2 cores) and cached in $cache/prometheus.
 ./scripts/build-prometheus.sh >/dev/null
 
 # The OpenTelemetry Collector the push and scrape tests use, built once per
 # machine (7.5 minutes cold on an idle 2-core machine, an hour when the
-# cores are shared) and cached in .cache/otelcol.
+# cores are shared) and cached in $cache/otelcol.
 ./scripts/build-collector.sh >/dev/null

@@ -20,8 +20,18 @@ import (
 )
 
 // interopModules is where scripts/install-deps.sh installs the npm packages
-// of testdata/interop/package-lock.json; the folder is git-ignored.
-const interopModules = "../../.cache/npm/node_modules"
+// of testdata/interop/package-lock.json: the project's cache folder,
+// METRICSBRIDGE_CACHE or ~/.cache/metricsbridge.
+func interopModules() string {
+	if d := os.Getenv("METRICSBRIDGE_CACHE"); d != "" {
+		return filepath.Join(d, "npm", "node_modules")
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(".cache", "metricsbridge", "npm", "node_modules")
+	}
+	return filepath.Join(d, "metricsbridge", "npm", "node_modules")
+}
 
 // jsLib runs testdata/interop/interop.mjs with the machine's node.
 type jsLib struct {
@@ -36,12 +46,12 @@ func newJSLib(t *testing.T, name string) jsLib {
 	if err != nil {
 		t.Fatal("node not found in PATH: the interoperability tests need Node.js (Debian package nodejs)")
 	}
-	modules, err := filepath.Abs(interopModules)
+	modules, err := filepath.Abs(interopModules())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(modules, name, "package.json")); err != nil {
-		t.Fatalf("npm package %s is not installed in %s; run scripts/install-deps.sh", name, interopModules)
+		t.Fatalf("npm package %s is not installed in %s; run make deps", name, modules)
 	}
 	return jsLib{name: name, node: node, modules: modules}
 }
