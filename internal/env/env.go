@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge"
 )
 
 // ErrInvalid is wrapped by every *Error.
-var ErrInvalid = errors.New("invalid configuration")
+var ErrInvalid = metricsbridge.ErrConfig
 
 // Lookup is the signature of os.LookupEnv; tests pass a map's lookup.
 type Lookup func(string) (string, bool)
@@ -21,24 +23,8 @@ func Map(m map[string]string) Lookup {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-// Error is a rejected environment value.
-type Error struct {
-	Var    string
-	Value  string
-	Reason string
-	// Secret hides Value from Error so a bad key never reaches a log.
-	Secret bool
-}
-
-func (e *Error) Error() string {
-	v := strconv.Quote(e.Value)
-	if e.Secret {
-		v = "(hidden)"
-	}
-	return fmt.Sprintf("invalid %s=%s: %s", e.Var, v, e.Reason)
-}
-
-func (e *Error) Unwrap() error { return ErrInvalid }
+// Error is a rejected environment value, the module's public type.
+type Error = metricsbridge.ConfigError
 
 // Errorf builds an *Error for name=value.
 func Errorf(name, value, format string, args ...any) *Error {
