@@ -217,3 +217,30 @@ func TestHostileTemplateVolume(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// An anchor that holds an alias to itself once made the YAML conversion
+// recurse until the stack ran out, a fatal error no recover catches: the
+// alias budget was counted in document bytes, so a few MB of comment let
+// the recursion go deep enough (at 1 MB the document was refused, after
+// 4 s). A cycle is now refused at once, and the budget is counted in the
+// document's nodes, which comments do not add to.
+func TestHostileSelfAlias(t *testing.T) {
+	comment := strings.Repeat("# "+strings.Repeat("c", 78)+"\n", 4<<20/80)
+	for _, tc := range []struct{ name, doc, want string }{
+		{"sequence", "a: &x [*x]\n", "anchor 'x' value contains itself"},
+		{"mapping", "a: &x {b: *x}\n", "anchor 'x' value contains itself"},
+		{"through another anchor", "a: &x [1, &y {b: [*x]}]\n", "anchor 'x' value contains itself"},
+		{"merge key", "a: &x {<<: *x}\n", "anchor 'x' value contains itself"},
+		{"bomb", "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "aliases expand to more than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := tc.doc + comment + "openapi: 3.0.0\npaths: {/a: {get: {}}}\n"
+			ceiling(t, 5*time.Second, 256<<20, func() {
+				_, err := FromOpenAPI(context.Background(), []byte(doc))
+				if !errors.Is(err, ErrDocument) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err %v, want %q", err, tc.want)
+				}
+			})
+		})
+	}
+}
