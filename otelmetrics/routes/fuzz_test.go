@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // FuzzRoutes feeds arbitrary route lists and requests to the matcher:
@@ -171,4 +172,84 @@ func FuzzMatch(f *testing.F) {
 			t.Fatalf("work %d for a path of %d and %d templates (limit %d)", work, len(path), len(routes), limit)
 		}
 	})
+}
+
+// FuzzServeMuxAgreement compares the table FromOpenAPI builds from
+// arbitrary templates of literal segments and whole-segment parameters
+// with a real ServeMux holding the same patterns, on arbitrary paths:
+// whenever ServeMux accepts the patterns, both label the request alike.
+func FuzzServeMuxAgreement(f *testing.F) {
+	for _, seed := range []struct{ routes, method, path string }{
+		{"/x/{id},/x/a%2Fb", "GET", "/x/%2E%2E"},
+		{"/x/{id}", "GET", "/x/%2e"},
+		{"/x/a%2Fb,POST /x/{id}", "POST", "/x/a%2fb"},
+		{"/a/,/a/{b}", "HEAD", "/a/%2F"},
+		{"/%C3%A9/{x},/é/y", "GET", "/%C3%A9/y"},
+		{"/x/%2E%2E/{y},/{a}/{b}/c", "GET", "/x/%2E%2E/c"},
+		{"/a%00/{x}", "PUT", "/a%00/%25"},
+	} {
+		f.Add(seed.routes, seed.method, seed.path)
+	}
+	f.Fuzz(func(t *testing.T, routes, method, path string) {
+		var list []string
+		seen := map[string]bool{}
+		for _, r := range strings.Split(routes, ",") {
+			m, tmpl, ok := strings.Cut(r, " ")
+			if !ok {
+				m, tmpl = "GET", r
+			}
+			if !slices.Contains(operationKeys[:], strings.ToLower(m)) || m != strings.ToUpper(m) || !wholeSegmentTemplate(tmpl) {
+				continue
+			}
+			if r := m + " " + tmpl; !seen[r] {
+				seen[r] = true
+				list = append(list, r)
+			}
+		}
+		if len(list) == 0 || len(list) > 64 {
+			return
+		}
+		r, err := http.NewRequest(method, "http://h"+path, nil)
+		if err != nil {
+			return
+		}
+		a, ok := newMuxAgreement(t, list)
+		if !ok {
+			return
+		}
+		a.check(t, list, r)
+	})
+}
+
+// wholeSegmentTemplate reports whether t is a template both ServeMux and
+// the table read as literal segments and whole-segment parameters: no
+// control characters or spaces, and every brace a "{name}" segment with a
+// name ServeMux takes, each name once.
+func wholeSegmentTemplate(t string) bool {
+	if !strings.HasPrefix(t, "/") || strings.ContainsFunc(t, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return false
+	}
+	names := map[string]bool{}
+	for _, seg := range strings.Split(t[1:], "/") {
+		if !strings.ContainsAny(seg, "{}") {
+			continue
+		}
+		name, ok := strings.CutPrefix(seg, "{")
+		if name, ok = strings.CutSuffix(name, "}"); !ok || names[name] || !identifier(name) {
+			return false
+		}
+		names[name] = true
+	}
+	return true
+}
+
+// identifier reports whether s is a Go identifier, as ServeMux wants a
+// wildcard's name.
+func identifier(s string) bool {
+	for i, c := range s {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -55,7 +55,9 @@ func New(patterns []string) (*Table, error) {
 // specific, as API descriptions often have them: the template with a
 // literal segment at the first position where two differ wins, and
 // Conflicts reports the pairs. For any set ServeMux accepts, both label
-// every request alike.
+// every request alike, escaped paths included (/x/%2E%2E matches /x/{id},
+// a%2Fb is one segment); a template's trailing slash is that path alone,
+// which ServeMux writes /a/{$}.
 //
 // The cost is bounded by the document's size: references are resolved
 // once each, server variables substituted in one pass, and a document

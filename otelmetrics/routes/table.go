@@ -173,9 +173,11 @@ const MaxReportedConflicts = 20
 // thousand comparisons.
 const ConflictComparisons = 4_000_000
 
-// parseTemplate splits a path template into segments. Literal segments
-// are unescaped, as ServeMux does, so they compare with the decoded
-// request path.
+// parseTemplate splits a path template into segments. Literal text is
+// unescaped, as ServeMux does, so it compares with the unescaped segments
+// of the request path; the checks for empty, . and .. segments look at the
+// text as written, as ServeMux's own do, so /x/%2E%2E is the literal "..",
+// which only an escaped request path reaches.
 func parseTemplate(t string) ([]segment, error) {
 	if !strings.HasPrefix(t, "/") {
 		return nil, errTemplate("does not start with /")
@@ -189,13 +191,10 @@ func parseTemplate(t string) ([]segment, error) {
 	segs := make([]segment, len(raw))
 	for i, s := range raw {
 		if !strings.ContainsAny(s, "{}") {
-			if u, err := url.PathUnescape(s); err == nil && !strings.Contains(u, "/") {
-				s = u
-			}
 			if s == "." || s == ".." || (s == "" && i < len(raw)-1) {
 				return nil, errTemplate("has an empty, . or .. segment")
 			}
-			segs[i] = segment{kind: segLiteral, lit: s}
+			segs[i] = segment{kind: segLiteral, lit: unescapeSegment(s)}
 			continue
 		}
 		var parts []segmentPart
@@ -207,16 +206,18 @@ func parseTemplate(t string) ([]segment, error) {
 				if strings.IndexByte(rest, '}') >= 0 {
 					return nil, errTemplate("has an unbalanced }")
 				}
-				parts = append(parts, segmentPart{lit: rest})
-				shape.WriteString(rest)
+				lit := unescapeSegment(rest)
+				parts = append(parts, segmentPart{lit: lit})
+				shape.WriteString(lit)
 				break
 			}
 			if strings.IndexByte(rest[:open], '}') >= 0 {
 				return nil, errTemplate("has an unbalanced }")
 			}
 			if open > 0 {
-				parts = append(parts, segmentPart{lit: rest[:open]})
-				shape.WriteString(rest[:open])
+				lit := unescapeSegment(rest[:open])
+				parts = append(parts, segmentPart{lit: lit})
+				shape.WriteString(lit)
 			}
 			end := strings.IndexByte(rest[open:], '}')
 			if end < 0 {
@@ -275,7 +276,11 @@ func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, e
 	}
 	for i, c := range report.First {
 		method, _, _ := strings.Cut(c.Winner, " ")
-		if p := t.match(&http.Request{Method: method, URL: &url.URL{Path: c.Example}}, nil); p != c.Winner {
+		u, err := url.Parse(c.Example)
+		if err != nil {
+			u = &url.URL{Path: c.Example}
+		}
+		if p := t.match(&http.Request{Method: method, URL: u}, nil); p != c.Winner {
 			report.First[i].TakenBy = p
 		}
 	}
@@ -356,31 +361,71 @@ func (t *tree) match(r *http.Request, work *int) string {
 	if m < 0 {
 		return ""
 	}
+	// Like ServeMux, the escaped path is checked for cleanness and split,
+	// and each segment unescaped on its own: /x/%2E%2E is clean and its
+	// last segment "..", and a%2Fb is one segment, "a/b". Without RawPath
+	// the escaped path differs from Path only in bytes that are neither
+	// dots nor slashes, so Path serves for both, without allocating.
 	path := r.URL.Path
 	if r.URL.RawPath != "" {
-		path = decodedSegments(r.URL.EscapedPath())
+		path = r.URL.EscapedPath()
 	}
 	if len(path) == 0 || path[0] != '/' || !cleanPath(path) {
 		return ""
 	}
-	if p := t.roots[m].find(path[1:], work); p != "" || m != mHead {
+	segs := segments{path: path[1:]}
+	if r.URL.RawPath != "" {
+		segs = splitEscaped(path[1:])
+	}
+	if p := t.roots[m].find(segs, work); p != "" || m != mHead {
 		return p
 	}
-	return t.roots[mGet].find(path[1:], work)
+	return t.roots[mGet].find(segs, work)
 }
 
-// decodedSegments unescapes each segment of an escaped path on its own, as
-// ServeMux does, so that %2F stays inside its segment. It stands there as
-// NUL, which no literal segment contains (templates refuse control
-// characters) and a parameter matches like any other byte.
-func decodedSegments(escaped string) string {
-	segs := strings.Split(escaped, "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			segs[i] = strings.ReplaceAll(u, "/", "\x00")
-		}
+// segments is the path find walks: after its leading slash, either the
+// path itself, or for an escaped path its segments unescaped.
+type segments struct {
+	path  string
+	list  []string
+	split bool
+}
+
+// next returns the first segment, the rest, and whether there is a rest.
+func (s segments) next() (seg string, rest segments, more bool) {
+	if !s.split {
+		seg, after, more := strings.Cut(s.path, "/")
+		return seg, segments{path: after}, more
 	}
-	return strings.Join(segs, "/")
+	return s.list[0], segments{list: s.list[1:], split: true}, len(s.list) > 1
+}
+
+// splitEscaped splits an escaped path, after its leading slash, into its
+// segments unescaped.
+func splitEscaped(escaped string) segments {
+	list := strings.Split(escaped, "/")
+	for i, seg := range list {
+		list[i] = unescapeSegment(seg)
+	}
+	return segments{list: list, split: true}
+}
+
+// unescapeSegment unescapes one path segment as ServeMux does: text that
+// is not validly escaped stays as it is, and a segment that is an escaped
+// slash alone is taken for the empty segment of a trailing slash, as
+// ServeMux's lookup takes both for "/".
+func unescapeSegment(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	u, err := url.PathUnescape(s)
+	if err != nil {
+		return s
+	}
+	if u == "/" {
+		return ""
+	}
+	return u
 }
 
 // cleanPath reports whether path has no empty inner segment and no . or
@@ -413,11 +458,11 @@ func (n *routeNode) litChild(seg string) *routeNode {
 
 // find matches the path after its leading slash, depth first: literal,
 // then mixed, then parameter, backtracking when a branch does not match.
-func (n *routeNode) find(path string, work *int) string {
+func (n *routeNode) find(path segments, work *int) string {
 	if n == nil {
 		return ""
 	}
-	seg, rest, more := strings.Cut(path, "/")
+	seg, rest, more := path.next()
 	if work != nil {
 		*work += (1 + len(n.mixed)) * (len(seg) + 1)
 	}
@@ -549,6 +594,22 @@ func overlap(a, b tableRoute) (first int, ok bool) {
 	return first, aMore == bMore
 }
 
+// escapeSegment writes an unescaped segment back into a path that
+// ServeMux and the table both read as that segment: escaped where a
+// slash, a percent sign, a dot segment or an empty inner segment would
+// read otherwise, as written elsewhere.
+func escapeSegment(seg string, last bool) string {
+	switch {
+	case seg == "" && !last:
+		return "%2F"
+	case seg == "." || seg == "..":
+		return strings.ReplaceAll(seg, ".", "%2E")
+	case strings.ContainsAny(seg, "/%?#"):
+		return url.PathEscape(seg)
+	}
+	return seg
+}
+
 // conflictOf describes the conflict overlap found, with a path both
 // match. It is built only for the pairs a report keeps.
 func conflictOf(a, b tableRoute, first int) Conflict {
@@ -567,6 +628,7 @@ func conflictOf(a, b tableRoute, first int) Conflict {
 		default:
 			example[i] = "x"
 		}
+		example[i] = escapeSegment(example[i], i == len(a.segs)-1)
 	}
 	c := Conflict{Winner: a.pattern(), Loser: b.pattern(), Example: "/" + strings.Join(example, "/")}
 	if first > 0 {
