@@ -244,3 +244,64 @@ func TestHostileSelfAlias(t *testing.T) {
 		})
 	}
 }
+
+// Templates mixing text and parameters in one segment each cost a scan
+// of the segment: 5,000 of them beside each other (/f/{a}xy{b}.vN) made
+// one 64 KiB segment cost 328 million bytes read, 40-120 ms a request.
+// A table whose matches could read each byte of the path more than
+// maxMatchFactor times is now refused at load, so the work of a match is
+// at most the path's length times that constant, however many templates
+// there are. The same holds for literals and parameters forking at every
+// segment.
+func TestHostileMatchFactor(t *testing.T) {
+	mixed := func(n int) string {
+		var paths []string
+		for i := range n {
+			paths = append(paths, fmt.Sprintf("/f/{a}xy{b}.v%d", i))
+		}
+		return pathsDoc(paths...)
+	}
+	var forks []string
+	for i := range 1 << 10 {
+		var b strings.Builder
+		for bit := range 10 {
+			if i&(1<<bit) == 0 {
+				fmt.Fprintf(&b, "/s%d", bit)
+			} else {
+				fmt.Fprintf(&b, "/{p%d}", bit)
+			}
+		}
+		forks = append(forks, b.String())
+	}
+	for _, tc := range []struct{ name, doc, want string }{
+		{"5000 mixed", mixed(5000), "5000 templates mix text and parameters in one segment at the same place"},
+		{"200 mixed", mixed(200), "200 templates mix text and parameters"},
+		{"1024 forks", pathsDoc(forks...), "too many templates overlap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ceiling(t, 5*time.Second, 256<<20, func() {
+				_, err := FromOpenAPI(context.Background(), []byte(tc.doc))
+				if !errors.Is(err, ErrDocument) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "more than 256 times") {
+					t.Errorf("err %v, want %q", err, tc.want)
+				}
+			})
+		})
+	}
+	// Tables within the bound match a 64 KiB segment in work
+	// proportional to it, the factor no larger for 100 templates than
+	// maxMatchFactor.
+	segment := strings.Repeat("x", 64<<10)
+	for _, n := range []int{50, 100} {
+		table := mustLoad(t, mixed(n))
+		for _, target := range []string{"/f/" + segment, "/f/" + segment + "xy1.v7", "/f/" + segment + "/more"} {
+			var work int
+			table.tree.match(httptest.NewRequest("GET", target, nil), &work)
+			if limit := maxMatchFactor * (len(target) + 1); work > limit || table.tree.factor > maxMatchFactor {
+				t.Errorf("%d templates, factor %d: work %d for %d bytes, limit %d", n, table.tree.factor, work, len(target), limit)
+			}
+		}
+		if got := table.Match(httptest.NewRequest("GET", "/f/"+segment+"xy1.v7", nil)); got != "/f/{a}xy{b}.v7" {
+			t.Errorf("%d templates: labelled %q", n, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package routes
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,6 +27,9 @@ import (
 // is built.
 type tree struct {
 	roots [len(semconv.Methods)]*routeNode
+	// factor bounds the work of a match: at most the path's length plus
+	// one, times factor.
+	factor int
 }
 
 // methodIndex is the index of the root of method m, or -1 for none:
@@ -104,6 +108,8 @@ func matchParts(parts []segmentPart, s string) bool {
 type mixedEdge struct {
 	seg   segment
 	child *routeNode
+	// example is the first pattern through the edge, for an error.
+	example string
 }
 
 type routeNode struct {
@@ -267,9 +273,16 @@ func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, e
 		}
 		t.roots[m].insert(r.segs, r.pattern())
 	}
-	for _, root := range t.roots {
-		root.finish()
+	var factors [len(t.roots)]int
+	var worst *routeNode
+	for m, root := range t.roots {
+		factors[m] = root.finish(&worst)
 	}
+	// HEAD falls back to GET, so its matches may cost both.
+	if factors[mHead] += factors[mGet]; slices.Max(factors[:]) > maxMatchFactor {
+		return nil, ConflictReport{}, errMatchFactor(worst)
+	}
+	t.factor = slices.Max(factors[:])
 	report, err := findConflicts(ctx, routes)
 	if err != nil {
 		return nil, report, err
@@ -289,14 +302,14 @@ func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, e
 
 func (n *routeNode) insert(segs []segment, pattern string) {
 	for _, s := range segs {
-		n = n.child(s)
+		n = n.child(s, pattern)
 	}
 	if n.pattern == "" {
 		n.pattern = pattern
 	}
 }
 
-func (n *routeNode) child(s segment) *routeNode {
+func (n *routeNode) child(s segment, pattern string) *routeNode {
 	switch s.kind {
 	case segLiteral:
 		if c := n.litChild(s.lit); c != nil {
@@ -321,7 +334,7 @@ func (n *routeNode) child(s segment) *routeNode {
 		}
 		c := &routeNode{}
 		n.mixedIndex[s.lit] = len(n.mixed)
-		n.mixed = append(n.mixed, mixedEdge{seg: s, child: c})
+		n.mixed = append(n.mixed, mixedEdge{seg: s, child: c, example: pattern})
 		return c
 	default:
 		if n.wild == nil {
@@ -332,23 +345,50 @@ func (n *routeNode) child(s segment) *routeNode {
 }
 
 // finish orders the mixed edges of every node once the tree is built,
-// more literal text first: /{id}.tar.gz is tried before /{id}.gz.
-func (n *routeNode) finish() {
+// more literal text first: /{id}.tar.gz is tried before /{id}.gz. It
+// returns the node's match factor: how many times at most a match from
+// this node reads each byte of the path. A match reads the segment once
+// at each node it visits and once more for each mixed edge there, and
+// from a node it visits at most one literal child, every mixed child and
+// the parameter child. The factor stops counting past maxMatchFactor;
+// worst is set to the node with the most mixed edges.
+func (n *routeNode) finish(worst **routeNode) int {
 	if n == nil {
-		return
+		return 0
 	}
 	n.mixedIndex = nil
 	slices.SortFunc(n.mixed, func(a, b mixedEdge) int {
 		return cmp.Or(len(b.seg.lit)-len(a.seg.lit), strings.Compare(a.seg.lit, b.seg.lit))
 	})
-	n.oneChild.finish()
+	if *worst == nil || len(n.mixed) > len((*worst).mixed) {
+		*worst = n
+	}
+	lit := n.oneChild.finish(worst)
 	for _, c := range n.lit {
-		c.finish()
+		lit = max(lit, c.finish(worst))
 	}
+	factor := 1 + len(n.mixed) + lit + n.wild.finish(worst)
 	for _, e := range n.mixed {
-		e.child.finish()
+		factor += e.child.finish(worst)
 	}
-	n.wild.finish()
+	return min(factor, maxMatchFactor+1)
+}
+
+// maxMatchFactor bounds how many times a match may read each byte of the
+// path, whatever the number of templates: a table whose templates could
+// make it read more is refused. Each template mixing text and parameters
+// in a segment (/{id}.json) adds two where it stands beside others, each
+// place where a literal and a parameter both continue a path at most
+// doubles it; a 1,000-operation API has a factor of about ten.
+const maxMatchFactor = 256
+
+// errMatchFactor says why a table was refused for its match factor.
+func errMatchFactor(worst *routeNode) error {
+	if worst != nil && len(worst.mixed) > 1 {
+		return fmt.Errorf("%w: matching a request could read each byte of its path more than %d times: %d templates mix text and parameters in one segment at the same place, such as %q; a table takes at most about %d such templates at one place",
+			ErrDocument, maxMatchFactor, len(worst.mixed), worst.mixed[0].example, maxMatchFactor/2)
+	}
+	return fmt.Errorf("%w: matching a request could read each byte of its path more than %d times: too many templates overlap, a literal and a parameter continuing the same path", ErrDocument, maxMatchFactor)
 }
 
 // match returns the pattern ("GET /pets/{petId}") r matches, or "". A
