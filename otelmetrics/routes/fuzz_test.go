@@ -185,7 +185,7 @@ func FuzzMatch(f *testing.F) {
 // with a real ServeMux holding the same patterns, on arbitrary paths:
 // whenever ServeMux accepts the patterns, both label the request alike.
 func FuzzServeMuxAgreement(f *testing.F) {
-	for _, seed := range []struct{ routes, method, path string }{
+	for _, in := range []struct{ routes, method, path string }{
 		{"/x/{id},/x/a%2Fb", "GET", "/x/%2E%2E"},
 		{"/x/{id}", "GET", "/x/%2e"},
 		{"/x/a%2Fb,POST /x/{id}", "POST", "/x/a%2fb"},
@@ -194,7 +194,7 @@ func FuzzServeMuxAgreement(f *testing.F) {
 		{"/x/%2E%2E/{y},/{a}/{b}/c", "GET", "/x/%2E%2E/c"},
 		{"/a%00/{x}", "PUT", "/a%00/%25"},
 	} {
-		f.Add(seed.routes, seed.method, seed.path)
+		f.Add(in.routes, in.method, in.path)
 	}
 	f.Fuzz(func(t *testing.T, routes, method, path string) {
 		var list []string
