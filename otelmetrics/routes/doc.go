@@ -17,8 +17,10 @@
 // the pairs in Conflicts. For any set ServeMux accepts, it labels every
 // request as ServeMux does.
 //
-// Costs are bounded whatever the input: Match is linear in the length of
-// the path, a load is near-linear in the size of the document (at most
-// MaxDocumentBytes), and the conflict report keeps a count and the first
-// MaxReportedConflicts pairs.
+// Costs are bounded whatever the input: Match reads each byte of the path
+// at most a fixed number of times, however many templates the table has
+// (a document whose templates would make it read more, such as hundreds
+// of /{a}.vN beside each other, is refused), a load is near-linear in the
+// size of the document (at most MaxDocumentBytes), and the conflict
+// report keeps a count and the first MaxReportedConflicts pairs.
 package routes

@@ -217,3 +217,94 @@ func TestHostileTemplateVolume(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// An anchor that holds an alias to itself once made the YAML conversion
+// recurse until the stack ran out, a fatal error no recover catches: the
+// alias budget was counted in document bytes, so a few MB of comment let
+// the recursion go deep enough (at 1 MB the document was refused, after
+// 4 s). A cycle is now refused at once, and the budget is counted in the
+// document's nodes, which comments do not add to.
+func TestHostileSelfAlias(t *testing.T) {
+	comment := strings.Repeat("# "+strings.Repeat("c", 78)+"\n", 4<<20/80)
+	for _, tc := range []struct{ name, doc, want string }{
+		{"sequence", "a: &x [*x]\n", "anchor 'x' value contains itself"},
+		{"mapping", "a: &x {b: *x}\n", "anchor 'x' value contains itself"},
+		{"through another anchor", "a: &x [1, &y {b: [*x]}]\n", "anchor 'x' value contains itself"},
+		{"merge key", "a: &x {<<: *x}\n", "anchor 'x' value contains itself"},
+		{"bomb", "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "aliases expand to more than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := tc.doc + comment + "openapi: 3.0.0\npaths: {/a: {get: {}}}\n"
+			// Parsing the comment takes 0.2-1 s, the race detector and a
+			// busy machine make it up to ten times more; the old
+			// conversion never returned.
+			ceiling(t, 30*time.Second, 256<<20, func() {
+				_, err := FromOpenAPI(context.Background(), []byte(doc))
+				if !errors.Is(err, ErrDocument) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err %v, want %q", err, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// Templates mixing text and parameters in one segment each cost a scan
+// of the segment: 5,000 of them beside each other (/f/{a}xy{b}.vN) made
+// one 64 KiB segment cost 328 million bytes read, 40-120 ms a request.
+// A table whose matches could read each byte of the path more than
+// maxMatchFactor times is now refused at load, so the work of a match is
+// at most the path's length times that constant, however many templates
+// there are. The same holds for literals and parameters forking at every
+// segment.
+func TestHostileMatchFactor(t *testing.T) {
+	mixed := func(n int) string {
+		var paths []string
+		for i := range n {
+			paths = append(paths, fmt.Sprintf("/f/{a}xy{b}.v%d", i))
+		}
+		return pathsDoc(paths...)
+	}
+	var forks []string
+	for i := range 1 << 10 {
+		var b strings.Builder
+		for bit := range 10 {
+			if i&(1<<bit) == 0 {
+				fmt.Fprintf(&b, "/s%d", bit)
+			} else {
+				fmt.Fprintf(&b, "/{p%d}", bit)
+			}
+		}
+		forks = append(forks, b.String())
+	}
+	for _, tc := range []struct{ name, doc, want string }{
+		{"5000 mixed", mixed(5000), "5000 templates mix text and parameters in one segment at the same place"},
+		{"200 mixed", mixed(200), "200 templates mix text and parameters"},
+		{"1024 forks", pathsDoc(forks...), "too many templates overlap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ceiling(t, 5*time.Second, 256<<20, func() {
+				_, err := FromOpenAPI(context.Background(), []byte(tc.doc))
+				if !errors.Is(err, ErrDocument) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "more than 256 times") {
+					t.Errorf("err %v, want %q", err, tc.want)
+				}
+			})
+		})
+	}
+	// Tables within the bound match a 64 KiB segment in work
+	// proportional to it, the factor no larger for 100 templates than
+	// maxMatchFactor.
+	segment := strings.Repeat("x", 64<<10)
+	for _, n := range []int{50, 100} {
+		table := mustLoad(t, mixed(n))
+		for _, target := range []string{"/f/" + segment, "/f/" + segment + "xy1.v7", "/f/" + segment + "/more"} {
+			var work int
+			table.tree.match(httptest.NewRequest("GET", target, nil), &work)
+			if limit := maxMatchFactor * (len(target) + 1); work > limit || table.tree.factor > maxMatchFactor {
+				t.Errorf("%d templates, factor %d: work %d for %d bytes, limit %d", n, table.tree.factor, work, len(target), limit)
+			}
+		}
+		if got := table.Match(httptest.NewRequest("GET", "/f/"+segment+"xy1.v7", nil)); got != "/f/{a}xy{b}.v7" {
+			t.Errorf("%d templates: labelled %q", n, got)
+		}
+	}
+}

@@ -250,41 +250,88 @@ func decode(data []byte) (any, error) {
 	}
 	// yaml.v3 decoding into Go values checks each mapping for duplicate
 	// keys pair by pair, quadratic in the keys of one mapping; parsing
-	// into nodes is linear, and fromNode builds the values.
+	// into nodes is linear, and a converter builds the values.
 	var n yaml.Node
 	if err := yaml.Unmarshal(data, &n); err != nil {
 		return nil, fmt.Errorf("%w: not valid YAML or JSON: %v", ErrDocument, err)
 	}
-	budget := 2*len(data) + 1024
-	v, err := fromNode(&n, &budget)
+	c := converter{expanding: map[*yaml.Node]bool{}}
+	c.budget = aliasFactor*countNodes(&n, 0) + aliasSlack
+	v, err := c.value(&n, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not valid YAML or JSON: %v", ErrDocument, err)
 	}
 	return v, nil
 }
 
-var errAliases = errors.New("aliases expand to more than twice the document's size")
+// The values a YAML document converts to may hold at most aliasFactor
+// times its own nodes, plus aliasSlack: aliases may repeat parts of a
+// document, not multiply it. Counted in nodes, the budget follows what
+// the values cost; counted in bytes, comments would raise it.
+const (
+	aliasFactor = 4
+	aliasSlack  = 1024
+	// maxDepth bounds the nesting of the values, aliases expanded, as
+	// encoding/json and yaml.v3 bound the nesting of the text.
+	maxDepth = 10000
+)
 
-// fromNode converts a YAML node to the values encoding/json gives, with
+var errAliases = errors.New("aliases expand to more than four times the document's own nodes")
+
+// countNodes counts the nodes of a document without following aliases.
+// The parser bounds the nesting, so the recursion is bounded too.
+func countNodes(n *yaml.Node, depth int) int {
+	count := 1
+	if depth < maxDepth {
+		for _, c := range n.Content {
+			count += countNodes(c, depth+1)
+		}
+	}
+	return count
+}
+
+// converter turns YAML nodes into the values encoding/json gives.
+type converter struct {
+	// budget is how many more nodes may be converted.
+	budget int
+	// expanding holds the anchored nodes being converted: an alias to
+	// one of them is an anchor that contains itself, which would expand
+	// without end.
+	expanding map[*yaml.Node]bool
+}
+
+// value converts a YAML node to the values encoding/json gives, with
 // string keys (the last of duplicate keys wins, as in encoding/json).
-// budget bounds the nodes visited, so that aliases cannot expand a small
-// document without end.
-func fromNode(n *yaml.Node, budget *int) (any, error) {
-	if *budget--; *budget < 0 {
+func (c *converter) value(n *yaml.Node, depth int) (any, error) {
+	if c.budget--; c.budget < 0 {
 		return nil, errAliases
+	}
+	if depth > maxDepth {
+		return nil, fmt.Errorf("line %d: nested more than %d deep, aliases expanded", n.Line, maxDepth)
+	}
+	if n.Anchor != "" && n.Kind != yaml.AliasNode {
+		c.expanding[n] = true
+		defer delete(c.expanding, n)
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return fromNode(n.Content[0], budget)
+		return c.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return fromNode(n.Alias, budget)
+		if n.Alias == nil {
+			return nil, fmt.Errorf("line %d: unknown anchor %q", n.Line, n.Value)
+		}
+		if c.expanding[n.Alias] {
+			// The wording of yaml.v3's own decoder.
+			return nil, fmt.Errorf("line %d: anchor '%s' value contains itself", n.Line, n.Value)
+		}
+		return c.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, len(n.Content))
-		for i, c := range n.Content {
-			v, err := fromNode(c, budget)
+		for i, e := range n.Content {
+			v, err := c.value(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -295,7 +342,7 @@ func fromNode(n *yaml.Node, budget *int) (any, error) {
 		out := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, vn := n.Content[i], n.Content[i+1]
-			v, err := fromNode(vn, budget)
+			v, err := c.value(vn, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -303,7 +350,7 @@ func fromNode(n *yaml.Node, budget *int) (any, error) {
 				merge(out, v)
 				continue
 			}
-			key, err := fromNode(k, budget)
+			key, err := c.value(k, depth+1)
 			if err != nil {
 				return nil, err
 			}

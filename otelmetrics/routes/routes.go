@@ -55,12 +55,20 @@ func New(patterns []string) (*Table, error) {
 // specific, as API descriptions often have them: the template with a
 // literal segment at the first position where two differ wins, and
 // Conflicts reports the pairs. For any set ServeMux accepts, both label
-// every request alike.
+// every request alike, escaped paths included (/x/%2E%2E matches /x/{id},
+// a%2Fb is one segment); a template's trailing slash is that path alone,
+// which ServeMux writes /a/{$}.
 //
 // The cost is bounded by the document's size: references are resolved
-// once each, server variables substituted in one pass, and a document
-// whose templates would amount to much more than itself is refused. ctx
-// cancels a load in progress. Errors wrap ErrDocument.
+// once each, server variables substituted in one pass, YAML aliases may
+// repeat at most four times the document's own nodes and none may
+// contain itself, and a document whose templates would amount to much
+// more than itself is refused. So is one whose templates would make a
+// match read each byte of the path more than 256 times: about 128
+// templates mixing text and parameters in one segment at the same place
+// (/f/{id}.v1 ... /f/{id}.v128), or hundreds of templates in which a
+// literal and a parameter fork at nearly every segment. ctx cancels a load in progress. Errors
+// wrap ErrDocument.
 func FromOpenAPI(ctx context.Context, doc []byte) (*Table, error) {
 	d, err := parseOpenAPI(ctx, doc)
 	if err != nil {
@@ -77,8 +85,9 @@ func FromOpenAPI(ctx context.Context, doc []byte) (*Table, error) {
 // when it matches none. For a table from FromOpenAPI, a HEAD request falls
 // back to the GET operations, as in ServeMux, and a path ServeMux would
 // redirect to its clean form (//, /./, /../) matches nothing. Its cost is
-// linear in the length of the path; it does not allocate unless the path
-// has escaped characters. A table from New costs what ServeMux's lookup
+// linear in the length of the path, by a factor the load bounds whatever
+// the number of templates; it does not allocate unless the path has
+// escaped characters. A table from New costs what ServeMux's lookup
 // costs, which allocates for the values of wildcards.
 func (t *Table) Match(r *http.Request) string {
 	return Template(t.pattern(r))

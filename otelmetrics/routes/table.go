@@ -3,6 +3,7 @@ package routes
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,6 +27,9 @@ import (
 // is built.
 type tree struct {
 	roots [len(semconv.Methods)]*routeNode
+	// factor bounds the work of a match: at most the path's length plus
+	// one, times factor.
+	factor int
 }
 
 // methodIndex is the index of the root of method m, or -1 for none:
@@ -104,6 +108,8 @@ func matchParts(parts []segmentPart, s string) bool {
 type mixedEdge struct {
 	seg   segment
 	child *routeNode
+	// example is the first pattern through the edge, for an error.
+	example string
 }
 
 type routeNode struct {
@@ -173,9 +179,11 @@ const MaxReportedConflicts = 20
 // thousand comparisons.
 const ConflictComparisons = 4_000_000
 
-// parseTemplate splits a path template into segments. Literal segments
-// are unescaped, as ServeMux does, so they compare with the decoded
-// request path.
+// parseTemplate splits a path template into segments. Literal text is
+// unescaped, as ServeMux does, so it compares with the unescaped segments
+// of the request path; the checks for empty, . and .. segments look at the
+// text as written, as ServeMux's own do, so /x/%2E%2E is the literal "..",
+// which only an escaped request path reaches.
 func parseTemplate(t string) ([]segment, error) {
 	if !strings.HasPrefix(t, "/") {
 		return nil, errTemplate("does not start with /")
@@ -189,13 +197,10 @@ func parseTemplate(t string) ([]segment, error) {
 	segs := make([]segment, len(raw))
 	for i, s := range raw {
 		if !strings.ContainsAny(s, "{}") {
-			if u, err := url.PathUnescape(s); err == nil && !strings.Contains(u, "/") {
-				s = u
-			}
 			if s == "." || s == ".." || (s == "" && i < len(raw)-1) {
 				return nil, errTemplate("has an empty, . or .. segment")
 			}
-			segs[i] = segment{kind: segLiteral, lit: s}
+			segs[i] = segment{kind: segLiteral, lit: unescapeSegment(s)}
 			continue
 		}
 		var parts []segmentPart
@@ -207,16 +212,18 @@ func parseTemplate(t string) ([]segment, error) {
 				if strings.IndexByte(rest, '}') >= 0 {
 					return nil, errTemplate("has an unbalanced }")
 				}
-				parts = append(parts, segmentPart{lit: rest})
-				shape.WriteString(rest)
+				lit := unescapeSegment(rest)
+				parts = append(parts, segmentPart{lit: lit})
+				shape.WriteString(lit)
 				break
 			}
 			if strings.IndexByte(rest[:open], '}') >= 0 {
 				return nil, errTemplate("has an unbalanced }")
 			}
 			if open > 0 {
-				parts = append(parts, segmentPart{lit: rest[:open]})
-				shape.WriteString(rest[:open])
+				lit := unescapeSegment(rest[:open])
+				parts = append(parts, segmentPart{lit: lit})
+				shape.WriteString(lit)
 			}
 			end := strings.IndexByte(rest[open:], '}')
 			if end < 0 {
@@ -266,16 +273,27 @@ func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, e
 		}
 		t.roots[m].insert(r.segs, r.pattern())
 	}
-	for _, root := range t.roots {
-		root.finish()
+	var factors [len(t.roots)]int
+	var worst *routeNode
+	for m, root := range t.roots {
+		factors[m] = root.finish(&worst)
 	}
+	// HEAD falls back to GET, so its matches may cost both.
+	if factors[mHead] += factors[mGet]; slices.Max(factors[:]) > maxMatchFactor {
+		return nil, ConflictReport{}, errMatchFactor(worst)
+	}
+	t.factor = slices.Max(factors[:])
 	report, err := findConflicts(ctx, routes)
 	if err != nil {
 		return nil, report, err
 	}
 	for i, c := range report.First {
 		method, _, _ := strings.Cut(c.Winner, " ")
-		if p := t.match(&http.Request{Method: method, URL: &url.URL{Path: c.Example}}, nil); p != c.Winner {
+		u, err := url.Parse(c.Example)
+		if err != nil {
+			u = &url.URL{Path: c.Example}
+		}
+		if p := t.match(&http.Request{Method: method, URL: u}, nil); p != c.Winner {
 			report.First[i].TakenBy = p
 		}
 	}
@@ -284,14 +302,14 @@ func newTree(ctx context.Context, routes []tableRoute) (*tree, ConflictReport, e
 
 func (n *routeNode) insert(segs []segment, pattern string) {
 	for _, s := range segs {
-		n = n.child(s)
+		n = n.child(s, pattern)
 	}
 	if n.pattern == "" {
 		n.pattern = pattern
 	}
 }
 
-func (n *routeNode) child(s segment) *routeNode {
+func (n *routeNode) child(s segment, pattern string) *routeNode {
 	switch s.kind {
 	case segLiteral:
 		if c := n.litChild(s.lit); c != nil {
@@ -316,7 +334,7 @@ func (n *routeNode) child(s segment) *routeNode {
 		}
 		c := &routeNode{}
 		n.mixedIndex[s.lit] = len(n.mixed)
-		n.mixed = append(n.mixed, mixedEdge{seg: s, child: c})
+		n.mixed = append(n.mixed, mixedEdge{seg: s, child: c, example: pattern})
 		return c
 	default:
 		if n.wild == nil {
@@ -327,23 +345,50 @@ func (n *routeNode) child(s segment) *routeNode {
 }
 
 // finish orders the mixed edges of every node once the tree is built,
-// more literal text first: /{id}.tar.gz is tried before /{id}.gz.
-func (n *routeNode) finish() {
+// more literal text first: /{id}.tar.gz is tried before /{id}.gz. It
+// returns the node's match factor: how many times at most a match from
+// this node reads each byte of the path. A match reads the segment once
+// at each node it visits and once more for each mixed edge there, and
+// from a node it visits at most one literal child, every mixed child and
+// the parameter child. The factor stops counting past maxMatchFactor;
+// worst is set to the node with the most mixed edges.
+func (n *routeNode) finish(worst **routeNode) int {
 	if n == nil {
-		return
+		return 0
 	}
 	n.mixedIndex = nil
 	slices.SortFunc(n.mixed, func(a, b mixedEdge) int {
 		return cmp.Or(len(b.seg.lit)-len(a.seg.lit), strings.Compare(a.seg.lit, b.seg.lit))
 	})
-	n.oneChild.finish()
+	if *worst == nil || len(n.mixed) > len((*worst).mixed) {
+		*worst = n
+	}
+	lit := n.oneChild.finish(worst)
 	for _, c := range n.lit {
-		c.finish()
+		lit = max(lit, c.finish(worst))
 	}
+	factor := 1 + len(n.mixed) + lit + n.wild.finish(worst)
 	for _, e := range n.mixed {
-		e.child.finish()
+		factor += e.child.finish(worst)
 	}
-	n.wild.finish()
+	return min(factor, maxMatchFactor+1)
+}
+
+// maxMatchFactor bounds how many times a match may read each byte of the
+// path, whatever the number of templates: a table whose templates could
+// make it read more is refused. Each template mixing text and parameters
+// in a segment (/{id}.json) adds two where it stands beside others, each
+// place where a literal and a parameter both continue a path at most
+// doubles it; a 1,000-operation API has a factor of about ten.
+const maxMatchFactor = 256
+
+// errMatchFactor says why a table was refused for its match factor.
+func errMatchFactor(worst *routeNode) error {
+	if worst != nil && len(worst.mixed) > 1 {
+		return fmt.Errorf("%w: matching a request could read each byte of its path more than %d times: %d templates mix text and parameters in one segment at the same place, such as %q; a table takes at most about %d such templates at one place",
+			ErrDocument, maxMatchFactor, len(worst.mixed), worst.mixed[0].example, maxMatchFactor/2)
+	}
+	return fmt.Errorf("%w: matching a request could read each byte of its path more than %d times: too many templates overlap, a literal and a parameter continuing the same path", ErrDocument, maxMatchFactor)
 }
 
 // match returns the pattern ("GET /pets/{petId}") r matches, or "". A
@@ -356,31 +401,71 @@ func (t *tree) match(r *http.Request, work *int) string {
 	if m < 0 {
 		return ""
 	}
+	// Like ServeMux, the escaped path is checked for cleanness and split,
+	// and each segment unescaped on its own: /x/%2E%2E is clean and its
+	// last segment "..", and a%2Fb is one segment, "a/b". Without RawPath
+	// the escaped path differs from Path only in bytes that are neither
+	// dots nor slashes, so Path serves for both, without allocating.
 	path := r.URL.Path
 	if r.URL.RawPath != "" {
-		path = decodedSegments(r.URL.EscapedPath())
+		path = r.URL.EscapedPath()
 	}
 	if len(path) == 0 || path[0] != '/' || !cleanPath(path) {
 		return ""
 	}
-	if p := t.roots[m].find(path[1:], work); p != "" || m != mHead {
+	segs := segments{path: path[1:]}
+	if r.URL.RawPath != "" {
+		segs = splitEscaped(path[1:])
+	}
+	if p := t.roots[m].find(segs, work); p != "" || m != mHead {
 		return p
 	}
-	return t.roots[mGet].find(path[1:], work)
+	return t.roots[mGet].find(segs, work)
 }
 
-// decodedSegments unescapes each segment of an escaped path on its own, as
-// ServeMux does, so that %2F stays inside its segment. It stands there as
-// NUL, which no literal segment contains (templates refuse control
-// characters) and a parameter matches like any other byte.
-func decodedSegments(escaped string) string {
-	segs := strings.Split(escaped, "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			segs[i] = strings.ReplaceAll(u, "/", "\x00")
-		}
+// segments is the path find walks: after its leading slash, either the
+// path itself, or for an escaped path its segments unescaped.
+type segments struct {
+	path  string
+	list  []string
+	split bool
+}
+
+// next returns the first segment, the rest, and whether there is a rest.
+func (s segments) next() (seg string, rest segments, more bool) {
+	if !s.split {
+		seg, after, more := strings.Cut(s.path, "/")
+		return seg, segments{path: after}, more
 	}
-	return strings.Join(segs, "/")
+	return s.list[0], segments{list: s.list[1:], split: true}, len(s.list) > 1
+}
+
+// splitEscaped splits an escaped path, after its leading slash, into its
+// segments unescaped.
+func splitEscaped(escaped string) segments {
+	list := strings.Split(escaped, "/")
+	for i, seg := range list {
+		list[i] = unescapeSegment(seg)
+	}
+	return segments{list: list, split: true}
+}
+
+// unescapeSegment unescapes one path segment as ServeMux does: text that
+// is not validly escaped stays as it is, and a segment that is an escaped
+// slash alone is taken for the empty segment of a trailing slash, as
+// ServeMux's lookup takes both for "/".
+func unescapeSegment(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	u, err := url.PathUnescape(s)
+	if err != nil {
+		return s
+	}
+	if u == "/" {
+		return ""
+	}
+	return u
 }
 
 // cleanPath reports whether path has no empty inner segment and no . or
@@ -413,11 +498,11 @@ func (n *routeNode) litChild(seg string) *routeNode {
 
 // find matches the path after its leading slash, depth first: literal,
 // then mixed, then parameter, backtracking when a branch does not match.
-func (n *routeNode) find(path string, work *int) string {
+func (n *routeNode) find(path segments, work *int) string {
 	if n == nil {
 		return ""
 	}
-	seg, rest, more := strings.Cut(path, "/")
+	seg, rest, more := path.next()
 	if work != nil {
 		*work += (1 + len(n.mixed)) * (len(seg) + 1)
 	}
@@ -549,6 +634,22 @@ func overlap(a, b tableRoute) (first int, ok bool) {
 	return first, aMore == bMore
 }
 
+// escapeSegment writes an unescaped segment back into a path that
+// ServeMux and the table both read as that segment: escaped where a
+// slash, a percent sign, a dot segment or an empty inner segment would
+// read otherwise, as written elsewhere.
+func escapeSegment(seg string, last bool) string {
+	switch {
+	case seg == "" && !last:
+		return "%2F"
+	case seg == "." || seg == "..":
+		return strings.ReplaceAll(seg, ".", "%2E")
+	case strings.ContainsAny(seg, "/%?#"):
+		return url.PathEscape(seg)
+	}
+	return seg
+}
+
 // conflictOf describes the conflict overlap found, with a path both
 // match. It is built only for the pairs a report keeps.
 func conflictOf(a, b tableRoute, first int) Conflict {
@@ -567,6 +668,7 @@ func conflictOf(a, b tableRoute, first int) Conflict {
 		default:
 			example[i] = "x"
 		}
+		example[i] = escapeSegment(example[i], i == len(a.segs)-1)
 	}
 	c := Conflict{Winner: a.pattern(), Loser: b.pattern(), Example: "/" + strings.Join(example, "/")}
 	if first > 0 {
