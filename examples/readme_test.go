@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
@@ -23,10 +24,18 @@ import (
 // (exactly as written) up to the next heading of any level.
 func readmeSection(t testing.TB, heading string) string {
 	t.Helper()
-	text := string(readFile(t, "../README.md"))
+	return docSection(t, "README.md", heading)
+}
+
+// docSection returns the text of the Markdown file at path (relative to
+// the module root) after the heading line (exactly as written) up to the
+// next heading of any level.
+func docSection(t testing.TB, path, heading string) string {
+	t.Helper()
+	text := string(readFile(t, filepath.Join("..", path)))
 	start := strings.Index(text, "\n"+heading+"\n")
 	if start < 0 {
-		t.Fatalf("README.md has no %q", heading)
+		t.Fatalf("%s has no %q", path, heading)
 	}
 	body := text[start+len(heading)+2:]
 	for i := 0; i < len(body); {
@@ -116,11 +125,22 @@ func requestID(next http.Handler) http.Handler { return next }
 func main() {}
 `
 
-// Every Go snippet under "Using the library" compiles in a module of its
-// own that takes this one the way that section says: its sh block, run
-// as written, with the checkout at ../metricsbridge. Each snippet is the
-// body of a function of its own, with the identifiers it takes as given
-// declared once above.
+// The sections whose Go snippets a user copies into a program: README's
+// first steps, then the pages of docs/ that continue them.
+var snippetSections = []struct{ file, heading string }{
+	{"README.md", "## Using the library"},
+	{"docs/configuration.md", "## In a Go program"},
+	{"docs/routes.md", "## Labelling routes in a Go program"},
+	{"docs/routes.md", "## Route tables from patterns and OpenAPI documents"},
+	{"docs/tokens.md", "## Protecting the endpoint in a Go program"},
+	{"docs/dashboard.md", "## Mounting it in a Go program"},
+}
+
+// Every Go snippet of those sections compiles in a module of its own that
+// takes this one the way README's "Using the library" says: its sh block,
+// run as written, with the checkout at ../metricsbridge. Each snippet is
+// the body of a function of its own, with the identifiers it takes as
+// given declared once above.
 func TestReadmeLibrarySnippetsBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
@@ -129,11 +149,18 @@ func TestReadmeLibrarySnippetsBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := readmeSection(t, "## Using the library")
-	snippets := codeBlocks(section, "go")
-	install := codeBlocks(section, "sh")
-	if len(snippets) < 6 || len(install) != 1 {
-		t.Fatalf("%d go and %d sh blocks under Using the library", len(snippets), len(install))
+	var snippets []string
+	for _, s := range snippetSections {
+		section := docSection(t, s.file, s.heading)
+		blocks := codeBlocks(section, "go")
+		if len(blocks) == 0 {
+			t.Errorf("%s %q has no go block", s.file, s.heading)
+		}
+		snippets = append(snippets, blocks...)
+	}
+	install := codeBlocks(readmeSection(t, "## Using the library"), "sh")
+	if len(snippets) < 7 || len(install) != 1 {
+		t.Fatalf("%d go blocks in the library sections and %d sh blocks under Using the library", len(snippets), len(install))
 	}
 
 	tmp := t.TempDir()
@@ -334,40 +361,158 @@ func stopGroup(pgid int) {
 	time.Sleep(200 * time.Millisecond)
 }
 
-// Every link of README.md to one of its own sections names a heading, by
-// the anchor GitHub derives from it: lower case, spaces as hyphens, other
-// punctuation dropped. Sections move; the links must follow.
-func TestReadmeAnchors(t *testing.T) {
-	text := string(readFile(t, "../README.md"))
-	anchors := map[string]bool{}
+// docFiles are the Markdown files a user reads, relative to the module
+// root: README.md, CONTRIBUTING.md, CHANGELOG.md and every page of docs/.
+func docFiles(t testing.TB) []string {
+	t.Helper()
+	pages, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md"}
+	for _, p := range pages {
+		files = append(files, filepath.ToSlash(strings.TrimPrefix(p, "../")))
+	}
+	return files
+}
+
+// withoutFences returns text with the lines of its ``` blocks blanked.
+func withoutFences(text string) string {
+	lines := strings.Split(text, "\n")
 	fenced := false
-	for _, l := range strings.Split(text, "\n") {
+	for i, l := range lines {
 		if strings.HasPrefix(l, "```") {
 			fenced = !fenced
+			lines[i] = ""
+		} else if fenced {
+			lines[i] = ""
 		}
-		if fenced || !strings.HasPrefix(l, "#") {
+	}
+	return strings.Join(lines, "\n")
+}
+
+// headingAnchors returns the anchors GitHub derives from the headings of
+// a Markdown text: lower case, spaces as hyphens, punctuation other than
+// hyphens and underscores dropped, and -1, -2, ... on repeats.
+func headingAnchors(text string) map[string]bool {
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	for _, l := range strings.Split(withoutFences(text), "\n") {
+		if !strings.HasPrefix(l, "#") {
 			continue
 		}
-		title := strings.TrimLeft(l, "#")
+		title := strings.TrimSpace(strings.TrimLeft(l, "#"))
 		var b strings.Builder
-		for _, r := range strings.ToLower(strings.TrimSpace(title)) {
+		for _, r := range strings.ToLower(title) {
 			switch {
 			case r == ' ':
 				b.WriteByte('-')
-			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
 				b.WriteRune(r)
 			}
 		}
-		anchors[b.String()] = true
-	}
-	links := regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(text, -1)
-	if len(links) < 10 {
-		t.Fatalf("only %d links to sections", len(links))
-	}
-	for _, m := range links {
-		if !anchors[m[1]] {
-			t.Errorf("README links to #%s, which no heading gives", m[1])
+		a := b.String()
+		if n := seen[a]; n > 0 {
+			anchors[fmt.Sprintf("%s-%d", a, n)] = true
+		} else {
+			anchors[a] = true
 		}
+		seen[a]++
+	}
+	return anchors
+}
+
+var linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// Every relative link of the documentation resolves: the file (or folder)
+// it names exists in the checkout, and its #anchor is a heading of the
+// Markdown file it points into, by the anchor GitHub derives. Pages move
+// and sections are renamed; the links must follow. Every page of docs/ is
+// reachable from README.
+func TestDocLinks(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchorsOf := map[string]map[string]bool{}
+	anchors := func(file string) map[string]bool {
+		if a, ok := anchorsOf[file]; ok {
+			return a
+		}
+		anchorsOf[file] = headingAnchors(string(readFile(t, filepath.Join(root, file))))
+		return anchorsOf[file]
+	}
+	files := docFiles(t)
+	if len(files) < 12 {
+		t.Fatalf("only %d documentation files: %v", len(files), files)
+	}
+	linked := map[string]bool{}
+	count := 0
+	for _, file := range files {
+		text := withoutFences(string(readFile(t, filepath.Join(root, file))))
+		for _, m := range linkRE.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			count++
+			path, anchor, _ := strings.Cut(target, "#")
+			dest := file
+			if path != "" {
+				dest = filepath.ToSlash(filepath.Join(filepath.Dir(file), path))
+				if strings.HasPrefix(dest, "../") {
+					t.Errorf("%s links to %s, outside the checkout", file, target)
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(root, dest)); err != nil {
+					t.Errorf("%s links to %s: %v", file, target, err)
+					continue
+				}
+			}
+			if file == "README.md" {
+				linked[dest] = true
+			}
+			if anchor == "" {
+				continue
+			}
+			if !strings.HasSuffix(dest, ".md") {
+				t.Errorf("%s links to %s: an anchor in a file that is not Markdown", file, target)
+				continue
+			}
+			if !anchors(dest)[anchor] {
+				t.Errorf("%s links to %s, but no heading of %s gives #%s", file, target, dest, anchor)
+			}
+		}
+	}
+	if count < 40 {
+		t.Errorf("only %d relative links in the documentation", count)
+	}
+	for _, file := range files {
+		if strings.HasPrefix(file, "docs/") && !linked[file] {
+			t.Errorf("README does not link to %s", file)
+		}
+	}
+}
+
+// The anchors follow GitHub's rules, repeats included.
+func TestDocAnchorSlugs(t *testing.T) {
+	got := headingAnchors("# Routes: the `handler` label\n## gorilla/mux\n```\n# not a heading\n```\n## `ENABLE_METRICS=false`\n## Probes\n### Probes\n")
+	for _, want := range []string{"routes-the-handler-label", "gorillamux", "enable_metricsfalse", "probes", "probes-1"} {
+		if !got[want] {
+			t.Errorf("no anchor %q in %v", want, got)
+		}
+	}
+	if got["not-a-heading"] {
+		t.Errorf("a comment in a code block became an anchor: %v", got)
+	}
+}
+
+// README is the front door: the quick start, the first steps with the
+// library, the packages and the index of docs/, and nothing longer.
+func TestReadmeLength(t *testing.T) {
+	const limit = 300
+	if n := strings.Count(string(readFile(t, "../README.md")), "\n"); n > limit {
+		t.Errorf("README.md has %d lines, more than %d: move the reference into docs/", n, limit)
 	}
 }
 

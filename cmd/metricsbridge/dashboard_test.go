@@ -20,7 +20,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
-var dashboardScreenshot = flag.String("dashboard.screenshot", "", "write TestDashboardInBrowser's screenshot of the page to this PNG file (README's docs/dashboard.png)")
+var dashboardScreenshot = flag.String("dashboard.screenshot", "", "write TestDashboardInBrowser's screenshot of the page to this PNG file (docs/dashboard.png, shown in README.md and docs/dashboard.md)")
 
 // summaryOf fetches /metrics/summary with a bearer token.
 func summaryOf(t *testing.T, base, token string) dashboard.Summary {
