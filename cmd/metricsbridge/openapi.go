@@ -326,8 +326,7 @@ func (p *proxy) reportOpenAPI(prev, o *openAPIRoutes, explicit int) {
 		p.logger.Warn("more overlapping OpenAPI template pairs not listed", "count", more)
 	}
 	if report.Incomplete {
-		p.logger.Warn("OpenAPI document too large to compare every pair of templates; overlaps beyond those counted are resolved the same way but not reported",
-			"comparisons", routes.ConflictComparisons)
+		p.logger.Warn("OpenAPI document too large to compare every pair of templates (4 million comparisons); overlaps beyond those counted are resolved the same way but not reported")
 	}
 }
 

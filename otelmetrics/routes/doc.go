@@ -22,5 +22,5 @@
 // (a document whose templates would make it read more, such as hundreds
 // of /{a}.vN beside each other, is refused), a load is near-linear in the
 // size of the document (at most MaxDocumentBytes), and the conflict
-// report keeps a count and the first MaxReportedConflicts pairs.
+// report keeps a count and the first 20 pairs.
 package routes

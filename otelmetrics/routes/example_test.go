@@ -60,8 +60,3 @@ func ExampleNew() {
 	// true route "/{y}/b":
 }
 
-func ExampleTemplate() {
-	fmt.Println(routes.Template("GET example.com/servers/{id}"))
-	// Output:
-	// /servers/{id}
-}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // FuzzRoutes feeds arbitrary route lists and requests to the matcher:
@@ -55,7 +57,7 @@ func FuzzRoutes(f *testing.F) {
 		if fast := fast.pattern(r); fast != got {
 			t.Fatalf("templates %q, %s %q: %q with the shortcuts, %q without", templates, method, path, fast, got)
 		}
-		if m := fast.Match(r); m != Template(got) {
+		if m := fast.Match(r); m != semconv.Route(got) {
 			t.Fatalf("Match %q, pattern %q", m, got)
 		}
 	})
@@ -114,10 +116,10 @@ func FuzzOpenAPI(f *testing.F) {
 		if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20+uint64(4096*len(doc)) {
 			t.Fatalf("%d bytes allocated for a document of %d", a, len(doc))
 		}
-		if c := table.Conflicts(); len(c.First) > MaxReportedConflicts || c.Count < len(c.First) {
+		if c := table.Conflicts(); len(c.First) > maxReportedConflicts || c.Count < len(c.First) {
 			t.Fatalf("report %v", c)
 		}
-		if len(table.Notes()) > MaxNotes+1 {
+		if len(table.Notes()) > maxNotes+1 {
 			t.Fatalf("%d notes", len(table.Notes()))
 		}
 	})

@@ -128,7 +128,7 @@ func TestHostileConflictCount(t *testing.T) {
 	doc := pathsDoc(paths...)
 	ceiling(t, 10*time.Second, 128<<20, func() {
 		c := mustLoad(t, doc).Conflicts()
-		if c.Count != 360_000 || len(c.First) != MaxReportedConflicts || c.Incomplete {
+		if c.Count != 360_000 || len(c.First) != maxReportedConflicts || c.Incomplete {
 			t.Errorf("count %d, %d kept, incomplete %t", c.Count, len(c.First), c.Incomplete)
 		}
 	})
@@ -140,7 +140,7 @@ func TestHostileConflictCount(t *testing.T) {
 	doc = pathsDoc(paths...)
 	ceiling(t, 30*time.Second, 128<<20, func() {
 		c := mustLoad(t, doc).Conflicts()
-		if c.Count < 1_000_000 || len(c.First) != MaxReportedConflicts || !c.Incomplete {
+		if c.Count < 1_000_000 || len(c.First) != maxReportedConflicts || !c.Incomplete {
 			t.Errorf("count %d, %d kept, incomplete %t", c.Count, len(c.First), c.Incomplete)
 		}
 	})

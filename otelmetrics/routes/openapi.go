@@ -34,9 +34,9 @@ const (
 	maxRefHops = 8
 )
 
-// MaxNotes is how many notes a table keeps; the last one then says how
+// maxNotes is how many notes a table keeps; the last one then says how
 // many more there were.
-const MaxNotes = 100
+const maxNotes = 100
 
 // ErrDocument is wrapped by every error of FromOpenAPI.
 var ErrDocument = errors.New("cannot load the OpenAPI document")
@@ -47,12 +47,12 @@ type apiDescription struct {
 	routes  []tableRoute
 	// notes say what was left out or guessed, for the start-up log.
 	notes []string
-	// moreNotes counts the notes beyond MaxNotes.
+	// moreNotes counts the notes beyond maxNotes.
 	moreNotes int
 }
 
 func (d *apiDescription) note(format string, args ...any) {
-	if len(d.notes) < MaxNotes {
+	if len(d.notes) < maxNotes {
 		d.notes = append(d.notes, fmt.Sprintf(format, args...))
 		return
 	}

@@ -90,7 +90,7 @@ func FromOpenAPI(ctx context.Context, doc []byte) (*Table, error) {
 // escaped characters. A table from New costs what ServeMux's lookup
 // costs, which allocates for the values of wildcards.
 func (t *Table) Match(r *http.Request) string {
-	return Template(t.pattern(r))
+	return semconv.Route(t.pattern(r))
 }
 
 // pattern returns the pattern r matches: "GET /servers/{id}".
@@ -121,14 +121,10 @@ func (t *Table) Len() int { return t.size }
 func (t *Table) Version() string { return t.version }
 
 // Notes say what FromOpenAPI left out of the document or guessed, one
-// sentence each: at most MaxNotes, then one saying how many more there
+// sentence each: at most maxNotes, then one saying how many more there
 // were.
 func (t *Table) Notes() []string { return t.notes }
 
 // Conflicts reports the overlapping pairs of a table from FromOpenAPI.
 func (t *Table) Conflicts() ConflictReport { return t.conflicts }
 
-// Template turns a ServeMux pattern, "[METHOD ][HOST]/path", into the
-// value of http.route: its path. A template that is already a path is
-// returned as it is; one with no path gives "".
-func Template(pattern string) string { return semconv.Route(pattern) }

@@ -160,24 +160,24 @@ type ConflictReport struct {
 	// Count is how many pairs conflict; when Incomplete it is a lower
 	// bound.
 	Count int
-	// First holds the first MaxReportedConflicts pairs found, in the
+	// First holds the first 20 pairs found, in the
 	// order of their Winner, then Loser.
 	First []Conflict
 	// Incomplete is set when the table had too many templates of one
-	// method and length to compare every pair (more than
-	// ConflictComparisons comparisons). Overlaps beyond those found are
+	// method and length to compare every pair (more than 4 million
+	// comparisons). Overlaps beyond those found are
 	// resolved by the same rule, but not counted.
 	Incomplete bool
 }
 
-// MaxReportedConflicts is how many conflicting pairs a ConflictReport
+// maxReportedConflicts is how many conflicting pairs a ConflictReport
 // keeps.
-const MaxReportedConflicts = 20
+const maxReportedConflicts = 20
 
-// ConflictComparisons bounds the pairwise comparison of templates, which
+// conflictComparisons bounds the pairwise comparison of templates, which
 // is quadratic in the worst case; a 1,000-operation document needs a few
 // thousand comparisons.
-const ConflictComparisons = 4_000_000
+const conflictComparisons = 4_000_000
 
 // parseTemplate splits a path template into segments. Literal text is
 // unescaped, as ServeMux does, so it compares with the unescaped segments
@@ -564,7 +564,7 @@ func findConflicts(ctx context.Context, routes []tableRoute) (ConflictReport, er
 }
 
 func compare[K comparable](ctx context.Context, keys []K, groups map[K][]tableRoute, rep *ConflictReport) error {
-	budget := ConflictComparisons
+	budget := conflictComparisons
 	for _, k := range keys {
 		g := groups[k]
 		for i := range g {
@@ -580,7 +580,7 @@ func compare[K comparable](ctx context.Context, keys []K, groups map[K][]tableRo
 				if !ok {
 					continue
 				}
-				if rep.Count++; len(rep.First) < MaxReportedConflicts {
+				if rep.Count++; len(rep.First) < maxReportedConflicts {
 					rep.First = append(rep.First, conflictOf(g[i], g[j], first))
 				}
 			}
