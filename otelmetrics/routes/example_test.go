@@ -59,4 +59,3 @@ func ExampleNew() {
 	// GET /tools/invoke: ""
 	// true route "/{y}/b":
 }
-

@@ -127,4 +127,3 @@ func (t *Table) Notes() []string { return t.notes }
 
 // Conflicts reports the overlapping pairs of a table from FromOpenAPI.
 func (t *Table) Conflicts() ConflictReport { return t.conflicts }
-
