@@ -18,7 +18,6 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/views"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
@@ -124,7 +123,7 @@ func (b *bridge) scrapedBy(t *testing.T) map[string]int64 {
 func checkSemconv(t *testing.T, sink *otlptest.Sink, b *bridge) {
 	t.Helper()
 	allowed := map[string]bool{}
-	for _, k := range views.HTTPServerKeys {
+	for _, k := range mbsemconv.HTTPServerKeys {
 		allowed[string(k)] = true
 	}
 	points, _ := sink.Histograms(mbsemconv.InstrumentHTTPServerDuration)

@@ -15,10 +15,10 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/metricsbridge/metricsbridge/collector"
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlptest"
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // Each preset pushed to a loopback intake standing in for the vendor's
@@ -69,7 +69,7 @@ func TestVendorIntakes(t *testing.T) {
 			}
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(p.Reader()), sdkmetric.WithView(sdkmetric.NewView(
 				sdkmetric.Instrument{Name: mbsemconv.InstrumentHTTPServerDuration},
-				sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: views.DefaultBuckets}})))
+				sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: buckets.Default()}})))
 			defer mp.Shutdown(context.Background())
 			hist, _ := mp.Meter("test").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithUnit("s"))
 			count, _ := mp.Meter("test").Int64Counter("requests")

@@ -14,7 +14,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 )
 
 // BenchmarkMiddleware measures what each way of instrumenting costs on the
@@ -34,7 +34,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"code", "method"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+		Name: "http_request_duration_seconds", Help: "h", Buckets: buckets.Default(),
 	}, []string{"method"})
 	reg.MustRegister(requests, duration)
 	promWrapped := promhttp.InstrumentHandlerCounter(requests, promhttp.InstrumentHandlerDuration(duration, mux))

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/promexport"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -105,12 +106,12 @@ func DefaultConfig() Config {
 	return Config{
 		Enabled:          true,
 		Namespace:        "default",
-		LatencyBuckets:   slices.Clone(views.DefaultBuckets),
+		LatencyBuckets:   slices.Clone(buckets.Default()),
 		CardinalityLimit: DefaultCardinalityLimit,
 		PrometheusNames:  string(promexport.NamesSeed),
 		Exemplars:        true,
 		Histograms:       HistogramsClassic,
-		NativeMaxBuckets: views.DefaultNativeBuckets,
+		NativeMaxBuckets: buckets.NativeDefault,
 		Host:             "127.0.0.1",
 		Port:             4444,
 	}
@@ -152,12 +153,12 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.Namespace = env.String(l, EnvNamespace, c.Namespace)
 	c.Subsystem = env.String(l, EnvSubsystem, "")
 	if c.Namespace != "" && c.Namespace != "default" {
-		if err := views.CheckNamePart(c.Namespace); err != nil {
+		if err := semconv.CheckNamePart(c.Namespace); err != nil {
 			keep(env.Errorf(EnvNamespace, c.Namespace, "%s", err))
 		}
 	}
 	if c.Subsystem != "" {
-		if err := views.CheckNamePart(c.Subsystem); err != nil {
+		if err := semconv.CheckNamePart(c.Subsystem); err != nil {
 			keep(env.Errorf(EnvSubsystem, c.Subsystem, "%s", err))
 		}
 	}
@@ -185,7 +186,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if err := checkHistogramMode(c.Histograms); err != nil {
 		keep(env.Errorf(EnvHistograms, c.Histograms, "%s", err))
 	}
-	c.NativeMaxBuckets, err = env.Int(l, EnvNativeMaxBuckets, c.NativeMaxBuckets, views.MinNativeBuckets, views.MaxNativeBuckets)
+	c.NativeMaxBuckets, err = env.Int(l, EnvNativeMaxBuckets, c.NativeMaxBuckets, buckets.NativeMin, buckets.NativeMax)
 	keep(err)
 
 	c.Host = env.String(l, EnvHost, c.Host)
@@ -232,13 +233,13 @@ func (c Config) Validate() error {
 	if _, err := compileExcluded(c.ExcludedHandlers); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := views.Prefix(c.Namespace, c.Subsystem); err != nil {
+	if _, err := semconv.Prefix(c.Namespace, c.Subsystem); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := checkNames(c.PrometheusNames); err != nil {
 		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", ErrInvalidConfig, c.PrometheusNames, err))
 	}
-	if err := views.ValidateBuckets(c.LatencyBuckets); err != nil {
+	if err := buckets.Validate(c.LatencyBuckets); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if err := validateLabels(c.CustomLabels); err != nil {
@@ -247,7 +248,7 @@ func (c Config) Validate() error {
 	if err := checkHistogramMode(c.Histograms); err != nil {
 		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", ErrInvalidConfig, c.Histograms, err))
 	}
-	if err := views.ValidateNativeBuckets(c.NativeMaxBuckets); err != nil {
+	if err := buckets.ValidateNative(c.NativeMaxBuckets); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 	}
 	if c.CardinalityLimit < 2 {
@@ -371,8 +372,8 @@ func validLabelName(s string) bool {
 
 func parseBuckets(raw string) ([]float64, error) {
 	// Counted before anything is parsed, so a huge list costs nothing.
-	if n := strings.Count(raw, ",") + 1; n > views.MaxBuckets {
-		return nil, env.Errorf(EnvLatencyBuckets, truncate(raw, 64), "%d boundaries: at most %d are accepted", n, views.MaxBuckets)
+	if n := strings.Count(raw, ",") + 1; n > buckets.Max {
+		return nil, env.Errorf(EnvLatencyBuckets, truncate(raw, 64), "%d boundaries: at most %d are accepted", n, buckets.Max)
 	}
 	parts := strings.Split(raw, ",")
 	out := make([]float64, 0, len(parts))
@@ -393,8 +394,8 @@ func parseBuckets(raw string) ([]float64, error) {
 		}
 		out = append(out, f)
 	}
-	if err := views.ValidateBuckets(out); err != nil {
-		return nil, env.Errorf(EnvLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), views.ErrInvalid.Error()+": "))
+	if err := buckets.Validate(out); err != nil {
+		return nil, env.Errorf(EnvLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), buckets.ErrInvalid.Error()+": "))
 	}
 	return out, nil
 }

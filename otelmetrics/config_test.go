@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/env"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 func TestConfigFromEnvDefaults(t *testing.T) {
@@ -216,9 +216,9 @@ func ascending(n int) string {
 
 // The cap itself is accepted: it bounds, it does not bite.
 func TestLatencyBucketsAtTheCap(t *testing.T) {
-	c, err := ConfigFromEnv(env.Map(map[string]string{EnvLatencyBuckets: ascending(views.MaxBuckets)}))
-	if err != nil || len(c.LatencyBuckets) != views.MaxBuckets {
-		t.Fatalf("%d boundaries: %d accepted, %v", views.MaxBuckets, len(c.LatencyBuckets), err)
+	c, err := ConfigFromEnv(env.Map(map[string]string{EnvLatencyBuckets: ascending(buckets.Max)}))
+	if err != nil || len(c.LatencyBuckets) != buckets.Max {
+		t.Fatalf("%d boundaries: %d accepted, %v", buckets.Max, len(c.LatencyBuckets), err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
@@ -174,7 +174,7 @@ func TestExposition(t *testing.T) {
 			if got := seriesOf(t, text); !slices.Equal(got, tc.want) {
 				t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			checkHistograms(t, text, views.DefaultBuckets)
+			checkHistograms(t, text, buckets.Default())
 			for _, noise := range []string{"otel_scope", "target_info", "_ratio", "_milliseconds"} {
 				if strings.Contains(text, noise) {
 					t.Errorf("exposition contains %q:\n%s", noise, text)

@@ -15,8 +15,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 // mixedTraffic is a request mix over testMux: routes, statuses, an
@@ -70,7 +70,7 @@ func TestOtelhttpGivesTheSameSeries(t *testing.T) {
 					t.Errorf("otelhttp's exposition contains %q:\n%s", noise, got)
 				}
 			}
-			checkHistograms(t, got, views.DefaultBuckets)
+			checkHistograms(t, got, buckets.Default())
 			promtest.CheckMetrics(t, []byte(got))
 		})
 	}
@@ -121,7 +121,7 @@ func TestPrometheusNames(t *testing.T) {
 			if got := seriesOf(t, text); !slices.Equal(got, want) {
 				t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
-			checkHistograms(t, text, views.DefaultBuckets)
+			checkHistograms(t, text, buckets.Default())
 			promtest.CheckMetrics(t, []byte(text))
 		})
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 const (
@@ -58,7 +58,7 @@ func BenchmarkScrape(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+		Name: "http_request_duration_seconds", Help: "h", Buckets: buckets.Default(),
 	}, []string{"method", "handler"})
 	reg.MustRegister(requests, duration)
 
@@ -191,7 +191,7 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 				reg := prometheus.NewRegistry()
 				requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "h"}, []string{"method", "handler", "status"})
 				duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-					Name: "http_request_duration_seconds", Help: "h", Buckets: views.DefaultBuckets,
+					Name: "http_request_duration_seconds", Help: "h", Buckets: buckets.Default(),
 				}, []string{"method", "handler"})
 				reg.MustRegister(requests, duration)
 				for _, route := range routes {

@@ -18,7 +18,8 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Path is where the scrape endpoint is mounted by metricsbridge.
@@ -76,7 +77,7 @@ func WithNames(n Names) Option {
 }
 
 // WithPrefix prefixes the derived series as <namespace>_<subsystem>_, with
-// the rules of views.Prefix ("default" namespace: no prefix).
+// the rules of semconv.Prefix ("default" namespace: no prefix).
 func WithPrefix(namespace, subsystem string) Option {
 	return optionFunc(func(c config) config { c.ns, c.sub = namespace, subsystem; return c })
 }
@@ -87,7 +88,7 @@ func WithPrefix(namespace, subsystem string) Option {
 // chooses its own) or in another time unit are converted and re-bucketed
 // onto them: each bucket's count goes to the first boundary that holds its
 // upper bound, so the layout is the same on every scrape and no request
-// is lost. By default they are views.DefaultBuckets.
+// is lost. By default they are buckets.Default().
 func WithBuckets(b []float64) Option {
 	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
 }
@@ -96,7 +97,7 @@ func WithBuckets(b []float64) Option {
 // histogram the endpoint serves. Points merged into one series (the seed
 // form merges over status) can span a wider range than any one of them;
 // such a series is downscaled until it fits, as the SDK does within a
-// point. By default the bound is views.DefaultNativeBuckets; it should be
+// point. By default the bound is buckets.NativeDefault; it should be
 // the value given to views.WithNativeHistograms.
 func WithNativeMaxBuckets(n int) Option {
 	return optionFunc(func(c config) config { c.nativeMax = n; return c })
@@ -107,14 +108,14 @@ var ErrInvalid = errors.New("promexport: invalid option")
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: views.DefaultBuckets, nativeMax: views.DefaultNativeBuckets}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: buckets.Default(), nativeMax: buckets.NativeDefault}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	if err := views.ValidateBuckets(c.buckets); err != nil {
+	if err := buckets.Validate(c.buckets); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch c.names {
@@ -122,11 +123,11 @@ func New(opts ...Option) (*Exporter, error) {
 	default:
 		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesSeed, NamesSemconv, NamesBoth)
 	}
-	prefix, err := views.Prefix(c.ns, c.sub)
+	prefix, err := semconv.Prefix(c.ns, c.sub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := views.ValidateNativeBuckets(c.nativeMax); err != nil {
+	if err := buckets.ValidateNative(c.nativeMax); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if c.registry == nil {

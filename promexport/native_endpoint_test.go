@@ -12,9 +12,10 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/promtest"
+	"github.com/metricsbridge/metricsbridge/internal/semconv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/views"
 )
 
 const acceptProto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
@@ -134,7 +135,7 @@ func TestNativeHistogramsOnEveryFormat(t *testing.T) {
 	found := false
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name != views.InstrumentHTTPServerDuration {
+			if m.Name != semconv.InstrumentHTTPServerDuration {
 				continue
 			}
 			e, ok := m.Data.(metricdata.ExponentialHistogram[float64])
@@ -145,7 +146,7 @@ func TestNativeHistogramsOnEveryFormat(t *testing.T) {
 			var n uint64
 			for _, dp := range e.DataPoints {
 				n += dp.Count
-				if len(dp.PositiveBucket.Counts) > views.DefaultNativeBuckets {
+				if len(dp.PositiveBucket.Counts) > buckets.NativeDefault {
 					t.Errorf("%d buckets, above the default bound", len(dp.PositiveBucket.Counts))
 				}
 			}
@@ -165,7 +166,7 @@ func TestClassicHistogramsByDefault(t *testing.T) {
 	h, push := nativeEndpoint(t, otelmetrics.DefaultConfig().Histograms, 3)
 	fams, _ := scrapeFamilies(t, h, acceptProto)
 	ch := fams["http_request_duration_seconds"].GetMetric()[0].GetHistogram()
-	if len(ch.GetBucket()) != len(views.DefaultBuckets) || ch.Schema != nil {
+	if len(ch.GetBucket()) != len(buckets.Default()) || ch.Schema != nil {
 		t.Errorf("classic mode: %d buckets, schema %v", len(ch.GetBucket()), ch.Schema)
 	}
 	var rm metricdata.ResourceMetrics

@@ -8,8 +8,9 @@
 // series; otelhttp's body-size histograms are dropped unless asked for.
 //
 // The views keep the conventions' names, so OTLP destinations receive them
-// unchanged. The Prometheus names of the reference gateway are derived at
-// the scrape endpoint (package promexport). The views also name
+// unchanged; the series http_requests_total and
+// http_request_duration_seconds are derived at the scrape endpoint (package
+// promexport). The views also name
 // metricsbridge's own instruments (app_info and the self-metrics) with the
 // optional namespace/subsystem prefix:
 //

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 )
 
-// LazyExemplarReservoirs selects the SDK's default exemplar reservoir for
+// lazyExemplarReservoirs selects the SDK's default exemplar reservoir for
 // an aggregation but creates it only when the first measurement is
 // sampled.
 //
@@ -22,7 +22,7 @@ import (
 // lazy reservoir costs one nil check per collection and no memory besides
 // its own header; once a sampled request arrives it behaves exactly as
 // the default one.
-func LazyExemplarReservoirs(agg sdkmetric.Aggregation) exemplar.ReservoirProvider {
+func lazyExemplarReservoirs(agg sdkmetric.Aggregation) exemplar.ReservoirProvider {
 	provider := sdkmetric.DefaultExemplarReservoirProviderSelector(agg)
 	return func(attrs attribute.Set) exemplar.Reservoir {
 		return &lazyReservoir{provider: provider, attrs: attrs}

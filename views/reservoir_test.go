@@ -1,4 +1,4 @@
-package views_test
+package views
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/metricsbridge/metricsbridge/views"
+	"github.com/metricsbridge/metricsbridge/internal/buckets"
 )
 
 func TestLazyExemplarReservoirs(t *testing.T) {
-	agg := sdkmetric.AggregationExplicitBucketHistogram{Boundaries: views.DefaultBuckets}
-	r := views.LazyExemplarReservoirs(agg)(attribute.NewSet())
+	agg := sdkmetric.AggregationExplicitBucketHistogram{Boundaries: buckets.Default()}
+	r := lazyExemplarReservoirs(agg)(attribute.NewSet())
 
 	// A pooled buffer with room in it, as the SDK passes.
 	dest := make([]exemplar.Exemplar, 3, 16)
