@@ -112,73 +112,190 @@ func (e Exponential) Total() uint64 {
 	return n
 }
 
-// bound is the upper boundary of bucket index i at the histogram's scale.
-func (e Exponential) bound(i float64) float64 {
-	return math.Exp2(i * math.Exp2(-float64(e.Scale)))
+// maxSchema is the finest scale a Prometheus native histogram has; the
+// SDK may record finer ones (up to 20), which the scrape endpoint and
+// Prometheus coarsen to this one.
+const maxSchema = 8
+
+// fracBounds[s][j] is 2^(j/2^s)/2, the boundaries of schema s within one
+// power of two, computed as Prometheus computes the table it reads native
+// buckets with: each schema takes the coarser schema's boundaries and puts
+// the previous boundary times 2^(2^-s) between them. Its values are off by
+// up to a few units in the last place from the correctly rounded powers;
+// reading percentiles that agree with histogram_quantile to the last bit
+// needs these, not math.Exp2's.
+var fracBounds = func() [maxSchema + 1][]float64 {
+	var t [maxSchema + 1][]float64
+	t[0] = []float64{0.5}
+	for s := 1; s <= maxSchema; s++ {
+		step := math.Exp2(math.Exp2(float64(-s)))
+		b := make([]float64, 1<<s)
+		for j := range b {
+			if j%2 == 0 {
+				b[j] = t[s-1][j/2]
+			} else {
+				b[j] = b[j-1] * step
+			}
+		}
+		t[s] = b
+	}
+	return t
+}()
+
+// nativeBound is Prometheus's upper boundary of its bucket idx at schema
+// (at most maxSchema): base^idx. Prometheus numbers a bucket by its upper
+// boundary, OTel by its lower one, so OTel bucket i is Prometheus bucket
+// i+1. The last finite bucket ends at math.MaxFloat64, not +Inf, as in
+// Prometheus.
+func nativeBound(idx, schema int32) float64 {
+	if schema <= 0 {
+		exp := int(idx) << -schema
+		if exp == 1024 {
+			return math.MaxFloat64
+		}
+		return math.Ldexp(1, exp)
+	}
+	frac := fracBounds[schema][idx&(1<<schema-1)]
+	exp := int(idx>>schema) + 1
+	if frac == 0.5 && exp == 1025 {
+		return math.MaxFloat64
+	}
+	return math.Ldexp(frac, exp)
 }
 
-// Quantile walks the buckets from the most negative to the most positive
-// until the rank is reached, as histogram_quantile does for a native
-// histogram. Within an exponential bucket it interpolates on the logarithm
-// of the value (the buckets are evenly spaced there), which is what
-// Prometheus 3 does for the standard exponential schemas; within the zero
-// bucket it interpolates linearly, taking 0 as its lower end when no
-// negative observation exists.
+// nativeBucket is one bucket as histogram_quantile sees it.
+type nativeBucket struct {
+	lower, upper, count float64
+}
+
+// Quantile returns what Prometheus 3's histogram_quantile returns for the
+// same native histogram, to the last bit: it walks the buckets from the
+// bottom for q < 0.5 and from the top otherwise (so a rank that ends on a
+// bucket's edge is read from the bucket on the far side of it), interpolates
+// on the logarithm of the value within an exponential bucket and linearly
+// within the zero bucket, which starts at 0 when there are only positive
+// buckets and ends at 0 when there are only negative ones. A histogram
+// finer than Prometheus's finest schema (8) is read at that schema, as
+// Prometheus stores it.
 func (e Exponential) Quantile(q float64) float64 {
 	switch {
-	case math.IsNaN(q):
-		return math.NaN()
 	case q < 0:
 		return math.Inf(-1)
 	case q > 1:
 		return math.Inf(+1)
 	}
 	total := e.Total()
-	if total == 0 {
+	if total == 0 || math.IsNaN(q) {
 		return math.NaN()
 	}
-	rank := q * float64(total)
-	var seen float64
-	// Negative buckets: the largest index holds the most negative values.
-	for i := len(e.Negative) - 1; i >= 0; i-- {
-		n := float64(e.Negative[i])
-		if n == 0 || seen+n < rank {
-			seen += n
-			continue
-		}
-		idx := float64(e.NegativeOffset) + float64(i)
-		frac := (rank - seen) / n
-		// From -base^(idx+1) up to -base^idx, evenly on the log scale.
-		return -e.bound(idx + 1 - frac)
+	if e.Scale > maxSchema {
+		e = e.downscale(maxSchema)
 	}
-	if n := float64(e.ZeroCount); n > 0 && seen+n >= rank {
-		lower, upper := -e.ZeroThreshold, e.ZeroThreshold
+	observations := float64(total)
+	up := q < 0.5
+	rank := q * observations
+	if !up {
+		rank = (1 - q) * observations
+	}
+	var b nativeBucket
+	var count float64
+	e.walk(up, func(nb nativeBucket) bool {
+		b = nb
+		count += nb.count
+		return count >= rank
+	})
+	if b.lower < 0 && b.upper > 0 {
+		// The zero bucket, with a threshold.
+		pos, neg := !e.positiveEmpty(), !e.negativeEmpty()
 		switch {
-		case e.negativeEmpty():
-			lower = 0
-		case e.positiveEmpty():
-			upper = 0
+		case pos && !neg:
+			b.lower = 0
+		case neg && !pos:
+			b.upper = 0
 		}
-		return lower + (upper-lower)*((rank-seen)/n)
 	}
-	seen += float64(e.ZeroCount)
-	last := math.NaN()
-	for i, v := range e.Positive {
-		n := float64(v)
+	if count < rank {
+		// Only float rounding can leave the rank unreached.
+		return b.upper
+	}
+	if up {
+		rank -= count - b.count
+	} else {
+		rank = count - rank
+	}
+	fraction := rank / b.count
+	if b.lower <= 0 && b.upper >= 0 {
+		return b.lower + (b.upper-b.lower)*fraction
+	}
+	logLower, logUpper := math.Log2(math.Abs(b.lower)), math.Log2(math.Abs(b.upper))
+	if b.lower > 0 {
+		return math.Exp2(logLower + (logUpper-logLower)*fraction)
+	}
+	return -math.Exp2(logUpper + (logLower-logUpper)*(1-fraction))
+}
+
+// walk calls visit with each non-empty bucket, from the most negative to
+// the most positive when up, the other way round otherwise, until visit
+// returns true. Buckets reaching into the zero bucket start at its
+// threshold, as Prometheus's bucket iterators have them.
+func (e Exponential) walk(up bool, visit func(nativeBucket) bool) {
+	zt := e.ZeroThreshold
+	neg := func(i int) bool {
+		n := e.Negative[i]
 		if n == 0 {
-			continue
+			return false
 		}
-		idx := float64(e.PositiveOffset) + float64(i)
-		last = e.bound(idx + 1)
-		if seen+n < rank {
-			seen += n
-			continue
+		idx := e.NegativeOffset + int32(i) + 1
+		b := nativeBucket{lower: -nativeBound(idx, e.Scale), upper: -nativeBound(idx-1, e.Scale), count: float64(n)}
+		if b.upper < 0 && b.upper > -zt {
+			b.upper = -zt
 		}
-		frac := (rank - seen) / n
-		return e.bound(idx + frac)
+		return visit(b)
 	}
-	// Only float rounding can leave the rank unreached.
-	return last
+	pos := func(i int) bool {
+		n := e.Positive[i]
+		if n == 0 {
+			return false
+		}
+		idx := e.PositiveOffset + int32(i) + 1
+		b := nativeBucket{lower: nativeBound(idx-1, e.Scale), upper: nativeBound(idx, e.Scale), count: float64(n)}
+		if b.lower > 0 && b.lower < zt {
+			b.lower = zt
+		}
+		return visit(b)
+	}
+	zero := func() bool {
+		return e.ZeroCount > 0 && visit(nativeBucket{lower: -zt, upper: zt, count: float64(e.ZeroCount)})
+	}
+	if up {
+		for i := len(e.Negative) - 1; i >= 0; i-- {
+			if neg(i) {
+				return
+			}
+		}
+		if zero() {
+			return
+		}
+		for i := range e.Positive {
+			if pos(i) {
+				return
+			}
+		}
+		return
+	}
+	for i := len(e.Positive) - 1; i >= 0; i-- {
+		if pos(i) {
+			return
+		}
+	}
+	if zero() {
+		return
+	}
+	for i := range e.Negative {
+		if neg(i) {
+			return
+		}
+	}
 }
 
 func (e Exponential) negativeEmpty() bool { return allZero(e.Negative) }

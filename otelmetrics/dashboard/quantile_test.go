@@ -139,3 +139,74 @@ func TestExponentialSubFromNothing(t *testing.T) {
 		t.Error("the difference shares the point's buckets")
 	}
 }
+
+// TestExponentialQuantileWalksLikePrometheus pins the walk of Prometheus
+// 3's histogram_quantile on native histograms: from the bottom for q < 0.5,
+// from the top otherwise, so a rank that ends exactly on a bucket edge is
+// read from the bucket above it; the zero bucket interpolated linearly
+// between its thresholds, from 0 only when one side has no buckets; a
+// bucket overlapping the zero bucket starting at its threshold.
+func TestExponentialQuantileWalksLikePrometheus(t *testing.T) {
+	// Scale 0: one request in (2^-7, 2^-6] (10 ms), one in (8, 16] (10 s).
+	fastSlow := Exponential{PositiveOffset: -7, Positive: []uint64{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}
+	fiveFive := Exponential{PositiveOffset: -7, Positive: []uint64{5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}}
+	for _, tc := range []struct {
+		name string
+		h    Exponential
+		q    float64
+		want float64
+	}{
+		{"tie at the median is the bottom of the slow bucket", fastSlow, 0.5, 8},
+		{"below the median from the bottom", fastSlow, 0.25, math.Exp2(-7 + 0.5)},
+		{"p90 of five and five from the top", fiveFive, 0.9, math.Exp2(3 + 0.8)},
+		{"p10 of five and five from the bottom", fiveFive, 0.1, math.Exp2(-7 + 0.2)},
+		{"q=1 is the top of the highest bucket", fiveFive, 1, 16},
+		{"zero bucket alone spans both thresholds", Exponential{ZeroThreshold: 0.001, ZeroCount: 4}, 0.25, -0.0005},
+		{"zero bucket below a tie", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.5, 1},
+		{"zero bucket with positives starts at 0", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
+		{"bucket overlapping the zero bucket starts at its threshold", Exponential{ZeroThreshold: 0.75, PositiveOffset: -1, Positive: []uint64{4}}, 0.25,
+			math.Exp2(math.Log2(0.75) + (0-math.Log2(0.75))*0.25)},
+		{"negative bucket from the top", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.75, math.Sqrt2},
+		{"negative bucket from the bottom", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1 + (2-1)*(1-0.5))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.h.Quantile(tc.q); !same(got, tc.want) {
+				t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNativeBounds checks the bucket boundaries against Prometheus's own
+// (a few entries of its table, which is not correctly rounded, so a
+// formula of our own would disagree in the last bits) and their structure:
+// every boundary of a schema is one of the next finer schema's.
+func TestNativeBounds(t *testing.T) {
+	for _, tc := range []struct {
+		schema, idx int32
+		want        float64
+	}{
+		{1, 1, 0.7071067811865475 * 2},
+		{8, 200, 0.8593096490612387 * 2},
+		{8, 255, 0.9972960560854698 * 2},
+		{5, 25, 0.8593096490612387 * 2},
+		{0, 3, 8},
+		{-2, 1, 16},
+		{-4, 64, math.MaxFloat64},
+		{8, 1024 * 256, math.MaxFloat64},
+	} {
+		if got := nativeBound(tc.idx, tc.schema); got != tc.want {
+			t.Errorf("schema %d index %d: %v, want %v", tc.schema, tc.idx, got, tc.want)
+		}
+	}
+	for s := int32(1); s <= maxSchema; s++ {
+		for i := int32(-600); i < 600; i++ {
+			if a, b := nativeBound(i, s-1), nativeBound(2*i, s); a != b {
+				t.Fatalf("schema %d index %d is %v, schema %d index %d is %v", s-1, i, a, s, 2*i, b)
+			}
+			if got, approx := nativeBound(i, s), math.Exp2(float64(i)/float64(int(1)<<s)); math.Abs(got-approx) > 8e-16*approx {
+				t.Fatalf("schema %d index %d: %v, 2^(i/2^s) is %v", s, i, got, approx)
+			}
+		}
+	}
+}
