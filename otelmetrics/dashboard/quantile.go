@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -310,26 +309,6 @@ func allZero(v []uint64) bool {
 	return true
 }
 
-// sub returns e minus prev, both cumulative points of one series, at the
-// coarser of their two scales: the SDK lowers a histogram's scale when its
-// range grows, never raises it.
-func (e Exponential) sub(prev Exponential) Exponential {
-	if prev.Total() == 0 {
-		// Nothing to take away: keep e's own scale rather than prev's
-		// (a zero value's scale 0 would coarsen e to powers of two).
-		out := e
-		out.Positive = slices.Clone(e.Positive)
-		out.Negative = slices.Clone(e.Negative)
-		return out
-	}
-	scale := min(e.Scale, prev.Scale)
-	cur, old := e.downscale(scale), prev.downscale(scale)
-	out := Exponential{Scale: scale, ZeroThreshold: e.ZeroThreshold, ZeroCount: satSub(cur.ZeroCount, old.ZeroCount)}
-	out.PositiveOffset, out.Positive = subBuckets(cur.PositiveOffset, cur.Positive, old.PositiveOffset, old.Positive)
-	out.NegativeOffset, out.Negative = subBuckets(cur.NegativeOffset, cur.Negative, old.NegativeOffset, old.Negative)
-	return out
-}
-
 // MaxMergedBuckets bounds the buckets of a sum of exponential histograms
 // on each side of zero. Two series at fine scales far apart (1 µs and 100 s
 // at scale 20) would otherwise need tens of millions of buckets between
@@ -337,21 +316,19 @@ func (e Exponential) sub(prev Exponential) Exponential {
 // past its maximum size.
 const MaxMergedBuckets = 4096
 
-// add returns the sum of two histograms, at the coarser scale, or coarser
-// still when the sum would span more than MaxMergedBuckets.
-func (e Exponential) add(o Exponential) Exponential {
+// mergedScale is the scale two histograms are added at: the coarser of
+// theirs, or coarser still when the sum would span more than
+// MaxMergedBuckets.
+// The buckets of o are given by their offsets and these lengths.
+func mergedScale(e, o Exponential, oPos, oNeg int) int32 {
 	scale := min(e.Scale, o.Scale)
 	// Below OTel's lowest scale (-10) only for data no SDK makes (indexes
 	// beyond any float64): the loop still ends, the memory still bounded.
-	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, len(o.Positive), o.Scale, scale) > MaxMergedBuckets ||
-		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, len(o.Negative), o.Scale, scale) > MaxMergedBuckets) {
+	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, oPos, o.Scale, scale) > MaxMergedBuckets ||
+		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, oNeg, o.Scale, scale) > MaxMergedBuckets) {
 		scale--
 	}
-	a, b := e.downscale(scale), o.downscale(scale)
-	out := Exponential{Scale: scale, ZeroThreshold: max(e.ZeroThreshold, o.ZeroThreshold), ZeroCount: a.ZeroCount + b.ZeroCount}
-	out.PositiveOffset, out.Positive = addBuckets(a.PositiveOffset, a.Positive, b.PositiveOffset, b.Positive)
-	out.NegativeOffset, out.Negative = addBuckets(a.NegativeOffset, a.Negative, b.NegativeOffset, b.Negative)
-	return out
+	return scale
 }
 
 // downscale merges buckets so the histogram has the given (lower or equal)
@@ -405,38 +382,75 @@ func mergeBuckets(off int32, counts []uint64, shift uint) (int32, []uint64) {
 	return int32(first), out
 }
 
-func subBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64) {
-	if len(a) == 0 {
-		return aOff, nil
+// mergeInPlace is mergeBuckets in counts' own memory: bucket i moves to
+// a bucket at most i, so one pass from the lowest index never overwrites a
+// count it has yet to move.
+func mergeInPlace(off int32, counts []uint64, shift uint) (int32, []uint64) {
+	first := int64(off) >> shift
+	if len(counts) == 0 {
+		return int32(first), counts
 	}
-	out := make([]uint64, len(a))
-	copy(out, a)
-	for i, v := range b {
-		j := int(bOff) + i - int(aOff)
-		if j >= 0 && j < len(out) {
-			out[j] = satSub(out[j], v)
+	for i, v := range counts {
+		if j := int((int64(off)+int64(i))>>shift - first); j != i {
+			counts[j] += v
+			counts[i] = 0
 		}
 	}
-	return aOff, out
+	last := (int64(off)+int64(len(counts))-1)>>shift - first
+	return int32(first), counts[:last+1]
 }
 
-func addBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64) {
-	switch {
-	case len(a) == 0:
-		return bOff, append([]uint64(nil), b...)
-	case len(b) == 0:
-		return aOff, append([]uint64(nil), a...)
+// addInto adds the buckets x from offset xOff, at a scale shift steps
+// finer, into dst from offset off, growing dst as needed.
+func addInto(off int32, dst []uint64, xOff int32, x []uint64, shift uint) (int32, []uint64) {
+	if len(x) == 0 {
+		return off, dst
 	}
-	lo := min(int64(aOff), int64(bOff))
-	hi := max(int64(aOff)+int64(len(a)), int64(bOff)+int64(len(b)))
-	out := make([]uint64, hi-lo)
-	for i, v := range a {
-		out[int(int64(aOff)-lo)+i] += v
+	off, dst = extend(off, dst, int64(xOff)>>shift, (int64(xOff)+int64(len(x))-1)>>shift)
+	for i, v := range x {
+		dst[int((int64(xOff)+int64(i))>>shift-int64(off))] += v
 	}
-	for i, v := range b {
-		out[int(int64(bOff)-lo)+i] += v
+	return off, dst
+}
+
+// addWords is addInto for sparse words (see entry) spanning n buckets.
+func addWords(off int32, dst []uint64, xOff int32, words []uint64, n int, shift uint) (int32, []uint64) {
+	if len(words) == 0 {
+		return off, dst
 	}
-	return int32(lo), out
+	off, dst = extend(off, dst, int64(xOff)>>shift, (int64(xOff)+int64(n)-1)>>shift)
+	for _, w := range words {
+		dst[int((int64(xOff)+int64(w>>countBits))>>shift-int64(off))] += w & countMask
+	}
+	return off, dst
+}
+
+// extend grows dst (buckets from off) to cover buckets lo..hi, keeping its
+// counts, in its own memory when that suffices.
+func extend(off int32, dst []uint64, lo, hi int64) (int32, []uint64) {
+	if len(dst) == 0 {
+		if n := int(hi - lo + 1); cap(dst) >= n {
+			dst = dst[:n]
+			clear(dst)
+		} else {
+			dst = make([]uint64, n)
+		}
+		off = int32(lo)
+	} else if newLo, newHi := min(lo, int64(off)), max(hi, int64(off)+int64(len(dst))-1); newLo < int64(off) || newHi >= int64(off)+int64(len(dst)) {
+		n, front, old := int(newHi-newLo+1), int(int64(off)-newLo), len(dst)
+		if cap(dst) >= n {
+			dst = dst[:n]
+			copy(dst[front:], dst[:old])
+			clear(dst[:front])
+			clear(dst[front+old:])
+		} else {
+			grown := make([]uint64, n, n+n/4)
+			copy(grown[front:], dst)
+			dst = grown
+		}
+		off = int32(newLo)
+	}
+	return off, dst
 }
 
 // satSub is a-b, or 0 when a cumulative count went down (which only a
