@@ -223,6 +223,14 @@ func (a *acc) addExp(x Exponential) {
 // shape needs, and returns that scale.
 func (a *acc) coarsen(scale, posOff int32, posLen int, negOff int32, negLen int) int32 {
 	h := &a.exp
+	if scale >= h.Scale {
+		// The common case, at a few nanoseconds: buckets at the sum's
+		// scale or finer that fit beside the sum's own.
+		shift := uint(scale - h.Scale)
+		if fits(h.PositiveOffset, len(h.Positive), posOff, posLen, shift) && fits(h.NegativeOffset, len(h.Negative), negOff, negLen, shift) {
+			return h.Scale
+		}
+	}
 	to := mergedScale(*h, Exponential{Scale: scale, PositiveOffset: posOff, NegativeOffset: negOff}, posLen, negLen)
 	if to < h.Scale {
 		shift := uint(h.Scale - to)
@@ -231,6 +239,19 @@ func (a *acc) coarsen(scale, posOff int32, posLen int, negOff int32, negLen int)
 		h.Scale = to
 	}
 	return to
+}
+
+// fits says whether n buckets from off, shift steps finer, added to the
+// buckets from hOff at the coarser scale span at most MaxMergedBuckets.
+func fits(hOff int32, hLen int, off int32, n int, shift uint) bool {
+	if n == 0 {
+		return true
+	}
+	lo, hi := int64(off)>>shift, (int64(off)+int64(n)-1)>>shift
+	if hLen > 0 {
+		lo, hi = min(lo, int64(hOff)), max(hi, int64(hOff)+int64(hLen)-1)
+	}
+	return hi-lo+1 <= MaxMergedBuckets
 }
 
 // addSparse adds a sparse delta (see entry).
