@@ -12,7 +12,8 @@ import (
 // Summary is the JSON document GET /metrics/summary serves. Rates are
 // counter differences between snapshots divided by the time between them;
 // percentiles are read from the duration histogram's buckets over the same
-// span (see Histogram). A percentile with no request behind it is null.
+// span (see Histogram). A percentile with no request behind it is null,
+// and so is one over classic series with no bucket bound in common.
 type Summary struct {
 	// GeneratedAt is the time of the latest snapshot.
 	GeneratedAt time.Time `json:"generated_at"`
