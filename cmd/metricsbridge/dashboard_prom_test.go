@@ -138,3 +138,91 @@ scrape_configs:
 		within(fmt.Sprintf("p%g", q.phi*100), float64(q.got), want, summaryQuantileTolerance, true)
 	}
 }
+
+// TestSummaryEqualsPrometheusNative drives a bounded set of requests
+// through the demo gateway in native-histogram mode while a real
+// Prometheus 3 scrapes it natively, and, once all of them are both in the
+// ring and scraped, compares /metrics/summary's percentiles with
+// histogram_quantile over the same native histograms: they must be equal.
+// The ring covers everything recorded (its first snapshot comes before any
+// request), so the raw cumulative series is the same data. The mix is a
+// tie (ten 20 ms calls and ten fast ones, four of them answered 500: the
+// median sits on the edge between the two groups' buckets), with the
+// statuses merged on the scrape side and added on the summary's.
+func TestSummaryEqualsPrometheusNative(t *testing.T) {
+	b := startBridge(t, map[string]string{
+		"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_HISTOGRAMS": "native",
+		"METRICS_EXCLUDED_HANDLERS":  `^/metrics/,^/health$,^/ready$`,
+		"METRICS_DASHBOARD_INTERVAL": "1s", "METRICS_DASHBOARD_WINDOW": "5m",
+	})
+	host := strings.TrimSuffix(strings.TrimPrefix(b.metrics, "http://"), "/metrics/prometheus")
+	prom := promtest.Start(t, `
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  scrape_native_histograms: true
+scrape_configs:
+  - job_name: bridge
+    metrics_path: /metrics/prometheus
+    static_configs:
+      - targets: [`+host+`]
+`)
+	prom.WaitFor(t, `up{job="bridge"}`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == 1 })
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	call := func(method, path, body string) {
+		req, _ := http.NewRequest(method, b.base+path, strings.NewReader(body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for range 10 {
+		call(http.MethodPost, "/tools/invoke", `{"tool":"sleep","args":{"ms":20}}`)
+	}
+	for range 6 {
+		call(http.MethodPost, "/tools/invoke", `{"tool":"echo"}`)
+	}
+	for range 4 {
+		call(http.MethodPost, "/tools/invoke", `{"tool":"fail"}`)
+	}
+	const requests = 20
+	// A snapshot after the last request, then a scrape after it.
+	time.Sleep(2500 * time.Millisecond)
+	sum := summaryOf(t, b.base, "")
+	if sum.Histogram != "exponential" || sum.Totals.Requests != requests {
+		t.Fatalf("summary: %s, %d requests, want exponential, %d", sum.Histogram, sum.Totals.Requests, requests)
+	}
+	prom.WaitFor(t, `sum(histogram_count(http_request_duration_seconds))`, 10*time.Second, func(s []promtest.Sample) bool {
+		return len(s) == 1 && s[0].Value == requests
+	})
+	query := func(q string) []promtest.Sample {
+		t.Helper()
+		res, err := prom.Query(q)
+		if err != nil || len(res) == 0 {
+			t.Fatalf("%s: %v %v", q, res, err)
+		}
+		return res
+	}
+	for _, q := range []struct {
+		phi float64
+		got dashboard.Seconds
+	}{{0.5, sum.Totals.P50}, {0.95, sum.Totals.P95}, {0.99, sum.Totals.P99}} {
+		want := query(fmt.Sprintf(`histogram_quantile(%g, sum(http_request_duration_seconds))`, q.phi))[0].Value
+		t.Logf("p%g: summary %v s, PromQL %v s", q.phi*100, float64(q.got), want)
+		if float64(q.got) != want {
+			t.Errorf("p%g: summary %v, PromQL %v", q.phi*100, float64(q.got), want)
+		}
+	}
+	rows := map[string]float64{}
+	for _, r := range query(`histogram_quantile(0.99, sum by (method, handler) (http_request_duration_seconds))`) {
+		rows[r.Metric["method"]+" "+r.Metric["handler"]] = r.Value
+	}
+	for _, e := range sum.Endpoints {
+		want, ok := rows[e.Method+" "+e.Handler]
+		if !ok || float64(e.P99) != want {
+			t.Errorf("%s %s p99: summary %v, PromQL %v", e.Method, e.Handler, float64(e.P99), want)
+		}
+	}
+}

@@ -25,5 +25,8 @@
 // interface: Classic interpolates exactly as PromQL's histogram_quantile
 // does over the same buckets, so the page and a Prometheus query over the
 // same span agree; Exponential reads OTel's base-2 exponential histograms
-// (Prometheus native histograms).
+// exactly as histogram_quantile reads Prometheus native histograms (at
+// schema 8 at most, walking from the top for φ ≥ 0.5). Series whose
+// classic bucket bounds differ are read on the bounds they share; with
+// none shared, their percentile is null.
 package dashboard

@@ -21,15 +21,44 @@ func FuzzHistogram(f *testing.F) {
 		// Keep totals from overflowing uint64.
 		a.Positive[0] %= 1 << 50
 		b.Positive[0] %= 1 << 50
-		sum := a.add(b)
+		var s acc
+		s.addExp(a)
+		s.addExp(b)
+		sum := s.exp
 		if len(sum.Positive) > MaxMergedBuckets || len(sum.Negative) > MaxMergedBuckets {
 			t.Fatalf("sum spans %d/%d buckets", len(sum.Positive), len(sum.Negative))
 		}
 		if sum.Total() != a.Total()+b.Total() {
 			t.Fatalf("sum total %d, want %d", sum.Total(), a.Total()+b.Total())
 		}
-		if d := sum.sub(b); d.Total() != a.Total() && sum.Scale == a.Scale && sum.Scale == b.Scale {
-			t.Fatalf("(a+b)-b total %d, want %d", d.Total(), a.Total())
+		// Bucket by bucket, the sum in place is the sum of the two
+		// histograms coarsened apart.
+		da, db := a.downscale(sum.Scale), b.downscale(sum.Scale)
+		for _, side := range []struct {
+			off  int32
+			got  []uint64
+			offs [2]int32
+			in   [2][]uint64
+		}{
+			{sum.PositiveOffset, sum.Positive, [2]int32{da.PositiveOffset, db.PositiveOffset}, [2][]uint64{da.Positive, db.Positive}},
+			{sum.NegativeOffset, sum.Negative, [2]int32{da.NegativeOffset, db.NegativeOffset}, [2][]uint64{da.Negative, db.Negative}},
+		} {
+			want := make([]uint64, len(side.got))
+			for k, in := range side.in {
+				for i, v := range in {
+					if v != 0 {
+						want[int(int64(side.offs[k])+int64(i)-int64(side.off))] += v
+					}
+				}
+			}
+			for i := range want {
+				if want[i] != side.got[i] {
+					t.Fatalf("bucket %d: %d, want %d", int64(side.off)+int64(i), side.got[i], want[i])
+				}
+			}
+		}
+		if off, d := appendChanged(nil, sum.PositiveOffset, sum.Positive, db.PositiveOffset, db.Positive); sumOf(d) != sumOf(da.Positive) {
+			t.Fatalf("(a+b)-b from %d: %v, want the %d of a", off, d, sumOf(da.Positive))
 		}
 		if math.IsNaN(q) || q < 0 || q > 1 {
 			q = 0.5
@@ -45,4 +74,12 @@ func FuzzHistogram(f *testing.F) {
 			}
 		}
 	})
+}
+
+func sumOf(v []uint64) uint64 {
+	var n uint64
+	for _, x := range v {
+		n += x
+	}
+	return n
 }

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -112,73 +111,190 @@ func (e Exponential) Total() uint64 {
 	return n
 }
 
-// bound is the upper boundary of bucket index i at the histogram's scale.
-func (e Exponential) bound(i float64) float64 {
-	return math.Exp2(i * math.Exp2(-float64(e.Scale)))
+// maxSchema is the finest scale a Prometheus native histogram has; the
+// SDK may record finer ones (up to 20), which the scrape endpoint and
+// Prometheus coarsen to this one.
+const maxSchema = 8
+
+// fracBounds[s][j] is 2^(j/2^s)/2, the boundaries of schema s within one
+// power of two, computed as Prometheus computes the table it reads native
+// buckets with: each schema takes the coarser schema's boundaries and puts
+// the previous boundary times 2^(2^-s) between them. Its values are off by
+// up to a few units in the last place from the correctly rounded powers;
+// reading percentiles that agree with histogram_quantile to the last bit
+// needs these, not math.Exp2's.
+var fracBounds = func() [maxSchema + 1][]float64 {
+	var t [maxSchema + 1][]float64
+	t[0] = []float64{0.5}
+	for s := 1; s <= maxSchema; s++ {
+		step := math.Exp2(math.Exp2(float64(-s)))
+		b := make([]float64, 1<<s)
+		for j := range b {
+			if j%2 == 0 {
+				b[j] = t[s-1][j/2]
+			} else {
+				b[j] = b[j-1] * step
+			}
+		}
+		t[s] = b
+	}
+	return t
+}()
+
+// nativeBound is Prometheus's upper boundary of its bucket idx at schema
+// (at most maxSchema): base^idx. Prometheus numbers a bucket by its upper
+// boundary, OTel by its lower one, so OTel bucket i is Prometheus bucket
+// i+1. The last finite bucket ends at math.MaxFloat64, not +Inf, as in
+// Prometheus.
+func nativeBound(idx, schema int32) float64 {
+	if schema <= 0 {
+		exp := int(idx) << -schema
+		if exp == 1024 {
+			return math.MaxFloat64
+		}
+		return math.Ldexp(1, exp)
+	}
+	frac := fracBounds[schema][idx&(1<<schema-1)]
+	exp := int(idx>>schema) + 1
+	if frac == 0.5 && exp == 1025 {
+		return math.MaxFloat64
+	}
+	return math.Ldexp(frac, exp)
 }
 
-// Quantile walks the buckets from the most negative to the most positive
-// until the rank is reached, as histogram_quantile does for a native
-// histogram. Within an exponential bucket it interpolates on the logarithm
-// of the value (the buckets are evenly spaced there), which is what
-// Prometheus 3 does for the standard exponential schemas; within the zero
-// bucket it interpolates linearly, taking 0 as its lower end when no
-// negative observation exists.
+// nativeBucket is one bucket as histogram_quantile sees it.
+type nativeBucket struct {
+	lower, upper, count float64
+}
+
+// Quantile returns what Prometheus 3's histogram_quantile returns for the
+// same native histogram, to the last bit: it walks the buckets from the
+// bottom for q < 0.5 and from the top otherwise (so a rank that ends on a
+// bucket's edge is read from the bucket on the far side of it), interpolates
+// on the logarithm of the value within an exponential bucket and linearly
+// within the zero bucket, which starts at 0 when there are only positive
+// buckets and ends at 0 when there are only negative ones. A histogram
+// finer than Prometheus's finest schema (8) is read at that schema, as
+// Prometheus stores it.
 func (e Exponential) Quantile(q float64) float64 {
 	switch {
-	case math.IsNaN(q):
-		return math.NaN()
 	case q < 0:
 		return math.Inf(-1)
 	case q > 1:
 		return math.Inf(+1)
 	}
 	total := e.Total()
-	if total == 0 {
+	if total == 0 || math.IsNaN(q) {
 		return math.NaN()
 	}
-	rank := q * float64(total)
-	var seen float64
-	// Negative buckets: the largest index holds the most negative values.
-	for i := len(e.Negative) - 1; i >= 0; i-- {
-		n := float64(e.Negative[i])
-		if n == 0 || seen+n < rank {
-			seen += n
-			continue
-		}
-		idx := float64(e.NegativeOffset) + float64(i)
-		frac := (rank - seen) / n
-		// From -base^(idx+1) up to -base^idx, evenly on the log scale.
-		return -e.bound(idx + 1 - frac)
+	if e.Scale > maxSchema {
+		e = e.downscale(maxSchema)
 	}
-	if n := float64(e.ZeroCount); n > 0 && seen+n >= rank {
-		lower, upper := -e.ZeroThreshold, e.ZeroThreshold
+	observations := float64(total)
+	up := q < 0.5
+	rank := q * observations
+	if !up {
+		rank = (1 - q) * observations
+	}
+	var b nativeBucket
+	var count float64
+	e.walk(up, func(nb nativeBucket) bool {
+		b = nb
+		count += nb.count
+		return count >= rank
+	})
+	if b.lower < 0 && b.upper > 0 {
+		// The zero bucket, with a threshold.
+		pos, neg := !e.positiveEmpty(), !e.negativeEmpty()
 		switch {
-		case e.negativeEmpty():
-			lower = 0
-		case e.positiveEmpty():
-			upper = 0
+		case pos && !neg:
+			b.lower = 0
+		case neg && !pos:
+			b.upper = 0
 		}
-		return lower + (upper-lower)*((rank-seen)/n)
 	}
-	seen += float64(e.ZeroCount)
-	last := math.NaN()
-	for i, v := range e.Positive {
-		n := float64(v)
+	if count < rank {
+		// Only float rounding can leave the rank unreached.
+		return b.upper
+	}
+	if up {
+		rank -= count - b.count
+	} else {
+		rank = count - rank
+	}
+	fraction := rank / b.count
+	if b.lower <= 0 && b.upper >= 0 {
+		return b.lower + (b.upper-b.lower)*fraction
+	}
+	logLower, logUpper := math.Log2(math.Abs(b.lower)), math.Log2(math.Abs(b.upper))
+	if b.lower > 0 {
+		return math.Exp2(logLower + (logUpper-logLower)*fraction)
+	}
+	return -math.Exp2(logUpper + (logLower-logUpper)*(1-fraction))
+}
+
+// walk calls visit with each non-empty bucket, from the most negative to
+// the most positive when up, the other way round otherwise, until visit
+// returns true. Buckets reaching into the zero bucket start at its
+// threshold, as Prometheus's bucket iterators have them.
+func (e Exponential) walk(up bool, visit func(nativeBucket) bool) {
+	zt := e.ZeroThreshold
+	neg := func(i int) bool {
+		n := e.Negative[i]
 		if n == 0 {
-			continue
+			return false
 		}
-		idx := float64(e.PositiveOffset) + float64(i)
-		last = e.bound(idx + 1)
-		if seen+n < rank {
-			seen += n
-			continue
+		idx := e.NegativeOffset + int32(i) + 1
+		b := nativeBucket{lower: -nativeBound(idx, e.Scale), upper: -nativeBound(idx-1, e.Scale), count: float64(n)}
+		if b.upper < 0 && b.upper > -zt {
+			b.upper = -zt
 		}
-		frac := (rank - seen) / n
-		return e.bound(idx + frac)
+		return visit(b)
 	}
-	// Only float rounding can leave the rank unreached.
-	return last
+	pos := func(i int) bool {
+		n := e.Positive[i]
+		if n == 0 {
+			return false
+		}
+		idx := e.PositiveOffset + int32(i) + 1
+		b := nativeBucket{lower: nativeBound(idx-1, e.Scale), upper: nativeBound(idx, e.Scale), count: float64(n)}
+		if b.lower > 0 && b.lower < zt {
+			b.lower = zt
+		}
+		return visit(b)
+	}
+	zero := func() bool {
+		return e.ZeroCount > 0 && visit(nativeBucket{lower: -zt, upper: zt, count: float64(e.ZeroCount)})
+	}
+	if up {
+		for i := len(e.Negative) - 1; i >= 0; i-- {
+			if neg(i) {
+				return
+			}
+		}
+		if zero() {
+			return
+		}
+		for i := range e.Positive {
+			if pos(i) {
+				return
+			}
+		}
+		return
+	}
+	for i := len(e.Positive) - 1; i >= 0; i-- {
+		if pos(i) {
+			return
+		}
+	}
+	if zero() {
+		return
+	}
+	for i := range e.Negative {
+		if neg(i) {
+			return
+		}
+	}
 }
 
 func (e Exponential) negativeEmpty() bool { return allZero(e.Negative) }
@@ -193,26 +309,6 @@ func allZero(v []uint64) bool {
 	return true
 }
 
-// sub returns e minus prev, both cumulative points of one series, at the
-// coarser of their two scales: the SDK lowers a histogram's scale when its
-// range grows, never raises it.
-func (e Exponential) sub(prev Exponential) Exponential {
-	if prev.Total() == 0 {
-		// Nothing to take away: keep e's own scale rather than prev's
-		// (a zero value's scale 0 would coarsen e to powers of two).
-		out := e
-		out.Positive = slices.Clone(e.Positive)
-		out.Negative = slices.Clone(e.Negative)
-		return out
-	}
-	scale := min(e.Scale, prev.Scale)
-	cur, old := e.downscale(scale), prev.downscale(scale)
-	out := Exponential{Scale: scale, ZeroThreshold: e.ZeroThreshold, ZeroCount: satSub(cur.ZeroCount, old.ZeroCount)}
-	out.PositiveOffset, out.Positive = subBuckets(cur.PositiveOffset, cur.Positive, old.PositiveOffset, old.Positive)
-	out.NegativeOffset, out.Negative = subBuckets(cur.NegativeOffset, cur.Negative, old.NegativeOffset, old.Negative)
-	return out
-}
-
 // MaxMergedBuckets bounds the buckets of a sum of exponential histograms
 // on each side of zero. Two series at fine scales far apart (1 µs and 100 s
 // at scale 20) would otherwise need tens of millions of buckets between
@@ -220,21 +316,19 @@ func (e Exponential) sub(prev Exponential) Exponential {
 // past its maximum size.
 const MaxMergedBuckets = 4096
 
-// add returns the sum of two histograms, at the coarser scale, or coarser
-// still when the sum would span more than MaxMergedBuckets.
-func (e Exponential) add(o Exponential) Exponential {
+// mergedScale is the scale two histograms are added at: the coarser of
+// theirs, or coarser still when the sum would span more than
+// MaxMergedBuckets.
+// The buckets of o are given by their offsets and these lengths.
+func mergedScale(e, o Exponential, oPos, oNeg int) int32 {
 	scale := min(e.Scale, o.Scale)
 	// Below OTel's lowest scale (-10) only for data no SDK makes (indexes
 	// beyond any float64): the loop still ends, the memory still bounded.
-	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, len(o.Positive), o.Scale, scale) > MaxMergedBuckets ||
-		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, len(o.Negative), o.Scale, scale) > MaxMergedBuckets) {
+	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, oPos, o.Scale, scale) > MaxMergedBuckets ||
+		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, oNeg, o.Scale, scale) > MaxMergedBuckets) {
 		scale--
 	}
-	a, b := e.downscale(scale), o.downscale(scale)
-	out := Exponential{Scale: scale, ZeroThreshold: max(e.ZeroThreshold, o.ZeroThreshold), ZeroCount: a.ZeroCount + b.ZeroCount}
-	out.PositiveOffset, out.Positive = addBuckets(a.PositiveOffset, a.Positive, b.PositiveOffset, b.Positive)
-	out.NegativeOffset, out.Negative = addBuckets(a.NegativeOffset, a.Negative, b.NegativeOffset, b.Negative)
-	return out
+	return scale
 }
 
 // downscale merges buckets so the histogram has the given (lower or equal)
@@ -288,38 +382,75 @@ func mergeBuckets(off int32, counts []uint64, shift uint) (int32, []uint64) {
 	return int32(first), out
 }
 
-func subBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64) {
-	if len(a) == 0 {
-		return aOff, nil
+// mergeInPlace is mergeBuckets in counts' own memory: bucket i moves to
+// a bucket at most i, so one pass from the lowest index never overwrites a
+// count it has yet to move.
+func mergeInPlace(off int32, counts []uint64, shift uint) (int32, []uint64) {
+	first := int64(off) >> shift
+	if len(counts) == 0 {
+		return int32(first), counts
 	}
-	out := make([]uint64, len(a))
-	copy(out, a)
-	for i, v := range b {
-		j := int(bOff) + i - int(aOff)
-		if j >= 0 && j < len(out) {
-			out[j] = satSub(out[j], v)
+	for i, v := range counts {
+		if j := int((int64(off)+int64(i))>>shift - first); j != i {
+			counts[j] += v
+			counts[i] = 0
 		}
 	}
-	return aOff, out
+	last := (int64(off)+int64(len(counts))-1)>>shift - first
+	return int32(first), counts[:last+1]
 }
 
-func addBuckets(aOff int32, a []uint64, bOff int32, b []uint64) (int32, []uint64) {
-	switch {
-	case len(a) == 0:
-		return bOff, append([]uint64(nil), b...)
-	case len(b) == 0:
-		return aOff, append([]uint64(nil), a...)
+// addInto adds the buckets x from offset xOff, at a scale shift steps
+// finer, into dst from offset off, growing dst as needed.
+func addInto(off int32, dst []uint64, xOff int32, x []uint64, shift uint) (int32, []uint64) {
+	if len(x) == 0 {
+		return off, dst
 	}
-	lo := min(int64(aOff), int64(bOff))
-	hi := max(int64(aOff)+int64(len(a)), int64(bOff)+int64(len(b)))
-	out := make([]uint64, hi-lo)
-	for i, v := range a {
-		out[int(int64(aOff)-lo)+i] += v
+	off, dst = extend(off, dst, int64(xOff)>>shift, (int64(xOff)+int64(len(x))-1)>>shift)
+	for i, v := range x {
+		dst[int((int64(xOff)+int64(i))>>shift-int64(off))] += v
 	}
-	for i, v := range b {
-		out[int(int64(bOff)-lo)+i] += v
+	return off, dst
+}
+
+// addWords is addInto for sparse words (see entry) spanning n buckets.
+func addWords(off int32, dst []uint64, xOff int32, words []uint64, n int, shift uint) (int32, []uint64) {
+	if len(words) == 0 {
+		return off, dst
 	}
-	return int32(lo), out
+	off, dst = extend(off, dst, int64(xOff)>>shift, (int64(xOff)+int64(n)-1)>>shift)
+	for _, w := range words {
+		dst[int((int64(xOff)+int64(w>>countBits))>>shift-int64(off))] += w & countMask
+	}
+	return off, dst
+}
+
+// extend grows dst (buckets from off) to cover buckets lo..hi, keeping its
+// counts, in its own memory when that suffices.
+func extend(off int32, dst []uint64, lo, hi int64) (int32, []uint64) {
+	if len(dst) == 0 {
+		if n := int(hi - lo + 1); cap(dst) >= n {
+			dst = dst[:n]
+			clear(dst)
+		} else {
+			dst = make([]uint64, n)
+		}
+		off = int32(lo)
+	} else if newLo, newHi := min(lo, int64(off)), max(hi, int64(off)+int64(len(dst))-1); newLo < int64(off) || newHi >= int64(off)+int64(len(dst)) {
+		n, front, old := int(newHi-newLo+1), int(int64(off)-newLo), len(dst)
+		if cap(dst) >= n {
+			dst = dst[:n]
+			copy(dst[front:], dst[:old])
+			clear(dst[:front])
+			clear(dst[front+old:])
+		} else {
+			grown := make([]uint64, n, n+n/4)
+			copy(grown[front:], dst)
+			dst = grown
+		}
+		off = int32(newLo)
+	}
+	return off, dst
 }
 
 // satSub is a-b, or 0 when a cumulative count went down (which only a

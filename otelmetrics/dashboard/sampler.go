@@ -114,6 +114,13 @@ type Dashboard struct {
 	last   time.Time           // the latest snapshot; zero before the first
 	kind   string              // "classic" or "exponential"
 	warned bool
+	// layouts are the distinct classic bucket layouts seen, so series
+	// sharing one share its slice and the summary compares layouts by
+	// address.
+	layouts [][]float64
+	// scratch collects a snapshot's exponential deltas before they are
+	// copied into one allocation of exactly their size.
+	scratch []uint64
 	// cached is the encoded summary of the snapshot taken at cachedAt.
 	cached   []byte
 	cachedAt time.Time
@@ -135,13 +142,18 @@ type seriesInfo struct {
 	bounds                  []float64
 }
 
-// cumulative is a series' value at the latest snapshot.
+// cumulative is a series' value at the latest snapshot; an exponential
+// one at no finer scale than maxSchema.
 type cumulative struct {
 	count   uint64
 	sum     float64
 	classic []uint64
 	exp     Exponential
 }
+
+// maxLayouts bounds the classic layouts shared between series; a series
+// with yet another layout keeps a copy of its own.
+const maxLayouts = 16
 
 // slot is what changed between two snapshots.
 type slot struct {
@@ -150,14 +162,52 @@ type slot struct {
 	entries []entry
 }
 
-// entry is one series' change within a slot: a classic bucket delta, or
-// an exponential one.
+// entry is one series' change within a slot: a classic bucket delta
+// (buckets, on the series' bounds), or an exponential one (exp, with the
+// positive then the negative buckets in buckets). An exponential delta
+// holds only what changed: the buckets from the first changed one to the
+// last, or, when fewer than half of those changed, each changed bucket as
+// one word (its index from the first in the high bits, its count in the
+// low ones). A series spanning the SDK's 160 buckets that got a few
+// requests costs a few words.
 type entry struct {
 	id      int32
 	count   uint64
 	sum     float64
-	classic []uint64
-	exp     *Exponential
+	buckets []uint64
+	exp     *expDelta
+}
+
+// expDelta is the rest of an exponential entry.
+type expDelta struct {
+	posOffset, negOffset int32
+	positives            int32 // how many of the entry's words are positive
+	scale                int16
+	sparse               bool // words are index<<countBits | count
+	zeroThreshold        float64
+	zeroCount            uint64
+}
+
+// A sparse word's count has countBits bits, its index the rest.
+const (
+	countBits = 40
+	countMask = 1<<countBits - 1
+)
+
+// exponential returns an exponential entry's change as a histogram sharing
+// the entry's buckets.
+func (e *entry) exponential() Exponential {
+	x := e.exp
+	return Exponential{Scale: int32(x.scale), ZeroThreshold: x.zeroThreshold, ZeroCount: x.zeroCount,
+		PositiveOffset: x.posOffset, Positive: e.buckets[:x.positives],
+		NegativeOffset: x.negOffset, Negative: e.buckets[x.positives:]}
+}
+
+// pendingExp is an exponential entry whose buckets are still in scratch.
+type pendingExp struct {
+	entry      int
+	delta      expDelta
+	start, end int
 }
 
 // New returns a Dashboard reading from src. Call Start to take snapshots
@@ -243,6 +293,8 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var entries []entry
+	var pending []pendingExp
+	d.scratch = d.scratch[:0]
 	// Where one instrument is aggregated both ways, the exponential
 	// histogram is read and the classic one left out, so no request
 	// counts twice.
@@ -286,12 +338,26 @@ func (d *Dashboard) Snapshot(ctx context.Context) error {
 				}
 			case metricdata.ExponentialHistogram[float64]:
 				d.kind = "exponential"
+				entries = slices.Grow(entries, len(h.DataPoints))
 				for _, dp := range h.DataPoints {
-					if e, ok := d.expDelta(scope, dp); ok {
+					if e, pe, ok := d.expDelta(scope, dp); ok {
+						pe.entry = len(entries)
 						entries = append(entries, e)
+						pending = append(pending, pe)
 					}
 				}
 			}
+		}
+	}
+	if len(pending) > 0 {
+		// One allocation each for the slot's exponential headers and
+		// buckets, of exactly their size.
+		counts := slices.Clone(d.scratch)
+		deltas := make([]expDelta, len(pending))
+		for i, pe := range pending {
+			deltas[i] = pe.delta
+			entries[pe.entry].buckets = counts[pe.start:pe.end:pe.end]
+			entries[pe.entry].exp = &deltas[i]
 		}
 	}
 	if !d.last.IsZero() {
@@ -321,7 +387,7 @@ func (d *Dashboard) lookup(scope string, attrs attribute.Set, bounds []float64) 
 		return 0, false
 	}
 	s := describe(attrs)
-	s.bounds = bounds
+	s.bounds = d.layout(bounds)
 	ek := [2]string{s.method, s.handler}
 	if s.overflow {
 		ek = [2]string{"", OverflowHandler}
@@ -339,12 +405,38 @@ func (d *Dashboard) lookup(scope string, attrs attribute.Set, bounds []float64) 
 	return id, true
 }
 
+// layout returns bounds as a slice shared with the series of the same
+// layout, while there are few layouts.
+func (d *Dashboard) layout(bounds []float64) []float64 {
+	if bounds == nil {
+		return nil
+	}
+	for _, l := range d.layouts {
+		if slices.Equal(l, bounds) {
+			return l
+		}
+	}
+	l := slices.Clone(bounds)
+	if len(d.layouts) < maxLayouts {
+		d.layouts = append(d.layouts, l)
+	}
+	return l
+}
+
 // classicDelta returns a series' change since the last snapshot, its
 // bucket counts taken from the end of arena when they fit.
 func (d *Dashboard) classicDelta(scope string, dp metricdata.HistogramDataPoint[float64], arena []uint64) (entry, []uint64, bool) {
 	id, ok := d.lookup(scope, dp.Attributes, dp.Bounds)
 	if !ok {
 		return entry{}, arena, false
+	}
+	if !slices.Equal(d.series[id].bounds, dp.Bounds) {
+		// New bounds make a new series: the ring's earlier entries stay
+		// on the bounds they were counted in.
+		delete(d.index, seriesKey{scope, dp.Attributes.Equivalent()})
+		if id, ok = d.lookup(scope, dp.Attributes, dp.Bounds); !ok {
+			return entry{}, arena, false
+		}
 	}
 	p := &d.prev[id]
 	e := entry{id: id}
@@ -359,42 +451,132 @@ func (d *Dashboard) classicDelta(scope string, dp metricdata.HistogramDataPoint[
 		n := len(dp.BucketCounts)
 		if cap(arena)-len(arena) >= n {
 			arena = arena[:len(arena)+n]
-			e.classic = arena[len(arena)-n : len(arena) : len(arena)]
+			e.buckets = arena[len(arena)-n : len(arena) : len(arena)]
 		} else {
-			e.classic = make([]uint64, n)
+			e.buckets = make([]uint64, n)
 		}
 		for i, v := range dp.BucketCounts {
-			e.classic[i] = satSub(v, p.classic[i])
+			e.buckets[i] = satSub(v, p.classic[i])
 		}
 	}
 	p.count, p.sum = dp.Count, dp.Sum
 	copy(p.classic, dp.BucketCounts)
-	d.series[id].bounds = dp.Bounds
 	return e, arena, keep
 }
 
-func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDataPoint[float64]) (entry, bool) {
+func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDataPoint[float64]) (entry, pendingExp, bool) {
 	id, ok := d.lookup(scope, dp.Attributes, nil)
 	if !ok {
-		return entry{}, false
+		return entry{}, pendingExp{}, false
 	}
 	cur := Exponential{Scale: dp.Scale, ZeroThreshold: dp.ZeroThreshold, ZeroCount: dp.ZeroCount,
 		PositiveOffset: dp.PositiveBucket.Offset, Positive: dp.PositiveBucket.Counts,
 		NegativeOffset: dp.NegativeBucket.Offset, Negative: dp.NegativeBucket.Counts}
+	// Prometheus reads nothing finer than schema 8, and neither do the
+	// percentiles; coarser buckets are fewer to keep.
+	cur = cur.downscale(maxSchema)
 	p := &d.prev[id]
 	if dp.Count < p.count {
-		*p = cumulative{}
+		p.count, p.sum = 0, 0
+		p.exp = Exponential{Positive: p.exp.Positive[:0], Negative: p.exp.Negative[:0]}
 	}
 	e := entry{id: id, count: dp.Count - p.count, sum: dp.Sum - p.sum}
-	if e.count != 0 {
-		delta := cur.sub(p.exp)
-		e.exp = &delta
+	keep := e.count != 0 && !d.last.IsZero()
+	var pe pendingExp
+	if keep {
+		old := p.exp
+		if old.Total() == 0 {
+			// Nothing to take away: keep cur's own scale rather than
+			// old's (a zero value's scale 0 would coarsen cur).
+			old = Exponential{Scale: cur.Scale}
+		}
+		// The SDK lowers a series' scale when its range grows, never
+		// raises it: the difference is taken at the coarser scale.
+		scale := min(cur.Scale, old.Scale)
+		c, o := cur.downscale(scale), old.downscale(scale)
+		pe.delta = expDelta{scale: int16(scale), zeroThreshold: c.ZeroThreshold, zeroCount: satSub(c.ZeroCount, o.ZeroCount)}
+		pe.start = len(d.scratch)
+		pe.delta.posOffset, d.scratch = appendChanged(d.scratch, c.PositiveOffset, c.Positive, o.PositiveOffset, o.Positive)
+		pe.delta.positives = int32(len(d.scratch) - pe.start)
+		pe.delta.negOffset, d.scratch = appendChanged(d.scratch, c.NegativeOffset, c.Negative, o.NegativeOffset, o.Negative)
+		pe.end = len(d.scratch)
+		d.scratch, pe.delta.sparse = sparsen(d.scratch, pe.start, &pe.delta.positives)
+		pe.end = len(d.scratch)
 	}
-	// The SDK reuses nothing it hands out, but keep our own copy anyway.
-	cur.Positive = append([]uint64(nil), cur.Positive...)
-	cur.Negative = append([]uint64(nil), cur.Negative...)
-	p.count, p.sum, p.exp = dp.Count, dp.Sum, cur
-	return e, e.count != 0 && !d.last.IsZero()
+	// Our own copy, reusing the last one's memory: the SDK's slices are
+	// its own.
+	p.count, p.sum = dp.Count, dp.Sum
+	p.exp = Exponential{Scale: cur.Scale, ZeroThreshold: cur.ZeroThreshold, ZeroCount: cur.ZeroCount,
+		PositiveOffset: cur.PositiveOffset, Positive: append(p.exp.Positive[:0], cur.Positive...),
+		NegativeOffset: cur.NegativeOffset, Negative: append(p.exp.Negative[:0], cur.Negative...)}
+	return e, pe, keep
+}
+
+// sparsen rewrites the buckets dense[start:] (positives of them positive)
+// as sparse words when fewer than half are non-zero, and every count and
+// index fits its bits.
+func sparsen(dense []uint64, start int, positives *int32) ([]uint64, bool) {
+	seg := dense[start:]
+	nonZero := 0
+	for i, v := range seg {
+		if v > countMask || i >= 1<<(64-countBits) {
+			return dense, false
+		}
+		if v != 0 {
+			nonZero++
+		}
+	}
+	if 2*nonZero >= len(seg) {
+		return dense, false
+	}
+	// Word w is written at or before the bucket it comes from.
+	w, pos := 0, int(*positives)
+	for i, v := range seg {
+		rel := i
+		if i == pos {
+			*positives = int32(w)
+		}
+		if i >= pos {
+			rel = i - pos
+		}
+		if v != 0 {
+			seg[w] = uint64(rel)<<countBits | v
+			w++
+		}
+	}
+	if pos == len(seg) {
+		*positives = int32(w)
+	}
+	return dense[:start+w], true
+}
+
+// appendChanged appends to dst the differences cur minus old (bucket
+// ranges of one sign at one scale) from the first changed bucket to the
+// last, and returns the index of the first.
+func appendChanged(dst []uint64, curOff int32, cur []uint64, oldOff int32, old []uint64) (int32, []uint64) {
+	diff := func(i int) uint64 {
+		v := cur[i]
+		if j := int(int64(curOff) + int64(i) - int64(oldOff)); j >= 0 && j < len(old) {
+			v = satSub(v, old[j])
+		}
+		return v
+	}
+	first, last := -1, -1
+	for i := range cur {
+		if diff(i) != 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return curOff, dst
+	}
+	for i := first; i <= last; i++ {
+		dst = append(dst, diff(i))
+	}
+	return curOff + int32(first), dst
 }
 
 // OverflowHandler is the handler shown for requests the SDK recorded in

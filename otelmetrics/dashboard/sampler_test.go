@@ -512,3 +512,124 @@ func TestConfigSettings(t *testing.T) {
 		}
 	}
 }
+
+// Two instrumentations of one route with bucket layouts of the same
+// length but different bounds: their counts cannot be added bucket by
+// bucket. Where the layouts share bounds, the percentile is read from the
+// shared ones (merging the finer buckets exactly); where they share none,
+// there is no percentile, while counts and the mean stay.
+func TestSummaryMixedBucketLayouts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		a, b   []float64
+		common []float64 // nil: no percentile
+	}{
+		{"disjoint layouts", []float64{0.1, 0.2, 0.3}, []float64{10, 20, 30}, nil},
+		{"one refines the other", []float64{0.1, 0.5, 1}, []float64{0.1, 0.25, 0.5, 1, 2.5}, []float64{0.1, 0.5, 1}},
+		{"partly shared", []float64{0.1, 0.2, 30}, []float64{0.2, 10, 30}, []float64{0.2, 30}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+			t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+			ha, _ := mp.Meter("middleware").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(tc.a...))
+			hb, _ := mp.Meter("otelhttp").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(tc.b...))
+			d, _ := dashboard.New(r)
+			snapshot(t, d)
+			record(ha, "GET", "/a", 200, 0.15, 10)
+			record(hb, "GET", "/a", 200, 25, 10)
+			snapshot(t, d)
+			s := d.Summary()
+			if s.Totals.Requests != 20 || math.Abs(float64(s.Totals.MeanLatency)-12.575) > 1e-9 {
+				t.Fatalf("totals %+v, want 20 requests, mean 12.575 s", s.Totals)
+			}
+			var want [3]float64
+			for i, q := range []float64{0.5, 0.95, 0.99} {
+				want[i] = math.NaN()
+				if tc.common != nil {
+					// Both requests' buckets re-read on the shared bounds.
+					counts := make([]uint64, len(tc.common)+1)
+					for _, v := range []float64{0.15, 25} {
+						j := 0
+						for j < len(tc.common) && tc.common[j] < v {
+							j++
+						}
+						counts[j] += 10
+					}
+					want[i] = dashboard.Classic{Bounds: tc.common, Counts: counts}.Quantile(q)
+				}
+			}
+			got := [3]float64{float64(s.Totals.P50), float64(s.Totals.P95), float64(s.Totals.P99)}
+			for i := range got {
+				if !(got[i] == want[i] || math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+					t.Errorf("percentiles %v, want %v", got, want)
+					break
+				}
+			}
+			if p := float64(s.Endpoints[0].P99); !(p == want[2] || math.IsNaN(p) && math.IsNaN(want[2])) {
+				t.Errorf("endpoint p99 %v, want %v", p, want[2])
+			}
+			if p := float64(s.Timeline[0].P99); !(p == want[2] || math.IsNaN(p) && math.IsNaN(want[2])) {
+				t.Errorf("timeline p99 %v, want %v", p, want[2])
+			}
+		})
+	}
+}
+
+// BenchmarkRingByAggregation fills the ring with 1,000 series changing in
+// each of 180 snapshots, aggregated as classic buckets and as base-2
+// exponential histograms, and reports side by side what the ring holds
+// (MiB/ring, B/entry) and what one summary costs. Each series gets three
+// requests a snapshot spread over 2 ms .. 2 s, so the exponential series
+// reach the SDK's 160 buckets, as real routes do over a day.
+func BenchmarkRingByAggregation(b *testing.B) {
+	const series, slots, perSnapshot = 1000, 180, 3
+	for _, mode := range []struct {
+		name        string
+		exponential bool
+	}{{"classic", false}, {"native", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			r, h := pipeline(b, mode.exponential, series+1)
+			d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(slots*time.Second))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sets := make([]metric.RecordOption, series)
+			for i := range sets {
+				sets[i] = metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyHTTPMethod.String("GET"),
+					mbsemconv.KeyHTTPRoute.String("/r"+strconv.Itoa(i/10)+"/{id}"), mbsemconv.KeyHTTPStatus.Int(200+i%10)))
+			}
+			round := func(n int) {
+				for i, s := range sets {
+					for j := range perSnapshot {
+						k := (i*13 + n*5 + j*37) % 80
+						h.Record(context.Background(), 0.002*math.Exp2(float64(k)/8), s)
+					}
+				}
+				snapshot(b, d)
+			}
+			// Let every series reach its full range before measuring, so
+			// the cumulative state (outside the ring) is in place.
+			for n := range 30 {
+				round(n)
+			}
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for n := range slots {
+				round(30 + n)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			held := float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = d.Summary()
+			}
+			// After the loop: b.Loop resets what was reported before it.
+			b.ReportMetric(held/(1<<20), "MiB/ring")
+			b.ReportMetric(held/(series*slots), "B/entry")
+			runtime.KeepAlive(d)
+		})
+	}
+}

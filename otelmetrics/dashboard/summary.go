@@ -12,7 +12,8 @@ import (
 // Summary is the JSON document GET /metrics/summary serves. Rates are
 // counter differences between snapshots divided by the time between them;
 // percentiles are read from the duration histogram's buckets over the same
-// span (see Histogram). A percentile with no request behind it is null.
+// span (see Histogram). A percentile with no request behind it is null,
+// and so is one over classic series with no bucket bound in common.
 type Summary struct {
 	// GeneratedAt is the time of the latest snapshot.
 	GeneratedAt time.Time `json:"generated_at"`
@@ -102,46 +103,186 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// acc sums histogram deltas of one kind.
+// acc sums histogram deltas in place, keeping its memory from one use to
+// the next (reset), so a summary allocates per accumulator, not per entry.
 type acc struct {
-	bounds  []float64
-	classic []uint64
-	exp     *Exponential
-	mixed   bool // bounds differed: no percentile
+	hasClassic bool
+	bounds     []float64
+	classic    []uint64
+	hasExp     bool
+	exp        Exponential
+}
+
+func (a *acc) reset() {
+	a.hasClassic, a.bounds, a.classic = false, nil, a.classic[:0]
+	a.hasExp = false
+	a.exp = Exponential{Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
 }
 
 func (a *acc) add(e *entry, bounds []float64) {
 	switch {
-	case e.classic != nil:
-		if a.classic == nil {
-			a.bounds, a.classic = bounds, make([]uint64, len(e.classic))
-		}
-		if len(a.classic) != len(e.classic) {
-			a.mixed = true
-			return
-		}
-		for i, v := range e.classic {
-			a.classic[i] += v
-		}
+	case e.exp != nil && e.exp.sparse:
+		a.addSparse(e.exp, e.buckets)
 	case e.exp != nil:
-		if a.exp == nil {
-			x := *e.exp
-			a.exp = &x
-			return
-		}
-		x := a.exp.add(*e.exp)
-		a.exp = &x
+		a.addExp(e.exponential())
+	case e.buckets != nil:
+		a.addClassic(e.buckets, bounds)
 	}
+}
+
+// addClassic adds counts on bounds. Counts on another layout cannot be
+// added bucket by bucket: both are re-read on the bounds the two layouts
+// share, which loses nothing since each shared bucket is a union of whole
+// buckets of either; with no bound shared there is no percentile.
+func (a *acc) addClassic(counts []uint64, bounds []float64) {
+	switch {
+	case !a.hasClassic:
+		a.hasClassic, a.bounds = true, bounds
+		a.classic = append(a.classic[:0], counts...)
+		return
+	case !sameBounds(a.bounds, bounds):
+		common := shared(a.bounds, bounds)
+		if len(common) != len(a.bounds) {
+			regrouped := make([]uint64, len(common)+1)
+			regroup(regrouped, a.bounds, a.classic, common)
+			a.classic = regrouped
+		}
+		a.bounds = common
+		regroup(a.classic, bounds, counts, common)
+		return
+	}
+	for i, v := range counts {
+		a.classic[i] += v
+	}
+}
+
+// sameBounds is slices.Equal, at once for series sharing one layout.
+func sameBounds(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
+}
+
+// shared returns the bounds two sorted layouts have in common.
+func shared(a, b []float64) []float64 {
+	out := []float64{}
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// regroup adds counts on bounds into dst on common, a subset of bounds:
+// each bucket goes to the first common bucket reaching its upper bound.
+func regroup(dst []uint64, bounds []float64, counts []uint64, common []float64) {
+	t := 0
+	for i, v := range counts {
+		if i < len(bounds) {
+			for t < len(common) && common[t] < bounds[i] {
+				t++
+			}
+		} else {
+			t = len(common)
+		}
+		dst[t] += v
+	}
+}
+
+// addExp adds x at the coarser of the two scales, or coarser still when
+// the sum would span more than MaxMergedBuckets.
+func (a *acc) addExp(x Exponential) {
+	h := &a.exp
+	if !a.hasExp {
+		a.hasExp = true
+		*h = Exponential{Scale: x.Scale, ZeroThreshold: x.ZeroThreshold, ZeroCount: x.ZeroCount,
+			PositiveOffset: x.PositiveOffset, Positive: append(h.Positive[:0], x.Positive...),
+			NegativeOffset: x.NegativeOffset, Negative: append(h.Negative[:0], x.Negative...)}
+		return
+	}
+	scale := a.coarsen(x.Scale, x.PositiveOffset, len(x.Positive), x.NegativeOffset, len(x.Negative))
+	shift := uint(x.Scale - scale)
+	h.PositiveOffset, h.Positive = addInto(h.PositiveOffset, h.Positive, x.PositiveOffset, x.Positive, shift)
+	h.NegativeOffset, h.Negative = addInto(h.NegativeOffset, h.Negative, x.NegativeOffset, x.Negative, shift)
+	h.ZeroCount += x.ZeroCount
+	h.ZeroThreshold = max(h.ZeroThreshold, x.ZeroThreshold)
+}
+
+// coarsen lowers the sum's scale to what adding buckets of the given
+// shape needs, and returns that scale.
+func (a *acc) coarsen(scale, posOff int32, posLen int, negOff int32, negLen int) int32 {
+	h := &a.exp
+	if scale >= h.Scale {
+		// The common case, at a few nanoseconds: buckets at the sum's
+		// scale or finer that fit beside the sum's own.
+		shift := uint(scale - h.Scale)
+		if fits(h.PositiveOffset, len(h.Positive), posOff, posLen, shift) && fits(h.NegativeOffset, len(h.Negative), negOff, negLen, shift) {
+			return h.Scale
+		}
+	}
+	to := mergedScale(*h, Exponential{Scale: scale, PositiveOffset: posOff, NegativeOffset: negOff}, posLen, negLen)
+	if to < h.Scale {
+		shift := uint(h.Scale - to)
+		h.PositiveOffset, h.Positive = mergeInPlace(h.PositiveOffset, h.Positive, shift)
+		h.NegativeOffset, h.Negative = mergeInPlace(h.NegativeOffset, h.Negative, shift)
+		h.Scale = to
+	}
+	return to
+}
+
+// fits says whether n buckets from off, shift steps finer, added to the
+// buckets from hOff at the coarser scale span at most MaxMergedBuckets.
+func fits(hOff int32, hLen int, off int32, n int, shift uint) bool {
+	if n == 0 {
+		return true
+	}
+	lo, hi := int64(off)>>shift, (int64(off)+int64(n)-1)>>shift
+	if hLen > 0 {
+		lo, hi = min(lo, int64(hOff)), max(hi, int64(hOff)+int64(hLen)-1)
+	}
+	return hi-lo+1 <= MaxMergedBuckets
+}
+
+// addSparse adds a sparse delta (see entry).
+func (a *acc) addSparse(x *expDelta, words []uint64) {
+	pos, neg := words[:x.positives], words[x.positives:]
+	span := func(w []uint64) int {
+		if len(w) == 0 {
+			return 0
+		}
+		return int(w[len(w)-1]>>countBits) + 1
+	}
+	if !a.hasExp {
+		a.hasExp = true
+		a.exp = Exponential{Scale: int32(x.scale), Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
+	}
+	h := &a.exp
+	scale := a.coarsen(int32(x.scale), x.posOffset, span(pos), x.negOffset, span(neg))
+	shift := uint(int32(x.scale) - scale)
+	h.PositiveOffset, h.Positive = addWords(h.PositiveOffset, h.Positive, x.posOffset, pos, span(pos), shift)
+	h.NegativeOffset, h.Negative = addWords(h.NegativeOffset, h.Negative, x.negOffset, neg, span(neg), shift)
+	h.ZeroCount += x.zeroCount
+	h.ZeroThreshold = max(h.ZeroThreshold, x.zeroThreshold)
 }
 
 func (a *acc) histogram() Histogram {
 	switch {
-	case a.mixed:
-		return nil
-	case a.classic != nil:
+	case a.hasClassic:
 		return Classic{Bounds: a.bounds, Counts: a.classic}
-	case a.exp != nil:
-		return *a.exp
+	case a.hasExp:
+		return a.exp
 	}
 	return nil
 }
@@ -207,7 +348,7 @@ func (d *Dashboard) summaryLocked() Summary {
 		Endpoints:       []Endpoint{},
 	}
 	var covered time.Duration
-	var total acc
+	var total, h acc
 	var sum float64
 	statuses := map[string]uint64{}
 	ends := make([]endpointAcc, len(d.ends))
@@ -215,7 +356,7 @@ func (d *Dashboard) summaryLocked() Summary {
 		sl := &d.ring[si]
 		covered += sl.dur
 		var n, errs uint64
-		var h acc
+		h.reset()
 		for ei := range sl.entries {
 			e := &sl.entries[ei]
 			info := &d.series[e.id]
