@@ -19,8 +19,8 @@ import (
 const Var = "METRICSBRIDGE_E2E"
 
 // Strict reports whether a missing program fails the test rather than
-// skipping it: Var is set to anything but "" or "0". Helpers also use it to
-// decide whether they may start a build that takes minutes.
+// skipping it: Var is set to anything but "" or "0". promtest and otlptest
+// also use it to decide whether they may start a build of minutes.
 func Strict() bool {
 	v := os.Getenv(Var)
 	return v != "" && v != "0"
