@@ -23,6 +23,10 @@ func TestExemplarsReachPrometheus(t *testing.T) {
 		unsampledTrace = "0af7651916cd43dd8448eb211c80319c"
 	)
 	traceparent := func(traceID, flags string) string { return "00-" + traceID + "-00f067aa0ba902b7-" + flags }
+	// Asked here, not only in the subtests, so that a missing Prometheus
+	// skips the whole test rather than the subtests and leaves the
+	// upstream check below without traffic.
+	promtest.Tool(t, "prometheus")
 
 	var mu sync.Mutex
 	var seenUpstream []string

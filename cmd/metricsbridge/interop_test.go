@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/testenv"
 )
 
 // interopModules is where scripts/install-deps.sh installs the npm packages
@@ -42,17 +45,13 @@ type jsLib struct {
 
 func newJSLib(t *testing.T, name string) jsLib {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found in PATH: the interoperability tests need Node.js (Debian package nodejs)")
-	}
+	node := testenv.Program(t, "node")
 	modules, err := filepath.Abs(interopModules())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(modules, name, "package.json")); err != nil {
-		t.Fatalf("npm package %s is not installed in %s; run make deps", name, modules)
-	}
+	_, err = os.Stat(filepath.Join(modules, name, "package.json"))
+	testenv.Need(t, "npm package "+name, err)
 	return jsLib{name: name, node: node, modules: modules}
 }
 
@@ -180,12 +179,16 @@ func TestJWTInteroperability(t *testing.T) {
 // comes first in PATH.
 func pyJWT(t *testing.T) string {
 	t.Helper()
+	err := errors.New("no python3 found")
 	for _, py := range []string{"python3", "/usr/bin/python3"} {
-		if p, err := exec.LookPath(py); err == nil && exec.Command(p, "-c", "import jwt").Run() == nil {
-			return p
+		if p, lookErr := exec.LookPath(py); lookErr == nil {
+			if err = exec.Command(p, "-c", "import jwt").Run(); err == nil {
+				return p
+			}
+			err = fmt.Errorf("%s cannot import jwt: %w", p, err)
 		}
 	}
-	t.Fatal("no python3 with PyJWT: install the Debian package python3-jwt (scripts/install-deps.sh)")
+	testenv.Need(t, "python3 with PyJWT (Debian package python3-jwt)", err)
 	return ""
 }
 

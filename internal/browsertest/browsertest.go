@@ -20,21 +20,25 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/testenv"
 )
 
-// Path returns the Chromium binary or fails the test with the command that
-// installs it: a missing browser is a setup error, not a skip.
+// Path returns the Chromium binary ($CHROMIUM, Debian's, or the one in
+// PATH), or skips or fails the test as testenv.Need decides.
 func Path(t testing.TB) string {
 	t.Helper()
+	var err error
 	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "chromium"} {
 		if p == "" {
 			continue
 		}
-		if q, err := exec.LookPath(p); err == nil {
+		var q string
+		if q, err = exec.LookPath(p); err == nil {
 			return q
 		}
 	}
-	t.Fatal("chromium not found; install it with scripts/install-deps.sh (Debian package chromium)")
+	testenv.Need(t, "chromium (Debian package chromium)", err)
 	return ""
 }
 

@@ -6,7 +6,8 @@
 // version scripts/build-prometheus.sh pins (cached after the first build),
 // since that is what operators run. Legacy returns the Debian package's
 // Prometheus 2 instead, for the tests that keep older servers covered; the
-// project's scripts/install-deps.sh installs both.
+// project's scripts/install-deps.sh installs both. A test whose tool is
+// missing skips, or fails under `make test`, as internal/testenv decides.
 package promtest
 
 import (
@@ -27,28 +28,27 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metricsbridge/metricsbridge/internal/testenv"
 )
 
 // Tool returns the path of a Prometheus 3 binary, "prometheus" or
-// "promtool", building it first if no cached build exists, or fails the
-// test: a missing tool is a setup error, not a skip.
+// "promtool". With METRICSBRIDGE_E2E set it builds them first if no cached
+// build exists; without it, it uses a cached build or skips the test
+// rather than start a build of minutes (see internal/testenv).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	dir, err := v3Dir()
-	if err != nil {
-		t.Fatalf("scripts/build-prometheus.sh: %v", err)
-	}
+	testenv.Need(t, "Prometheus 3 "+name+" (scripts/build-prometheus.sh)", err)
 	return filepath.Join(dir, name)
 }
 
 // Legacy returns the path of the Debian package's binary of that name (a
-// Prometheus 2), or fails the test with the command that installs it.
+// Prometheus 2), or skips or fails the test as testenv.Need decides.
 func Legacy(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found in PATH; install it with scripts/install-deps.sh (Debian package prometheus)", name)
-	}
+	testenv.Need(t, name+" of Debian's Prometheus 2 package", err)
 	if strings.Contains(filepath.ToSlash(p), "/metricsbridge/prometheus/") {
 		t.Fatalf("%s in PATH is the cached Prometheus 3 build, not the Debian package", p)
 	}
@@ -61,17 +61,21 @@ var v3 struct {
 	err  error
 }
 
-// v3Dir runs scripts/build-prometheus.sh once per test binary; it prints
-// the folder of the cached build on its last line.
+// v3Dir runs scripts/build-prometheus.sh once per test binary, with
+// --cached unless testenv.Strict; it prints the folder of the cached build
+// on its last line.
 func v3Dir() (string, error) {
 	v3.once.Do(func() {
 		script := filepath.Join(repoRoot(), "scripts", "build-prometheus.sh")
 		var stderr bytes.Buffer
 		cmd := exec.Command(script)
+		if !testenv.Strict() {
+			cmd.Args = append(cmd.Args, "--cached")
+		}
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			v3.err = fmt.Errorf("%w\n%s", err, lastLines(stderr.String(), 20))
+			v3.err = fmt.Errorf("%w: %s", err, strings.TrimSpace(lastLines(stderr.String(), 20)))
 			return
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
