@@ -9,9 +9,9 @@ import (
 
 // Environment variables read by ConfigFromEnv.
 const (
-	EnvDashboard = "METRICS_DASHBOARD"
-	EnvInterval  = "METRICS_DASHBOARD_INTERVAL"
-	EnvWindow    = "METRICS_DASHBOARD_WINDOW"
+	envDashboard = "METRICS_DASHBOARD"
+	envInterval  = "METRICS_DASHBOARD_INTERVAL"
+	envWindow    = "METRICS_DASHBOARD_WINDOW"
 )
 
 // Config is the dashboard's part of the environment.
@@ -24,20 +24,20 @@ type Config struct {
 
 // ConfigFromEnv reads METRICS_DASHBOARD, METRICS_DASHBOARD_INTERVAL and
 // METRICS_DASHBOARD_WINDOW through lookup. Every bad value is reported, one
-// line each naming the variable and the value; the error matches ErrInvalid.
+// line each naming the variable and the value; the error matches ErrConfig.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
 	var c Config
 	var errs [3]error
-	c.Enabled, errs[0] = env.Bool(l, EnvDashboard, true)
-	c.Interval, errs[1] = env.Duration(l, EnvInterval, DefaultInterval, 100*time.Millisecond, time.Hour)
-	c.Window, errs[2] = env.Duration(l, EnvWindow, DefaultWindow, time.Second, 24*time.Hour)
+	c.Enabled, errs[0] = env.Bool(l, envDashboard, true)
+	c.Interval, errs[1] = env.Duration(l, envInterval, defaultInterval, 100*time.Millisecond, time.Hour)
+	c.Window, errs[2] = env.Duration(l, envWindow, defaultWindow, time.Second, 24*time.Hour)
 	if errs[1] == nil && errs[2] == nil {
 		if reason := checkRing(c.Interval, c.Window); reason != "" {
-			errs[2] = env.Errorf(EnvWindow, env.String(l, EnvWindow, c.Window.String()), "%s (%s=%s)", reason, EnvInterval, c.Interval)
+			errs[2] = env.Errorf(envWindow, env.String(l, envWindow, c.Window.String()), "%s (%s=%s)", reason, envInterval, c.Interval)
 		}
 	}
-	return c, env.Join(ErrInvalid, errs[:]...)
+	return c, env.Join(ErrConfig, errs[:]...)
 }
 
 // Options turns the configuration into New's options.
@@ -49,8 +49,8 @@ func (c Config) Options() []Option {
 // variable ConfigFromEnv reads, as `metricsbridge check` prints them.
 func (c Config) Settings() []string {
 	return []string{
-		EnvDashboard + "=" + strconv.FormatBool(c.Enabled),
-		EnvInterval + "=" + c.Interval.String(),
-		EnvWindow + "=" + c.Window.String(),
+		envDashboard + "=" + strconv.FormatBool(c.Enabled),
+		envInterval + "=" + c.Interval.String(),
+		envWindow + "=" + c.Window.String(),
 	}
 }

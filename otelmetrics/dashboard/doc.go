@@ -21,10 +21,10 @@
 // are bounded by the SDK's cardinality limit.
 //
 // Rates are counter differences over the time between snapshots.
-// Percentiles come from the histogram's buckets through the Histogram
-// interface: Classic interpolates exactly as PromQL's histogram_quantile
+// Percentiles come from the histogram's buckets through the distribution
+// interface: classic interpolates exactly as PromQL's histogram_quantile
 // does over the same buckets, so the page and a Prometheus query over the
-// same span agree; Exponential reads OTel's base-2 exponential histograms
+// same span agree; exponential reads OTel's base-2 exponential histograms
 // exactly as histogram_quantile reads Prometheus native histograms (at
 // schema 8 at most, walking from the top for φ ≥ 0.5). Series whose
 // classic bucket bounds differ are read on the bounds they share; with

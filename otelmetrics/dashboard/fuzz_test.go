@@ -7,7 +7,7 @@ import (
 
 // FuzzHistogram sums and differences exponential histograms of any scales
 // and offsets, and reads percentiles of them and of classic buckets: no
-// panic, memory bounded by MaxMergedBuckets whatever the offsets, totals
+// panic, memory bounded by maxMergedBuckets whatever the offsets, totals
 // kept, and percentiles that never decrease with φ.
 func FuzzHistogram(f *testing.F) {
 	f.Add(int8(20), int32(-20_000_000), uint64(3), int8(20), int32(7_000_000), uint64(5), uint64(1), 0.5)
@@ -15,9 +15,9 @@ func FuzzHistogram(f *testing.F) {
 	f.Add(int8(3), int32(math.MinInt32), uint64(1<<40), int8(3), int32(math.MaxInt32-2), uint64(2), uint64(9), 1.0)
 	f.Fuzz(func(t *testing.T, aScale int8, aOff int32, aN uint64, bScale int8, bOff int32, bN uint64, zero uint64, q float64) {
 		clampScale := func(s int8) int32 { return int32(max(-10, min(20, s))) }
-		a := Exponential{Scale: clampScale(aScale), PositiveOffset: aOff, Positive: []uint64{aN, 1, aN % 7},
+		a := exponential{Scale: clampScale(aScale), PositiveOffset: aOff, Positive: []uint64{aN, 1, aN % 7},
 			NegativeOffset: bOff, Negative: []uint64{bN % 3}, ZeroCount: zero % 100}
-		b := Exponential{Scale: clampScale(bScale), PositiveOffset: bOff, Positive: []uint64{bN, 0, 2}}
+		b := exponential{Scale: clampScale(bScale), PositiveOffset: bOff, Positive: []uint64{bN, 0, 2}}
 		// Keep totals from overflowing uint64.
 		a.Positive[0] %= 1 << 50
 		b.Positive[0] %= 1 << 50
@@ -25,7 +25,7 @@ func FuzzHistogram(f *testing.F) {
 		s.addExp(a)
 		s.addExp(b)
 		sum := s.exp
-		if len(sum.Positive) > MaxMergedBuckets || len(sum.Negative) > MaxMergedBuckets {
+		if len(sum.Positive) > maxMergedBuckets || len(sum.Negative) > maxMergedBuckets {
 			t.Fatalf("sum spans %d/%d buckets", len(sum.Positive), len(sum.Negative))
 		}
 		if sum.Total() != a.Total()+b.Total() {
@@ -67,7 +67,7 @@ func FuzzHistogram(f *testing.F) {
 		if sum.Total() > 0 && lo > hi {
 			t.Fatalf("exponential: φ=%v gives %v, above φ=%v's %v", q/2, lo, q, hi)
 		}
-		c := Classic{Bounds: []float64{0.01, 0.1, 1}, Counts: []uint64{aN % 1000, bN % 1000, zero % 1000, uint64(aOff) % 1000}}
+		c := classic{Bounds: []float64{0.01, 0.1, 1}, Counts: []uint64{aN % 1000, bN % 1000, zero % 1000, uint64(aOff) % 1000}}
 		if c.Total() > 0 {
 			if lo, hi := c.Quantile(q/2), c.Quantile(q); lo > hi {
 				t.Fatalf("classic: φ=%v gives %v, above φ=%v's %v", q/2, lo, q, hi)

@@ -18,10 +18,10 @@ const (
 	SummaryPath = "/metrics/summary"
 )
 
-// ContentSecurityPolicy is sent with the page, its files and the summary:
+// contentSecurityPolicy is sent with the page, its files and the summary:
 // nothing but the bridge's own script, style and data, no inline code, no
 // framing.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 var assets = map[string]string{
@@ -32,7 +32,7 @@ var assets = map[string]string{
 }
 
 func secure(h http.Header) {
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -5,10 +5,10 @@ import (
 	"sort"
 )
 
-// Histogram is a distribution a percentile can be read from. Classic and
-// Exponential implement it, so the summary reads percentiles the same way
+// distribution is what a percentile can be read from. classic and
+// exponential implement it, so the summary reads percentiles the same way
 // whichever aggregation the duration instrument uses.
-type Histogram interface {
+type distribution interface {
 	// Quantile returns the φ-quantile (0 ≤ q ≤ 1) estimated from the
 	// buckets, NaN when there are no observations, -Inf for q < 0 and
 	// +Inf for q > 1, as PromQL's histogram_quantile does.
@@ -17,17 +17,17 @@ type Histogram interface {
 	Total() uint64
 }
 
-// Classic is a histogram with explicit bucket boundaries, as OTel's
+// classic is a histogram with explicit bucket boundaries, as OTel's
 // metricdata.HistogramDataPoint carries it: Counts[i] observations fell in
 // (Bounds[i-1], Bounds[i]], and the last count is the +Inf bucket, so
 // len(Counts) == len(Bounds)+1. Counts are per bucket, not cumulative.
-type Classic struct {
+type classic struct {
 	Bounds []float64
 	Counts []uint64
 }
 
 // Total is the number of observations.
-func (c Classic) Total() uint64 {
+func (c classic) Total() uint64 {
 	var n uint64
 	for _, v := range c.Counts {
 		n += v
@@ -42,7 +42,7 @@ func (c Classic) Total() uint64 {
 // the rank falls into the +Inf bucket. Counts are integers here, so the
 // coalescing and precision corrections PromQL applies to float samples have
 // nothing to do.
-func (c Classic) Quantile(q float64) float64 {
+func (c classic) Quantile(q float64) float64 {
 	switch {
 	case math.IsNaN(q):
 		return math.NaN()
@@ -83,13 +83,13 @@ func (c Classic) Quantile(q float64) float64 {
 	return start + (end-start)*(rank/count)
 }
 
-// Exponential is a base-2 exponential histogram as OTel's
+// exponential is a base-2 exponential histogram as OTel's
 // metricdata.ExponentialHistogramDataPoint carries it (and as Prometheus
 // native histograms store it): with base = 2^(2^-Scale), positive bucket
 // Offset+i counts observations in (base^(Offset+i), base^(Offset+i+1)], the
 // negative buckets mirror them below zero, and ZeroCount counts
 // observations within [-ZeroThreshold, ZeroThreshold].
-type Exponential struct {
+type exponential struct {
 	Scale          int32
 	ZeroThreshold  float64
 	ZeroCount      uint64
@@ -100,7 +100,7 @@ type Exponential struct {
 }
 
 // Total is the number of observations.
-func (e Exponential) Total() uint64 {
+func (e exponential) Total() uint64 {
 	n := e.ZeroCount
 	for _, v := range e.Positive {
 		n += v
@@ -176,7 +176,7 @@ type nativeBucket struct {
 // buckets and ends at 0 when there are only negative ones. A histogram
 // finer than Prometheus's finest schema (8) is read at that schema, as
 // Prometheus stores it.
-func (e Exponential) Quantile(q float64) float64 {
+func (e exponential) Quantile(q float64) float64 {
 	switch {
 	case q < 0:
 		return math.Inf(-1)
@@ -237,7 +237,7 @@ func (e Exponential) Quantile(q float64) float64 {
 // the most positive when up, the other way round otherwise, until visit
 // returns true. Buckets reaching into the zero bucket start at its
 // threshold, as Prometheus's bucket iterators have them.
-func (e Exponential) walk(up bool, visit func(nativeBucket) bool) {
+func (e exponential) walk(up bool, visit func(nativeBucket) bool) {
 	zt := e.ZeroThreshold
 	neg := func(i int) bool {
 		n := e.Negative[i]
@@ -297,8 +297,8 @@ func (e Exponential) walk(up bool, visit func(nativeBucket) bool) {
 	}
 }
 
-func (e Exponential) negativeEmpty() bool { return allZero(e.Negative) }
-func (e Exponential) positiveEmpty() bool { return allZero(e.Positive) }
+func (e exponential) negativeEmpty() bool { return allZero(e.Negative) }
+func (e exponential) positiveEmpty() bool { return allZero(e.Positive) }
 
 func allZero(v []uint64) bool {
 	for _, x := range v {
@@ -309,23 +309,23 @@ func allZero(v []uint64) bool {
 	return true
 }
 
-// MaxMergedBuckets bounds the buckets of a sum of exponential histograms
+// maxMergedBuckets bounds the buckets of a sum of exponential histograms
 // on each side of zero. Two series at fine scales far apart (1 µs and 100 s
 // at scale 20) would otherwise need tens of millions of buckets between
 // them; the sum is coarsened until it fits, as the SDK coarsens a series
 // past its maximum size.
-const MaxMergedBuckets = 4096
+const maxMergedBuckets = 4096
 
 // mergedScale is the scale two histograms are added at: the coarser of
 // theirs, or coarser still when the sum would span more than
-// MaxMergedBuckets.
+// maxMergedBuckets.
 // The buckets of o are given by their offsets and these lengths.
-func mergedScale(e, o Exponential, oPos, oNeg int) int32 {
+func mergedScale(e, o exponential, oPos, oNeg int) int32 {
 	scale := min(e.Scale, o.Scale)
 	// Below OTel's lowest scale (-10) only for data no SDK makes (indexes
 	// beyond any float64): the loop still ends, the memory still bounded.
-	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, oPos, o.Scale, scale) > MaxMergedBuckets ||
-		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, oNeg, o.Scale, scale) > MaxMergedBuckets) {
+	for scale > -40 && (mergedSpan(e.PositiveOffset, len(e.Positive), e.Scale, o.PositiveOffset, oPos, o.Scale, scale) > maxMergedBuckets ||
+		mergedSpan(e.NegativeOffset, len(e.Negative), e.Scale, o.NegativeOffset, oNeg, o.Scale, scale) > maxMergedBuckets) {
 		scale--
 	}
 	return scale
@@ -333,7 +333,7 @@ func mergedScale(e, o Exponential, oPos, oNeg int) int32 {
 
 // downscale merges buckets so the histogram has the given (lower or equal)
 // scale: lowering the scale by one merges each pair of buckets.
-func (e Exponential) downscale(scale int32) Exponential {
+func (e exponential) downscale(scale int32) exponential {
 	if scale >= e.Scale {
 		return e
 	}

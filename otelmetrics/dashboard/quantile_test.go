@@ -32,7 +32,7 @@ func TestClassicQuantile(t *testing.T) {
 		{"counts do not fit the bounds", []float64{1}, []uint64{1}, 0.5, math.NaN()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Classic{Bounds: tc.bounds, Counts: tc.counts}.Quantile(tc.q)
+			got := classic{Bounds: tc.bounds, Counts: tc.counts}.Quantile(tc.q)
 			if !same(got, tc.want) {
 				t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
 			}
@@ -44,20 +44,20 @@ func TestExponentialQuantile(t *testing.T) {
 	// Scale 0: base 2, positive bucket i is (2^i, 2^(i+1)].
 	for _, tc := range []struct {
 		name string
-		h    Exponential
+		h    exponential
 		q    float64
 		want float64
 	}{
-		{"one bucket, half-way on the log scale", Exponential{PositiveOffset: 0, Positive: []uint64{10}}, 0.5, math.Sqrt2},
-		{"second bucket", Exponential{PositiveOffset: -3, Positive: []uint64{10, 10}}, 0.75, math.Exp2(-2 + 0.5)},
-		{"top of the last bucket", Exponential{PositiveOffset: 2, Positive: []uint64{1, 0, 3}}, 1, 32},
-		{"scale 3", Exponential{Scale: 3, PositiveOffset: 8, Positive: []uint64{4}}, 0.25, math.Exp2((8 + 0.25) / 8)},
-		{"negative scale", Exponential{Scale: -1, PositiveOffset: 1, Positive: []uint64{2}}, 0.5, math.Exp2(2 * 1.5)},
-		{"zero bucket with positives only starts at 0", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
-		{"zero threshold 0", Exponential{ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0},
-		{"negative bucket", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1.5)},
-		{"empty", Exponential{}, 0.5, math.NaN()},
-		{"q above 1", Exponential{Positive: []uint64{1}}, 2, math.Inf(1)},
+		{"one bucket, half-way on the log scale", exponential{PositiveOffset: 0, Positive: []uint64{10}}, 0.5, math.Sqrt2},
+		{"second bucket", exponential{PositiveOffset: -3, Positive: []uint64{10, 10}}, 0.75, math.Exp2(-2 + 0.5)},
+		{"top of the last bucket", exponential{PositiveOffset: 2, Positive: []uint64{1, 0, 3}}, 1, 32},
+		{"scale 3", exponential{Scale: 3, PositiveOffset: 8, Positive: []uint64{4}}, 0.25, math.Exp2((8 + 0.25) / 8)},
+		{"negative scale", exponential{Scale: -1, PositiveOffset: 1, Positive: []uint64{2}}, 0.5, math.Exp2(2 * 1.5)},
+		{"zero bucket with positives only starts at 0", exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
+		{"zero threshold 0", exponential{ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0},
+		{"negative bucket", exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1.5)},
+		{"empty", exponential{}, 0.5, math.NaN()},
+		{"q above 1", exponential{Positive: []uint64{1}}, 2, math.Inf(1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.h.Quantile(tc.q); !same(got, tc.want) {
@@ -72,7 +72,7 @@ func TestExponentialQuantile(t *testing.T) {
 // within one bucket's width (a factor of 2^(2^-scale)).
 func TestExponentialQuantileOnSamples(t *testing.T) {
 	const scale = 3
-	var h Exponential
+	var h exponential
 	h.Scale = scale
 	var samples []float64
 	for i := 1; i <= 1000; i++ {
@@ -97,19 +97,19 @@ func TestExponentialQuantileOnSamples(t *testing.T) {
 
 func TestExponentialArithmetic(t *testing.T) {
 	// Scale 1 buckets 4..7 merge pairwise into scale 0 buckets 2 and 3.
-	a := Exponential{Scale: 1, ZeroCount: 1, PositiveOffset: 4, Positive: []uint64{1, 2, 3, 4}}
+	a := exponential{Scale: 1, ZeroCount: 1, PositiveOffset: 4, Positive: []uint64{1, 2, 3, 4}}
 	d := a.downscale(0)
 	if d.PositiveOffset != 2 || len(d.Positive) != 2 || d.Positive[0] != 3 || d.Positive[1] != 7 {
 		t.Fatalf("downscale: %+v", d)
 	}
 	// Negative indexes floor: -3 and -2 at scale 1 are -2 and -1 at scale 0.
-	n := Exponential{Scale: 1, PositiveOffset: -3, Positive: []uint64{5, 6}}.downscale(0)
+	n := exponential{Scale: 1, PositiveOffset: -3, Positive: []uint64{5, 6}}.downscale(0)
 	if n.PositiveOffset != -2 || len(n.Positive) != 2 || n.Positive[0] != 5 || n.Positive[1] != 6 {
 		t.Fatalf("downscale of negative indexes: %+v", n)
 	}
 	// The SDK lowered the scale between two snapshots: the difference is
 	// taken at the lower one, and only the changed buckets are kept.
-	later := Exponential{Scale: 0, ZeroCount: 3, PositiveOffset: 2, Positive: []uint64{10, 7, 1}}
+	later := exponential{Scale: 0, ZeroCount: 3, PositiveOffset: 2, Positive: []uint64{10, 7, 1}}
 	old := a.downscale(0)
 	off, changed := appendChanged(nil, later.PositiveOffset, later.Positive, old.PositiveOffset, old.Positive)
 	if off != 2 || len(changed) != 3 || changed[0] != 7 || changed[1] != 0 || changed[2] != 1 {
@@ -120,14 +120,14 @@ func TestExponentialArithmetic(t *testing.T) {
 		t.Fatalf("one changed bucket of four: %d %v", off, changed)
 	}
 	var sum acc
-	sum.addExp(Exponential{Scale: 0, PositiveOffset: off, Positive: changed[1:]})
-	sum.addExp(Exponential{Scale: 1, PositiveOffset: 0, Positive: []uint64{4}})
-	sum.addExp(Exponential{Scale: 0, PositiveOffset: 14, Positive: []uint64{2}})
+	sum.addExp(exponential{Scale: 0, PositiveOffset: off, Positive: changed[1:]})
+	sum.addExp(exponential{Scale: 1, PositiveOffset: 0, Positive: []uint64{4}})
+	sum.addExp(exponential{Scale: 0, PositiveOffset: 14, Positive: []uint64{2}})
 	if h := sum.exp; h.Total() != 7 || h.Scale != 0 || h.PositiveOffset != 0 || len(h.Positive) != 15 || h.Positive[0] != 4 || h.Positive[12] != 1 || h.Positive[14] != 2 {
 		t.Fatalf("sum: %+v", h)
 	}
 	// Coarsening in place: indexes 0, 12, 14 at scale 0 are 0, 6, 7 at -1.
-	sum.addExp(Exponential{Scale: -1, PositiveOffset: -1, Positive: []uint64{3}})
+	sum.addExp(exponential{Scale: -1, PositiveOffset: -1, Positive: []uint64{3}})
 	if h := sum.exp; h.Total() != 10 || h.Scale != -1 || h.PositiveOffset != -1 || len(h.Positive) != 9 || h.Positive[0] != 3 || h.Positive[1] != 4 || h.Positive[7] != 1 || h.Positive[8] != 2 {
 		t.Fatalf("sum after coarsening: %+v", h)
 	}
@@ -148,11 +148,11 @@ func same(a, b float64) bool {
 // bucket overlapping the zero bucket starting at its threshold.
 func TestExponentialQuantileWalksLikePrometheus(t *testing.T) {
 	// Scale 0: one request in (2^-7, 2^-6] (10 ms), one in (8, 16] (10 s).
-	fastSlow := Exponential{PositiveOffset: -7, Positive: []uint64{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}
-	fiveFive := Exponential{PositiveOffset: -7, Positive: []uint64{5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}}
+	fastSlow := exponential{PositiveOffset: -7, Positive: []uint64{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}
+	fiveFive := exponential{PositiveOffset: -7, Positive: []uint64{5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}}
 	for _, tc := range []struct {
 		name string
-		h    Exponential
+		h    exponential
 		q    float64
 		want float64
 	}{
@@ -161,13 +161,13 @@ func TestExponentialQuantileWalksLikePrometheus(t *testing.T) {
 		{"p90 of five and five from the top", fiveFive, 0.9, math.Exp2(3 + 0.8)},
 		{"p10 of five and five from the bottom", fiveFive, 0.1, math.Exp2(-7 + 0.2)},
 		{"q=1 is the top of the highest bucket", fiveFive, 1, 16},
-		{"zero bucket alone spans both thresholds", Exponential{ZeroThreshold: 0.001, ZeroCount: 4}, 0.25, -0.0005},
-		{"zero bucket below a tie", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.5, 1},
-		{"zero bucket with positives starts at 0", Exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
-		{"bucket overlapping the zero bucket starts at its threshold", Exponential{ZeroThreshold: 0.75, PositiveOffset: -1, Positive: []uint64{4}}, 0.25,
+		{"zero bucket alone spans both thresholds", exponential{ZeroThreshold: 0.001, ZeroCount: 4}, 0.25, -0.0005},
+		{"zero bucket below a tie", exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.5, 1},
+		{"zero bucket with positives starts at 0", exponential{ZeroThreshold: 0.001, ZeroCount: 10, Positive: []uint64{10}}, 0.25, 0.0005},
+		{"bucket overlapping the zero bucket starts at its threshold", exponential{ZeroThreshold: 0.75, PositiveOffset: -1, Positive: []uint64{4}}, 0.25,
 			math.Exp2(math.Log2(0.75) + (0-math.Log2(0.75))*0.25)},
-		{"negative bucket from the top", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.75, math.Sqrt2},
-		{"negative bucket from the bottom", Exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1 + (2-1)*(1-0.5))},
+		{"negative bucket from the top", exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.75, math.Sqrt2},
+		{"negative bucket from the bottom", exponential{NegativeOffset: 1, Negative: []uint64{10}, Positive: []uint64{10}}, 0.25, -math.Exp2(1 + (2-1)*(1-0.5))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.h.Quantile(tc.q); !same(got, tc.want) {
@@ -214,7 +214,7 @@ func TestNativeBounds(t *testing.T) {
 // A delta kept sparse adds up to the same sum as the same delta kept
 // dense, whatever the order and the scales.
 func TestSparseDeltas(t *testing.T) {
-	deltas := []Exponential{
+	deltas := []exponential{
 		{Scale: 4, PositiveOffset: -100, Positive: []uint64{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3}, ZeroCount: 1},
 		{Scale: 3, PositiveOffset: 7, Positive: []uint64{5, 0, 0, 0, 0, 0, 1}, NegativeOffset: -2, Negative: []uint64{0, 4, 0, 0, 0, 0, 0, 0, 0, 9}},
 		{Scale: 4, PositiveOffset: 40, Positive: []uint64{2, 2, 2}},

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -14,25 +13,27 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/metricsbridge/metricsbridge"
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
 // Defaults of the snapshot ring.
 const (
-	DefaultInterval = 5 * time.Second
-	DefaultWindow   = 15 * time.Minute
-	// MaxSlots bounds window/interval, so a one-second interval over a
+	defaultInterval = 5 * time.Second
+	defaultWindow   = 15 * time.Minute
+	// maxSlots bounds window/interval, so a one-second interval over a
 	// day cannot be asked for by mistake.
-	MaxSlots = 2880
-	// DefaultMaxSeries bounds the series the ring follows. The SDK's
+	maxSlots = 2880
+	// defaultMaxSeries bounds the series the ring follows. The SDK's
 	// cardinality limit already bounds each instrument; this only guards
 	// a Collector fed by something else.
-	DefaultMaxSeries = 100_000
+	defaultMaxSeries = 100_000
 )
 
-// ErrInvalid is matched, under errors.Is, by the errors New returns for bad
-// options and by ConfigFromEnv's.
-var ErrInvalid = errors.New("dashboard: invalid option")
+// ErrConfig is matched, under errors.Is, by the errors New returns for bad
+// options and by ConfigFromEnv's; it is the module's one configuration
+// sentinel, metricsbridge.ErrConfig.
+var ErrConfig = metricsbridge.ErrConfig
 
 // Collector is where snapshots come from: an sdkmetric.Reader registered
 // with the instrumented MeterProvider (a ManualReader, or the scrape
@@ -148,7 +149,7 @@ type cumulative struct {
 	count   uint64
 	sum     float64
 	classic []uint64
-	exp     Exponential
+	exp     exponential
 }
 
 // maxLayouts bounds the classic layouts shared between series; a series
@@ -196,9 +197,9 @@ const (
 
 // exponential returns an exponential entry's change as a histogram sharing
 // the entry's buckets.
-func (e *entry) exponential() Exponential {
+func (e *entry) exponential() exponential {
 	x := e.exp
-	return Exponential{Scale: int32(x.scale), ZeroThreshold: x.zeroThreshold, ZeroCount: x.zeroCount,
+	return exponential{Scale: int32(x.scale), ZeroThreshold: x.zeroThreshold, ZeroCount: x.zeroCount,
 		PositiveOffset: x.posOffset, Positive: e.buckets[:x.positives],
 		NegativeOffset: x.negOffset, Negative: e.buckets[x.positives:]}
 }
@@ -213,16 +214,16 @@ type pendingExp struct {
 // New returns a Dashboard reading from src. Call Start to take snapshots
 // in the background, or Snapshot to take them by hand.
 func New(src Collector, opts ...Option) (*Dashboard, error) {
-	c := config{interval: DefaultInterval, window: DefaultWindow, instrument: mbsemconv.InstrumentHTTPServerDuration,
-		maxSeries: DefaultMaxSeries, logger: slog.New(slog.DiscardHandler)}
+	c := config{interval: defaultInterval, window: defaultWindow, instrument: mbsemconv.InstrumentHTTPServerDuration,
+		maxSeries: defaultMaxSeries, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
 	if src == nil {
-		return nil, fmt.Errorf("%w: no collector", ErrInvalid)
+		return nil, fmt.Errorf("dashboard: %w: no collector", ErrConfig)
 	}
 	if reason := checkRing(c.interval, c.window); reason != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, reason)
+		return nil, fmt.Errorf("dashboard: %w: %s", ErrConfig, reason)
 	}
 	return &Dashboard{src: src, cfg: c, index: map[seriesKey]int32{}, ends: map[[2]string]int32{},
 		kind: "classic", stop: make(chan struct{}), done: make(chan struct{})}, nil
@@ -233,8 +234,8 @@ func checkRing(interval, window time.Duration) string {
 	if window < interval {
 		return fmt.Sprintf("the window %s is shorter than the interval %s", window, interval)
 	}
-	if n := window / interval; n > MaxSlots {
-		return fmt.Sprintf("the window %s over the interval %s is %d snapshots, at most %d allowed", window, interval, n, MaxSlots)
+	if n := window / interval; n > maxSlots {
+		return fmt.Sprintf("the window %s over the interval %s is %d snapshots, at most %d allowed", window, interval, n, maxSlots)
 	}
 	return ""
 }
@@ -390,7 +391,7 @@ func (d *Dashboard) lookup(scope string, attrs attribute.Set, bounds []float64) 
 	s.bounds = d.layout(bounds)
 	ek := [2]string{s.method, s.handler}
 	if s.overflow {
-		ek = [2]string{"", OverflowHandler}
+		ek = [2]string{"", overflowHandler}
 	}
 	ep, ok := d.ends[ek]
 	if !ok {
@@ -469,7 +470,7 @@ func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDat
 	if !ok {
 		return entry{}, pendingExp{}, false
 	}
-	cur := Exponential{Scale: dp.Scale, ZeroThreshold: dp.ZeroThreshold, ZeroCount: dp.ZeroCount,
+	cur := exponential{Scale: dp.Scale, ZeroThreshold: dp.ZeroThreshold, ZeroCount: dp.ZeroCount,
 		PositiveOffset: dp.PositiveBucket.Offset, Positive: dp.PositiveBucket.Counts,
 		NegativeOffset: dp.NegativeBucket.Offset, Negative: dp.NegativeBucket.Counts}
 	// Prometheus reads nothing finer than schema 8, and neither do the
@@ -478,7 +479,7 @@ func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDat
 	p := &d.prev[id]
 	if dp.Count < p.count {
 		p.count, p.sum = 0, 0
-		p.exp = Exponential{Positive: p.exp.Positive[:0], Negative: p.exp.Negative[:0]}
+		p.exp = exponential{Positive: p.exp.Positive[:0], Negative: p.exp.Negative[:0]}
 	}
 	e := entry{id: id, count: dp.Count - p.count, sum: dp.Sum - p.sum}
 	keep := e.count != 0 && !d.last.IsZero()
@@ -488,7 +489,7 @@ func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDat
 		if old.Total() == 0 {
 			// Nothing to take away: keep cur's own scale rather than
 			// old's (a zero value's scale 0 would coarsen cur).
-			old = Exponential{Scale: cur.Scale}
+			old = exponential{Scale: cur.Scale}
 		}
 		// The SDK lowers a series' scale when its range grows, never
 		// raises it: the difference is taken at the coarser scale.
@@ -506,7 +507,7 @@ func (d *Dashboard) expDelta(scope string, dp metricdata.ExponentialHistogramDat
 	// Our own copy, reusing the last one's memory: the SDK's slices are
 	// its own.
 	p.count, p.sum = dp.Count, dp.Sum
-	p.exp = Exponential{Scale: cur.Scale, ZeroThreshold: cur.ZeroThreshold, ZeroCount: cur.ZeroCount,
+	p.exp = exponential{Scale: cur.Scale, ZeroThreshold: cur.ZeroThreshold, ZeroCount: cur.ZeroCount,
 		PositiveOffset: cur.PositiveOffset, Positive: append(p.exp.Positive[:0], cur.Positive...),
 		NegativeOffset: cur.NegativeOffset, Negative: append(p.exp.Negative[:0], cur.Negative...)}
 	return e, pe, keep
@@ -579,16 +580,16 @@ func appendChanged(dst []uint64, curOff int32, cur []uint64, oldOff int32, old [
 	return curOff + int32(first), dst
 }
 
-// OverflowHandler is the handler shown for requests the SDK recorded in
+// overflowHandler is the handler shown for requests the SDK recorded in
 // its overflow series once the cardinality limit was reached.
-const OverflowHandler = "(overflow)"
+const overflowHandler = "(overflow)"
 
 // describe turns a point's attributes into the labels the scrape endpoint
 // shows for it, so the page and the series agree.
 func describe(attrs attribute.Set) seriesInfo {
 	var s seriesInfo
 	if v, ok := attrs.Value(mbsemconv.KeyOverflow); ok && v.AsBool() {
-		s.overflow, s.handler = true, OverflowHandler
+		s.overflow, s.handler = true, overflowHandler
 		return s
 	}
 	method, _ := attrs.Value(mbsemconv.KeyHTTPMethod)

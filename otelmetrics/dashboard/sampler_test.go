@@ -199,8 +199,8 @@ func TestConfigFromEnv(t *testing.T) {
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("ConfigFromEnv: %v, want %q", err, tc.want)
 			}
-			if tc.want != "" && !errors.Is(err, dashboard.ErrInvalid) {
-				t.Errorf("ConfigFromEnv: %v does not match ErrInvalid", err)
+			if tc.want != "" && !errors.Is(err, dashboard.ErrConfig) {
+				t.Errorf("ConfigFromEnv: %v does not match ErrConfig", err)
 			}
 		})
 	}

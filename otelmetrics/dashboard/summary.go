@@ -12,7 +12,7 @@ import (
 // Summary is the JSON document GET /metrics/summary serves. Rates are
 // counter differences between snapshots divided by the time between them;
 // percentiles are read from the duration histogram's buckets over the same
-// span (see Histogram). A percentile with no request behind it is null,
+// span. A percentile with no request behind it is null,
 // and so is one over classic series with no bucket bound in common.
 type Summary struct {
 	// GeneratedAt is the time of the latest snapshot.
@@ -110,13 +110,13 @@ type acc struct {
 	bounds     []float64
 	classic    []uint64
 	hasExp     bool
-	exp        Exponential
+	exp        exponential
 }
 
 func (a *acc) reset() {
 	a.hasClassic, a.bounds, a.classic = false, nil, a.classic[:0]
 	a.hasExp = false
-	a.exp = Exponential{Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
+	a.exp = exponential{Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
 }
 
 func (a *acc) add(e *entry, bounds []float64) {
@@ -202,12 +202,12 @@ func regroup(dst []uint64, bounds []float64, counts []uint64, common []float64) 
 }
 
 // addExp adds x at the coarser of the two scales, or coarser still when
-// the sum would span more than MaxMergedBuckets.
-func (a *acc) addExp(x Exponential) {
+// the sum would span more than maxMergedBuckets.
+func (a *acc) addExp(x exponential) {
 	h := &a.exp
 	if !a.hasExp {
 		a.hasExp = true
-		*h = Exponential{Scale: x.Scale, ZeroThreshold: x.ZeroThreshold, ZeroCount: x.ZeroCount,
+		*h = exponential{Scale: x.Scale, ZeroThreshold: x.ZeroThreshold, ZeroCount: x.ZeroCount,
 			PositiveOffset: x.PositiveOffset, Positive: append(h.Positive[:0], x.Positive...),
 			NegativeOffset: x.NegativeOffset, Negative: append(h.Negative[:0], x.Negative...)}
 		return
@@ -232,7 +232,7 @@ func (a *acc) coarsen(scale, posOff int32, posLen int, negOff int32, negLen int)
 			return h.Scale
 		}
 	}
-	to := mergedScale(*h, Exponential{Scale: scale, PositiveOffset: posOff, NegativeOffset: negOff}, posLen, negLen)
+	to := mergedScale(*h, exponential{Scale: scale, PositiveOffset: posOff, NegativeOffset: negOff}, posLen, negLen)
 	if to < h.Scale {
 		shift := uint(h.Scale - to)
 		h.PositiveOffset, h.Positive = mergeInPlace(h.PositiveOffset, h.Positive, shift)
@@ -243,7 +243,7 @@ func (a *acc) coarsen(scale, posOff int32, posLen int, negOff int32, negLen int)
 }
 
 // fits says whether n buckets from off, shift steps finer, added to the
-// buckets from hOff at the coarser scale span at most MaxMergedBuckets.
+// buckets from hOff at the coarser scale span at most maxMergedBuckets.
 func fits(hOff int32, hLen int, off int32, n int, shift uint) bool {
 	if n == 0 {
 		return true
@@ -252,7 +252,7 @@ func fits(hOff int32, hLen int, off int32, n int, shift uint) bool {
 	if hLen > 0 {
 		lo, hi = min(lo, int64(hOff)), max(hi, int64(hOff)+int64(hLen)-1)
 	}
-	return hi-lo+1 <= MaxMergedBuckets
+	return hi-lo+1 <= maxMergedBuckets
 }
 
 // addSparse adds a sparse delta (see entry).
@@ -266,7 +266,7 @@ func (a *acc) addSparse(x *expDelta, words []uint64) {
 	}
 	if !a.hasExp {
 		a.hasExp = true
-		a.exp = Exponential{Scale: int32(x.scale), Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
+		a.exp = exponential{Scale: int32(x.scale), Positive: a.exp.Positive[:0], Negative: a.exp.Negative[:0]}
 	}
 	h := &a.exp
 	scale := a.coarsen(int32(x.scale), x.posOffset, span(pos), x.negOffset, span(neg))
@@ -277,17 +277,17 @@ func (a *acc) addSparse(x *expDelta, words []uint64) {
 	h.ZeroThreshold = max(h.ZeroThreshold, x.zeroThreshold)
 }
 
-func (a *acc) histogram() Histogram {
+func (a *acc) histogram() distribution {
 	switch {
 	case a.hasClassic:
-		return Classic{Bounds: a.bounds, Counts: a.classic}
+		return classic{Bounds: a.bounds, Counts: a.classic}
 	case a.hasExp:
 		return a.exp
 	}
 	return nil
 }
 
-func quantile(h Histogram, q float64) Seconds {
+func quantile(h distribution, q float64) Seconds {
 	if h == nil {
 		return Seconds(math.NaN())
 	}
