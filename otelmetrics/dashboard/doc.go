@@ -1,5 +1,5 @@
-// Package dashboard shows the reference gateway's five panels (request
-// rate, 5xx rate, latency percentiles, status codes, top endpoints) from
+// Package dashboard shows the five panels of a Python gateway's Grafana
+// dashboard (request rate, 5xx rate, latency percentiles, status codes, top endpoints) from
 // the bridge's own data, without Prometheus or Grafana: a bounded ring of
 // snapshots of the duration histogram, a JSON summary computed from it, and
 // one embedded page that draws it as SVG.
@@ -20,11 +20,15 @@
 // the ring holds at most series × window/interval entries, and the series
 // are bounded by the SDK's cardinality limit.
 //
+// ConfigFromEnv reads METRICS_DASHBOARD (serve the page and the summary,
+// default true), METRICS_DASHBOARD_INTERVAL (default 5s, 100ms to 1h) and
+// METRICS_DASHBOARD_WINDOW (default 15m, 1s to 24h, at most 2,880
+// intervals).
+//
 // Rates are counter differences over the time between snapshots.
-// Percentiles come from the histogram's buckets through the distribution
-// interface: classic interpolates exactly as PromQL's histogram_quantile
-// does over the same buckets, so the page and a Prometheus query over the
-// same span agree; exponential reads OTel's base-2 exponential histograms
+// Percentiles come from the histogram's buckets: classic buckets are read exactly as PromQL's histogram_quantile
+// reads them over the same buckets, so the page and a Prometheus query over the
+// same span agree; OTel's base-2 exponential histograms are read
 // exactly as histogram_quantile reads Prometheus native histograms (at
 // schema 8 at most, walking from the top for φ ≥ 0.5). Series whose
 // classic bucket bounds differ are read on the bounds they share; with
