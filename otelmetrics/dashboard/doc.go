@@ -26,11 +26,11 @@
 // intervals).
 //
 // Rates are counter differences over the time between snapshots.
-// Percentiles come from the histogram's buckets: classic buckets are read exactly as PromQL's histogram_quantile
-// reads them over the same buckets, so the page and a Prometheus query over the
-// same span agree; OTel's base-2 exponential histograms are read
-// exactly as histogram_quantile reads Prometheus native histograms (at
-// schema 8 at most, walking from the top for φ ≥ 0.5). Series whose
-// classic bucket bounds differ are read on the bounds they share; with
-// none shared, their percentile is null.
+// Percentiles come from the histogram's buckets: classic buckets are read
+// exactly as PromQL's histogram_quantile reads them, so the page and a
+// Prometheus query over the same span agree; OTel's base-2 exponential
+// histograms are read exactly as histogram_quantile reads Prometheus native
+// histograms (at schema 8 at most, walking from the top for φ ≥ 0.5).
+// Series whose classic bucket bounds differ are read on the bounds they
+// share; with none shared, their percentile is null.
 package dashboard
