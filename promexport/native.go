@@ -186,7 +186,9 @@ func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], sta
 // would take the lower count for a counter reset. So at every scale from
 // shiftScale up, the shift is round(k at shiftScale)·2^(scale-shiftScale),
 // which commutes with merging pairs; below it, round(k) at the point's own
-// scale.
+// scale, where a change of scale may still move a count once (only a
+// bucket bound far under the default, or a range of more than 20 octaves,
+// takes the SDK there).
 //
 // Error bound: the shift misses k by at most half a bucket of
 // min(scale, shiftScale), so every value lands in a bucket that holds
