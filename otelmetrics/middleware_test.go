@@ -59,21 +59,20 @@ func TestExposition(t *testing.T) {
 			name: "unmatched routes and unknown methods never become labels",
 			reqs: []req{
 				{"GET", "/users/12345/profile"}, {"GET", "/users/67890/profile"},
-				{"BREW", "/tools/invoke"},   // path known, method not: 405, no pattern
-				{"get", "/health"},          // upper-cased for the label; the mux is case-sensitive
+				{"BREW", "/tools/invoke"}, // path known, method not: 405, no pattern
+				// Methods are case-sensitive: ServeMux answers "get" 405, and
+				// a client sending it must not add to the GET series.
+				{"get", "/health"},
 				{"PROPFIND", "/anything"},   // non-standard method
-				{"delete", "/nothing/here"}, // standard method in lower case
+				{"delete", "/nothing/here"}, // standard method in lower case: not a standard method
 			},
 			want: []string{
 				`app_info{version="test"} 1`,
-				`http_request_duration_seconds_count{handler="none",method="DELETE"} 1`,
-				`http_request_duration_seconds_count{handler="none",method="GET"} 3`,
-				`http_request_duration_seconds_count{handler="none",method="_OTHER"} 2`,
-				`http_requests_total{handler="none",method="DELETE",status="404"} 1`,
+				`http_request_duration_seconds_count{handler="none",method="GET"} 2`,
+				`http_request_duration_seconds_count{handler="none",method="_OTHER"} 4`,
 				`http_requests_total{handler="none",method="GET",status="404"} 2`,
-				`http_requests_total{handler="none",method="GET",status="405"} 1`,
-				`http_requests_total{handler="none",method="_OTHER",status="404"} 1`,
-				`http_requests_total{handler="none",method="_OTHER",status="405"} 1`,
+				`http_requests_total{handler="none",method="_OTHER",status="404"} 2`,
+				`http_requests_total{handler="none",method="_OTHER",status="405"} 2`,
 				`metricsbridge_collection_errors_total 0`,
 				`metricsbridge_series_overflow_total 0`,
 				`metricsbridge_unrouted_requests_total 0`,
@@ -287,13 +286,39 @@ func TestDisabledRecordsNothingAndAnswers503(t *testing.T) {
 }
 
 func TestMethodLabel(t *testing.T) {
-	for _, tc := range []struct{ method, want string }{
-		{"GET", "GET"}, {"get", "GET"}, {"Post", "POST"}, {"PATCH", "PATCH"}, {"options", "OPTIONS"},
-		{"CONNECT", "CONNECT"}, {"TRACE", "TRACE"}, {"HEAD", "HEAD"}, {"PUT", "PUT"}, {"DELETE", "DELETE"},
-		{"PROPFIND", "_OTHER"}, {"GETS", "_OTHER"}, {"", "_OTHER"}, {"ＧＥＴ", "_OTHER"},
+	for _, tc := range []struct{ name, method, want string }{
+		{"GET", "GET", "GET"}, {"POST", "POST", "POST"}, {"PATCH", "PATCH", "PATCH"}, {"OPTIONS", "OPTIONS", "OPTIONS"},
+		{"CONNECT", "CONNECT", "CONNECT"}, {"TRACE", "TRACE", "TRACE"}, {"HEAD", "HEAD", "HEAD"}, {"PUT", "PUT", "PUT"},
+		{"DELETE", "DELETE", "DELETE"},
+		{"lower case", "get", "_OTHER"}, {"mixed case", "Post", "_OTHER"}, {"lower case options", "options", "_OTHER"},
+		{"unknown", "PROPFIND", "_OTHER"}, {"longer", "GETS", "_OTHER"}, {"empty", "", "_OTHER"}, {"full width", "ＧＥＴ", "_OTHER"},
 	} {
-		if got := mbsemconv.Methods[methodIndex(tc.method)]; got != tc.want {
-			t.Errorf("method %q → %q, want %q", tc.method, got, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			if got := mbsemconv.Methods[methodIndex(tc.method)]; got != tc.want {
+				t.Errorf("method %q → %q, want %q", tc.method, got, tc.want)
+			}
+		})
+	}
+}
+
+// A request whose method is not exactly a standard one costs no more
+// allocations than a GET once its series exists: the method is looked up,
+// never upper-cased into a new string.
+func TestOddMethodsAllocateNothingMore(t *testing.T) {
+	p := newTestProvider(t, nil)
+	mux := testMux()
+	h := p.Middleware(mux)
+	w := &discardWriter{h: http.Header{}}
+	added := func(method string) float64 {
+		r := httptest.NewRequest(method, "/health", nil)
+		h.ServeHTTP(w, r) // creates the series
+		return testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }) -
+			testing.AllocsPerRun(100, func() { mux.ServeHTTP(w, r) })
+	}
+	base := added(http.MethodGet)
+	for _, m := range []string{"get", "Get", "PROPFIND", "delete"} {
+		if n := added(m); n > base {
+			t.Errorf("method %q: the middleware adds %v allocations, %v for GET", m, n, base)
 		}
 	}
 }

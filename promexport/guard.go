@@ -167,26 +167,37 @@ func namingType(data metricdata.Aggregation) otlptranslator.MetricType {
 	return otlptranslator.MetricTypeUnknown
 }
 
-// secondsPer is how many seconds one of each time unit the conventions'
-// UCUM spelling allows is.
-var secondsPer = map[string]float64{"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60, "h": 3600}
+// secondsPer is how many seconds one of each time unit is: the
+// conventions' UCUM spellings, and "µs", which Go code writes as often as
+// "us".
+var secondsPer = map[string]float64{"s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60, "h": 3600}
+
+// secondsPerUnit returns how many seconds one unit is, or false, logged
+// once per scope and unit, when unit is not a time unit.
+func (g *guard) secondsPerUnit(l *slog.Logger, scope instrumentation.Scope, unit string) (float64, bool) {
+	scale, ok := secondsPer[unit]
+	if ok {
+		return scale, true
+	}
+	k := refusalKey{scope: scope.Name, name: mbsemconv.InstrumentHTTPServerDuration, unit: unit}
+	g.mu.Lock()
+	_, logged := g.refusals[k]
+	if !logged && len(g.refusals) < maxLabelCache {
+		g.refusals[k] = true
+	}
+	g.mu.Unlock()
+	if !logged {
+		l.Warn("http.server.request.duration left out of the derived series: its unit is not a time unit",
+			"scope", scope.Name, "unit", unit)
+	}
+	return 0, false
+}
 
 // inSeconds returns h with its boundaries, sums and exemplars in seconds,
 // or false, logged once, when unit is not a time unit.
 func (g *guard) inSeconds(l *slog.Logger, scope instrumentation.Scope, unit string, h metricdata.Histogram[float64]) (metricdata.Histogram[float64], bool) {
-	scale, ok := secondsPer[unit]
+	scale, ok := g.secondsPerUnit(l, scope, unit)
 	if !ok {
-		k := refusalKey{scope: scope.Name, name: mbsemconv.InstrumentHTTPServerDuration, unit: unit}
-		g.mu.Lock()
-		_, logged := g.refusals[k]
-		if !logged && len(g.refusals) < maxLabelCache {
-			g.refusals[k] = true
-		}
-		g.mu.Unlock()
-		if !logged {
-			l.Warn("http.server.request.duration left out of the derived series: its unit is not a time unit",
-				"scope", scope.Name, "unit", unit)
-		}
 		return h, false
 	}
 	if scale == 1 {
@@ -212,6 +223,27 @@ func (g *guard) inSeconds(l *slog.Logger, scope instrumentation.Scope, unit stri
 		}
 		dp.Exemplars = ex
 		points[i] = dp
+	}
+	h.DataPoints = points
+	return h, true
+}
+
+// expInSeconds is inSeconds for an exponential histogram: see
+// rescaleExp for how its buckets move.
+func (g *guard) expInSeconds(l *slog.Logger, scope instrumentation.Scope, unit string, h metricdata.ExponentialHistogram[float64]) (metricdata.ExponentialHistogram[float64], bool) {
+	factor, ok := g.secondsPerUnit(l, scope, unit)
+	if !ok {
+		return h, false
+	}
+	if factor == 1 {
+		return h, true
+	}
+	// A copy: the next collection reuses the points, and writes again
+	// only what it has (no sum when a view drops it), so scaling them in
+	// place could compound.
+	points := make([]metricdata.ExponentialHistogramDataPoint[float64], len(h.DataPoints))
+	for i, dp := range h.DataPoints {
+		points[i] = rescaleExp(dp, factor)
 	}
 	h.DataPoints = points
 	return h, true

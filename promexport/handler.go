@@ -88,7 +88,11 @@ func WithPrefix(namespace, subsystem string) Option {
 // chooses its own) or in another time unit are converted and re-bucketed
 // onto them: each bucket's count goes to the first boundary that holds its
 // upper bound, so the layout is the same on every scrape and no request
-// is lost. By default they are buckets.Default().
+// is lost. By default they are 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+// 2.5, 5 and 10. Native (exponential) points keep their own buckets and are
+// converted to seconds too, each bucket moved whole: a request may be served
+// up to 4.4% away from its bucket in seconds, the same factor for every
+// request of a series.
 func WithBuckets(b []float64) Option {
 	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
 }
@@ -97,7 +101,7 @@ func WithBuckets(b []float64) Option {
 // histogram the endpoint serves. Points merged into one series (the seed
 // form merges over status) can span a wider range than any one of them;
 // such a series is downscaled until it fits, as the SDK does within a
-// point. By default the bound is buckets.NativeDefault; it should be
+// point. By default the bound is 160; it should be
 // the value given to views.WithNativeHistograms.
 func WithNativeMaxBuckets(n int) Option {
 	return optionFunc(func(c config) config { c.nativeMax = n; return c })

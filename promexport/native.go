@@ -14,7 +14,8 @@ import (
 // the classic form, and the exporter serves it as a Prometheus native
 // histogram to scrapers that negotiate protobuf. Text and OpenMetrics
 // scrapers, which have no native histograms, get its _count, _sum and a
-// single le="+Inf" bucket.
+// single le="+Inf" bucket. Points recorded in another time unit are
+// converted to seconds first, as classic ones are (rescaleExp).
 
 // maxNativeScale is the finest scale a Prometheus native histogram has
 // (schema 8); the SDK may record finer ones, up to 20. Merging at most at
@@ -45,9 +46,8 @@ func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.Exponen
 	semconvMerged *mergedHistograms[attribute.Distinct], merged *mergedHistograms[histKey],
 ) {
 	if semconvForm {
-		if semconvMerged.metric.Name == "" {
-			semconvMerged.metric = m
-		}
+		// In seconds, whatever unit the points came in.
+		semconvMerged.metric = metricdata.Metrics{Name: m.Name, Description: durationDescription, Unit: "s"}
 		for _, dp := range h.DataPoints {
 			a, created := semconvMerged.accExp(dp.Attributes.Equivalent(), dp, false)
 			if created {
@@ -167,6 +167,91 @@ func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], sta
 		a.time = dp.Time
 	}
 	a.countStatus(status, dp.Count)
+}
+
+// Converting an exponential histogram to seconds. Multiplying its values
+// by a factor f moves every bucket by k = log2(f)·2^scale bucket widths. f
+// is not a power of two for any time unit but the second (log2(1/1000) is
+// irrational), so k is no whole number and each bucket's image straddles
+// two buckets of the same scale; the values inside a bucket are not known,
+// so its count cannot be split exactly. Each bucket is instead moved whole
+// by a whole shift, which keeps the count, the zero count, the sum and the
+// extrema exact (those are scaled as numbers) and costs no new bucket
+// array: only the offsets change.
+//
+// The shift must also survive the SDK's downscaling. A cumulative point
+// goes to a coarser scale as its range grows, merging bucket pairs; if the
+// shift at scale s were not twice the shift at s-1, a count would move to
+// the neighbouring bucket from one scrape to the next, and Prometheus
+// would take the lower count for a counter reset. So at every scale from
+// shiftScale up, the shift is round(k at shiftScale)·2^(scale-shiftScale),
+// which commutes with merging pairs; below it, round(k) at the point's own
+// scale, where a change of scale may still move a count once (only a
+// bucket bound far under the default, or a range of more than 20 octaves,
+// takes the SDK there).
+//
+// Error bound: the shift misses k by at most half a bucket of
+// min(scale, shiftScale), so every value lands in a bucket that holds
+// it to within a factor 2^(2^-(min(scale, shiftScale)+1)): 2^(1/16), 4.4%,
+// at scale 3 and finer. The error is one constant factor for the whole
+// series (its shape is kept bucket for bucket); for the time units it is
+// 2.4% (ms: 2^-10 for 1/1000), 4.0% (us), 1.6% (ns), 2.2% (min) and 4.3%
+// (h), below half the width of a scale-3 bucket, the scale the default
+// bucket bound keeps for latencies from 1 ms to 1000 s.
+const shiftScale = 3
+
+// expShift is the whole shift, in buckets of scale, that multiplies a
+// histogram's values by factor within the bound above.
+func expShift(factor float64, scale int32) int64 {
+	l := math.Log2(factor)
+	if scale < shiftScale {
+		return int64(math.Round(math.Ldexp(l, int(scale))))
+	}
+	return int64(math.Round(math.Ldexp(l, shiftScale))) << (scale - shiftScale)
+}
+
+// rescaleExp returns dp with its values multiplied by factor: its buckets
+// shifted by expShift, its zero threshold, sum, extrema and exemplars
+// scaled. dp's bucket counts are shared, not written.
+func rescaleExp(dp metricdata.ExponentialHistogramDataPoint[float64], factor float64) metricdata.ExponentialHistogramDataPoint[float64] {
+	pos := expBuckets{offset: dp.PositiveBucket.Offset, counts: dp.PositiveBucket.Counts}
+	neg := expBuckets{offset: dp.NegativeBucket.Offset, counts: dp.NegativeBucket.Counts}
+	shift := expShift(factor, dp.Scale)
+	// The SDK's scales (at most 20) keep every shifted index within int32;
+	// a point of a finer scale is merged until it fits, exactly.
+	for !pos.shiftFits(shift) || !neg.shiftFits(shift) {
+		pos.counts, neg.counts = slices.Clone(pos.counts), slices.Clone(neg.counts)
+		pos.downscale(1)
+		neg.downscale(1)
+		dp.Scale--
+		shift = expShift(factor, dp.Scale)
+	}
+	dp.PositiveBucket = metricdata.ExponentialBucket{Offset: pos.offset + int32(shift), Counts: pos.counts}
+	dp.NegativeBucket = metricdata.ExponentialBucket{Offset: neg.offset + int32(shift), Counts: neg.counts}
+	dp.ZeroThreshold *= factor
+	dp.Sum *= factor
+	if v, ok := dp.Min.Value(); ok {
+		dp.Min = metricdata.NewExtrema(v * factor)
+	}
+	if v, ok := dp.Max.Value(); ok {
+		dp.Max = metricdata.NewExtrema(v * factor)
+	}
+	if len(dp.Exemplars) > 0 {
+		ex := make([]metricdata.Exemplar[float64], len(dp.Exemplars))
+		for i, e := range dp.Exemplars {
+			e.Value *= factor
+			ex[i] = e
+		}
+		dp.Exemplars = ex
+	}
+	return dp
+}
+
+// shiftFits reports whether b's indices moved by shift stay within int32.
+func (b *expBuckets) shiftFits(shift int64) bool {
+	lo := int64(b.offset) + shift
+	hi := lo + int64(len(b.counts))
+	return lo >= math.MinInt32 && hi <= math.MaxInt32
 }
 
 // expIndex is the index of the bucket holding v > 0 at scale.

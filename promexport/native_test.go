@@ -172,3 +172,123 @@ func TestExpIndex(t *testing.T) {
 		}
 	}
 }
+
+// bucketSlack is the factor within which rescaleExp places a value of a
+// point at scale: half a bucket of min(scale, shiftScale).
+func bucketSlack(scale int32) float64 {
+	return math.Exp2(math.Exp2(-float64(min(scale, shiftScale) + 1)))
+}
+
+// Rescaling keeps the count, the zero count, the sum, the extrema and the
+// exemplars exact, leaves the point it was given alone, and puts each
+// value in a bucket that holds the scaled value within the documented
+// bound, at every scale the SDK records.
+func TestRescaleExp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name   string
+		factor float64
+	}{
+		{"seconds", 1}, {"milliseconds", 1e-3}, {"microseconds", 1e-6}, {"nanoseconds", 1e-9},
+		{"minutes", 60}, {"hours", 3600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2000 {
+				scale := int32(rng.IntN(23)) - 2 // -2 to 20
+				v := math.Pow(10, -6+12*rng.Float64())
+				dp := expPoint([]float64{v, 0}, scale)
+				dp.Min, dp.Max = metricdata.NewExtrema(0.0), metricdata.NewExtrema(v)
+				dp.Exemplars = []metricdata.Exemplar[float64]{{Value: v, TraceID: []byte{1}}}
+				before := fmt.Sprintf("%+v", dp)
+				got := rescaleExp(dp, tc.factor)
+				if after := fmt.Sprintf("%+v", dp); after != before {
+					t.Fatalf("the point given changed:\n%s\n%s", before, after)
+				}
+				mx, _ := got.Max.Value()
+				if got.Count != 2 || got.ZeroCount != 1 || got.Sum != v*tc.factor || mx != v*tc.factor || got.Exemplars[0].Value != v*tc.factor {
+					t.Fatalf("%g at scale %d: count %d zero %d sum %g max %g exemplar %g", v, scale, got.Count, got.ZeroCount, got.Sum, mx, got.Exemplars[0].Value)
+				}
+				var idx int32 = math.MaxInt32
+				for i, c := range got.PositiveBucket.Counts {
+					if c == 1 {
+						idx = got.PositiveBucket.Offset + int32(i)
+					}
+				}
+				lo, hi := expUpper(idx-1, got.Scale), expUpper(idx, got.Scale)
+				s, want := bucketSlack(scale), v*tc.factor
+				if !(lo/s < want && want <= hi*s) {
+					t.Fatalf("%g × %g at scale %d in bucket %d, (%g, %g], not within a factor %g of %g", v, tc.factor, scale, idx, lo, hi, s, want)
+				}
+			}
+		})
+	}
+}
+
+// The SDK downscales a cumulative point as its range grows; the rescaled
+// buckets must then be the rescaled buckets of before, merged by pairs,
+// or Prometheus would read a count that moved to a neighbouring bucket as
+// a counter reset. Exact from shiftScale up.
+func TestRescaleExpCommutesWithDownscaling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, factor := range []float64{1e-3, 1e-6, 1e-9, 60, 3600} {
+		for range 500 {
+			values := make([]float64, 1+rng.IntN(30))
+			for i := range values {
+				values[i] = math.Pow(10, -4+6*rng.Float64())
+			}
+			// Up to scale 12: finer ones hold the same and take a bucket
+			// array of millions for this range.
+			fine := int32(shiftScale + 1 + rng.IntN(12-shiftScale))
+			coarse := shiftScale + int32(rng.IntN(int(fine-shiftScale)))
+			// Rescaled, then merged down: what the scrape served before.
+			r := rescaleExp(expPoint(values, fine), factor)
+			before := expBuckets{offset: r.PositiveBucket.Offset, counts: slices.Clone(r.PositiveBucket.Counts)}
+			before.downscale(fine - coarse)
+			// Merged down by the SDK, then rescaled: what it serves now.
+			now := rescaleExp(expPoint(values, coarse), factor)
+			if trimmed(now.PositiveBucket) != trimmed(metricdata.ExponentialBucket{Offset: before.offset, Counts: before.counts}) {
+				t.Fatalf("factor %g, scale %d → %d: %v, then %v", factor, fine, coarse, before, now.PositiveBucket)
+			}
+		}
+	}
+}
+
+// A point whose shifted buckets would leave int32 (a scale finer than the
+// SDK records) is merged down until they fit, every count kept, and the
+// counts it shares with the SDK are not written.
+func TestRescaleExpKeepsIndicesInRange(t *testing.T) {
+	counts := []uint64{1, 2, 3, 4}
+	dp := metricdata.ExponentialHistogramDataPoint[float64]{
+		Scale: 26, Count: 10,
+		PositiveBucket: metricdata.ExponentialBucket{Offset: math.MaxInt32 - 10, Counts: counts},
+	}
+	got := rescaleExp(dp, 3600)
+	var n uint64
+	for _, c := range got.PositiveBucket.Counts {
+		n += c
+	}
+	end := int64(got.PositiveBucket.Offset) + int64(len(got.PositiveBucket.Counts))
+	if n != 10 || got.Scale >= 26 || end > math.MaxInt32 || got.PositiveBucket.Offset < 0 {
+		t.Errorf("scale %d offset %d counts %v", got.Scale, got.PositiveBucket.Offset, got.PositiveBucket.Counts)
+	}
+	if !slices.Equal(counts, []uint64{1, 2, 3, 4}) {
+		t.Errorf("shared counts written: %v", counts)
+	}
+}
+
+// The documented error of each time unit at shiftScale and finer: the
+// shift's constant factor against the exact one.
+func TestRescaleExpUnitErrors(t *testing.T) {
+	for _, tc := range []struct {
+		unit string
+		max  float64 // documented, as a fraction
+	}{{"ms", 0.025}, {"us", 0.041}, {"ns", 0.016}, {"min", 0.023}, {"h", 0.044}} {
+		f := secondsPer[tc.unit]
+		applied := math.Exp2(float64(expShift(f, shiftScale)) / (1 << shiftScale))
+		e := max(applied/f, f/applied) - 1
+		t.Logf("%s: factor %g applied as %g, error %.2f%%", tc.unit, f, applied, 100*e)
+		if e > tc.max || e > bucketSlack(shiftScale)-1 {
+			t.Errorf("%s: error %.4f above the documented %.3f", tc.unit, e, tc.max)
+		}
+	}
+}

@@ -121,6 +121,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
 			if e, ok := m.Data.(metricdata.ExponentialHistogram[float64]); ok && m.Name == mbsemconv.InstrumentHTTPServerDuration {
+				if e, ok = t.guard.expInSeconds(t.logger, sm.Scope, m.Unit, e); !ok {
+					continue
+				}
 				overflow.addExp(e.DataPoints)
 				t.mergeExponential(m, e, semconvForm, seed, &semconvMerged, &merged)
 				continue

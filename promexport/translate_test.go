@@ -37,3 +37,25 @@ func TestMergeOtherBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// The method label of a point recorded by any instrumentation is its
+// http.request.method when that is exactly a standard method, else
+// _OTHER: an instrumentation that passes the raw method on ("get") cannot
+// add to the GET series, as the bridge's middleware cannot.
+func TestMethodLabelIsExact(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"standard", "GET", "GET"},
+		{"other standard", "PATCH", "PATCH"},
+		{"lower case", "get", "_OTHER"},
+		{"mixed case", "Delete", "_OTHER"},
+		{"unknown", "PROPFIND", "_OTHER"},
+		{"already other", "_OTHER", "_OTHER"},
+		{"none recorded", "", "_OTHER"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := methodLabel(tc.in); got != tc.want {
+				t.Errorf("methodLabel(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

@@ -89,24 +89,29 @@ func Route(pattern string) string {
 	return pattern[i:]
 }
 
-// MethodOther is http.request.method for any method that is not standard,
-// so bogus methods cannot add series.
+// MethodOther is http.request.method for any method that is not exactly
+// a standard one, so bogus methods cannot add series.
 const MethodOther = "_OTHER"
 
 // Methods are the values of http.request.method: the standard methods,
 // and at index 0 MethodOther.
 var Methods = [...]string{MethodOther, "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
-// MethodIndex returns the index in Methods of m, any case, or 0.
+// MethodIndex returns the index in Methods of m, or 0 when m is not
+// exactly a standard method. Methods are case-sensitive (RFC 9110,
+// section 9.1) and net/http's ServeMux compares them exactly, so "get"
+// is answered 405 where GET would be routed; the conventions ask for such
+// a method to be recorded as _OTHER, which keeps a misbehaving client out
+// of the GET series.
 func MethodIndex(m string) int {
-	switch m { // the common, already upper-case spellings first
+	switch m { // the most frequent first
 	case "GET":
 		return 1
 	case "POST":
 		return 3
 	}
 	for i := 1; i < len(Methods); i++ {
-		if len(m) == len(Methods[i]) && equalFoldASCII(m, Methods[i]) {
+		if m == Methods[i] {
 			return i
 		}
 	}
@@ -115,6 +120,18 @@ func MethodIndex(m string) int {
 
 // Method returns the http.request.method value of m.
 func Method(m string) string { return Methods[MethodIndex(m)] }
+
+// MethodIndexFold is MethodIndex ignoring ASCII case. It is not for
+// recording a request: only to tell a user that a spelling ("get" in a
+// route pattern) means a standard method but matches no request.
+func MethodIndexFold(m string) int {
+	for i := 1; i < len(Methods); i++ {
+		if len(m) == len(Methods[i]) && equalFoldASCII(m, Methods[i]) {
+			return i
+		}
+	}
+	return 0
+}
 
 // equalFoldASCII compares a with the upper-case b, folding ASCII only:
 // HTTP methods are ASCII tokens, and a Unicode fold would take "POſT"

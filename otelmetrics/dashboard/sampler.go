@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -607,15 +606,7 @@ func describe(attrs attribute.Set) seriesInfo {
 	return s
 }
 
-var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-
-// methodLabel is the scrape endpoint's method label: a standard method
-// upper-cased, anything else _OTHER.
-func methodLabel(m string) string {
-	for _, s := range methods {
-		if strings.EqualFold(m, s) {
-			return s
-		}
-	}
-	return "_OTHER"
-}
+// methodLabel is the scrape endpoint's method label: the method when it
+// is exactly a standard one, anything else _OTHER, so the page and the
+// series agree.
+func methodLabel(m string) string { return mbsemconv.Method(m) }
