@@ -40,7 +40,7 @@ func checkPattern(t string) error {
 	if i := strings.IndexAny(t, " \t"); i >= 0 {
 		method, rest = t[:i], strings.TrimLeft(t[i:], " \t")
 	}
-	if i := semconv.MethodIndex(method); i > 0 && method != semconv.Methods[i] {
+	if i := semconv.MethodIndexFold(method); i > 0 && method != semconv.Methods[i] {
 		return patternError(fmt.Sprintf("route %q: HTTP methods are case-sensitive, so %s matches no request; want %s", t, method, semconv.Methods[i]))
 	}
 	slash := strings.IndexByte(rest, '/')
