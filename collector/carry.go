@@ -82,10 +82,10 @@ type carry struct {
 }
 
 // newCarry returns an empty carry holding at most limit series per
-// metric, DefaultCardinalityLimit when limit is not positive.
+// metric, defaultCardinalityLimit when limit is not positive.
 func newCarry(limit int) *carry {
 	if limit <= 0 {
-		limit = DefaultCardinalityLimit
+		limit = defaultCardinalityLimit
 	}
 	return &carry{series: map[seriesKey]*carried{}, perMetric: map[metricKey]int{}, limit: limit}
 }

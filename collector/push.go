@@ -83,7 +83,7 @@ func WithHTTPClient(c *http.Client) Option {
 // when an export certainly did not arrive, to n series per instrument: the
 // MeterProvider's cardinality limit, which bounds each collection the same
 // way. Past it the oldest series are dropped and counted. By default, and
-// when n is not positive, the bound is DefaultCardinalityLimit.
+// when n is not positive, the bound is 2000, the SDK's default.
 func WithCardinalityLimit(n int) Option {
 	return optionFunc(func(o options) options {
 		if n > 0 {
@@ -93,9 +93,9 @@ func WithCardinalityLimit(n int) Option {
 	})
 }
 
-// DefaultCardinalityLimit is the OpenTelemetry SDK's default cardinality
+// defaultCardinalityLimit is the OpenTelemetry SDK's default cardinality
 // limit, the carry's bound when WithCardinalityLimit is not used.
-const DefaultCardinalityLimit = 2000
+const defaultCardinalityLimit = 2000
 
 // ErrBackoff is returned by New for a WithBackoff that is not positive:
 // zero would retry in a busy loop, a negative wait cannot be drawn.
