@@ -26,14 +26,35 @@ import (
 // the max of maxes, the start time is the earliest, and exemplars are kept
 // up to the reservoir's size, the newest first. An export that may have
 // arrived (the connection broke after the request was written) is never
-// carried: a delta sent twice is counted twice, a gap is only a gap.
-// Memory is at most one point per series, which the cardinality limit
-// bounds, and one exemplar per bucket.
+// carried: a delta sent twice is counted twice, a gap is only a gap; nor
+// is one refused for good, which would be refused again. Memory is at
+// most one point per series, one exemplar per bucket, and at most the
+// cardinality limit's series per metric: the SDK bounds each collection,
+// but a destination down for long sees the series of many intervals,
+// so the carry bounds their union itself, dropping the oldest.
+
+// scopeKey identifies an instrumentation scope as the SDK does: two
+// meters of one name but another version, schema URL or attributes are
+// different scopes, whose series must not merge.
+type scopeKey struct {
+	name, version, schemaURL string
+	attrs                    attribute.Distinct
+}
+
+func scopeKeyOf(s instrumentation.Scope) scopeKey {
+	return scopeKey{s.Name, s.Version, s.SchemaURL, s.Attributes.Equivalent()}
+}
+
+// metricKey names one metric, the unit the cardinality limit applies to.
+type metricKey struct {
+	scope scopeKey
+	name  string
+}
 
 // seriesKey names one series of one metric.
 type seriesKey struct {
-	scope, name string
-	attrs       attribute.Distinct
+	metricKey
+	attrs attribute.Distinct
 }
 
 // carried is one series' unsent delta data.
@@ -46,16 +67,33 @@ type carried struct {
 // carry is the delta data of exports that certainly did not arrive.
 type carry struct {
 	series map[seriesKey]*carried
-	next   int
+	// perMetric counts the carried series of each metric, which limit
+	// bounds: the SDK's cardinality limit bounds one collection, but the
+	// series of successive failed intervals add up.
+	perMetric map[metricKey]int
+	limit     int
+	next      int
 	// points is the number of carried data points.
 	points int
+	// dropped counts the carried points given up on since the exporter
+	// last took the count: past the limit, or unable to merge with the
+	// next interval of their series.
+	dropped int
 }
 
-func newCarry() *carry { return &carry{series: map[seriesKey]*carried{}} }
+// newCarry returns an empty carry holding at most limit series per
+// metric, defaultCardinalityLimit when limit is not positive.
+func newCarry(limit int) *carry {
+	if limit <= 0 {
+		limit = defaultCardinalityLimit
+	}
+	return &carry{series: map[seriesKey]*carried{}, perMetric: map[metricKey]int{}, limit: limit}
+}
 
 // add keeps the delta points of rm, which did not arrive, copying them
 // out of the SDK's buffers, which it reuses at the next collection.
 // Cumulative points and gauges are not kept: the next export has them.
+// Past the limit, the series whose latest point is oldest are dropped.
 func (c *carry) add(rm *metricdata.ResourceMetrics) {
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -75,21 +113,82 @@ func (c *carry) add(rm *metricdata.ResourceMetrics) {
 			}
 		}
 	}
+	c.bound()
+}
+
+// bound drops, from each metric over the limit, the series whose latest
+// point is oldest: a destination down for long gets the most recent
+// intervals of the series still in use.
+func (c *carry) bound() {
+	over := map[metricKey][]seriesKey{}
+	for mk, n := range c.perMetric {
+		if n > c.limit {
+			over[mk] = make([]seriesKey, 0, n)
+		}
+	}
+	if len(over) == 0 {
+		return
+	}
+	for k := range c.series {
+		if list, ok := over[k.metricKey]; ok {
+			over[k.metricKey] = append(list, k)
+		}
+	}
+	for mk, keys := range over {
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := c.series[keys[i]], c.series[keys[j]]
+			ta, tb := pointTime(a.metric.Data), pointTime(b.metric.Data)
+			if !ta.Equal(tb) {
+				return ta.Before(tb)
+			}
+			return a.order < b.order
+		})
+		excess := len(keys) - c.limit
+		for _, k := range keys[:excess] {
+			delete(c.series, k)
+		}
+		c.perMetric[mk] = c.limit
+		c.points -= excess
+		c.dropped += excess
+	}
+}
+
+// pointTime is the end time of the one point of a carried series.
+func pointTime(d metricdata.Aggregation) time.Time {
+	switch a := d.(type) {
+	case metricdata.Sum[int64]:
+		return a.DataPoints[0].Time
+	case metricdata.Sum[float64]:
+		return a.DataPoints[0].Time
+	case metricdata.Histogram[int64]:
+		return a.DataPoints[0].Time
+	case metricdata.Histogram[float64]:
+		return a.DataPoints[0].Time
+	case metricdata.ExponentialHistogram[int64]:
+		return a.DataPoints[0].Time
+	case metricdata.ExponentialHistogram[float64]:
+		return a.DataPoints[0].Time
+	}
+	return time.Time{}
 }
 
 // put merges one point into the carry.
 func (c *carry) put(scope instrumentation.Scope, m metricdata.Metrics, attrs attribute.Set, data metricdata.Aggregation) {
-	k := seriesKey{scope.Name, m.Name, attrs.Equivalent()}
+	mk := metricKey{scopeKeyOf(scope), m.Name}
+	k := seriesKey{mk, attrs.Equivalent()}
 	if old, ok := c.series[k]; ok {
 		if merged, ok := mergeData(old.metric.Data, data); ok {
 			old.metric.Data = merged
 			return
 		}
-		// Not mergeable (the aggregation changed): the newer interval wins
-		// and the older is counted as dropped by the caller's accounting.
-		c.points--
+		// Not mergeable (the aggregation or the bounds changed): the newer
+		// interval takes the older's place.
+		c.dropped++
+		old.metric, old.scope = metricdata.Metrics{Name: m.Name, Description: m.Description, Unit: m.Unit, Data: data}, scope
+		return
 	}
 	c.series[k] = &carried{scope: scope, metric: metricdata.Metrics{Name: m.Name, Description: m.Description, Unit: m.Unit, Data: data}, order: c.next}
+	c.perMetric[mk]++
 	c.next++
 	c.points++
 }
@@ -154,14 +253,15 @@ func (c *carry) mergeInto(rm *metricdata.ResourceMetrics) *metricdata.ResourceMe
 		return rm
 	}
 	out := &metricdata.ResourceMetrics{Resource: rm.Resource, ScopeMetrics: make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics))}
-	metricAt := map[[2]string][2]int{} // scope, metric name -> position in out
+	metricAt := map[metricKey][2]int{} // position in out
 	for _, sm := range rm.ScopeMetrics {
 		osm := metricdata.ScopeMetrics{Scope: sm.Scope, Metrics: make([]metricdata.Metrics, len(sm.Metrics))}
+		sk := scopeKeyOf(sm.Scope)
 		for j, m := range sm.Metrics {
 			om := m
-			om.Data = mergeMetric(c, sm.Scope, m)
+			om.Data = mergeMetric(c, sk, m)
 			osm.Metrics[j] = om
-			metricAt[[2]string{sm.Scope.Name, m.Name}] = [2]int{len(out.ScopeMetrics), j}
+			metricAt[metricKey{sk, m.Name}] = [2]int{len(out.ScopeMetrics), j}
 		}
 		out.ScopeMetrics = append(out.ScopeMetrics, osm)
 	}
@@ -172,31 +272,38 @@ func (c *carry) mergeInto(rm *metricdata.ResourceMetrics) *metricdata.ResourceMe
 	}
 	sort.Slice(rest, func(i, j int) bool { return rest[i].order < rest[j].order })
 	for _, v := range rest {
-		at, ok := metricAt[[2]string{v.scope.Name, v.metric.Name}]
+		sk := scopeKeyOf(v.scope)
+		mk := metricKey{sk, v.metric.Name}
+		at, ok := metricAt[mk]
 		if !ok {
-			si := slices.IndexFunc(out.ScopeMetrics, func(sm metricdata.ScopeMetrics) bool { return sm.Scope.Name == v.scope.Name })
+			si := slices.IndexFunc(out.ScopeMetrics, func(sm metricdata.ScopeMetrics) bool { return scopeKeyOf(sm.Scope) == sk })
 			if si < 0 {
 				out.ScopeMetrics = append(out.ScopeMetrics, metricdata.ScopeMetrics{Scope: v.scope})
 				si = len(out.ScopeMetrics) - 1
 			}
 			out.ScopeMetrics[si].Metrics = append(out.ScopeMetrics[si].Metrics, v.metric)
-			metricAt[[2]string{v.scope.Name, v.metric.Name}] = [2]int{si, len(out.ScopeMetrics[si].Metrics) - 1}
+			metricAt[mk] = [2]int{si, len(out.ScopeMetrics[si].Metrics) - 1}
 			continue
 		}
 		m := &out.ScopeMetrics[at[0]].Metrics[at[1]]
 		if data, ok := appendPoints(m.Data, v.metric.Data); ok {
 			m.Data = data
+		} else {
+			// The metric's type changed since: the carried point cannot go
+			// with it.
+			c.dropped += metricPoints(v.metric.Data)
 		}
 	}
-	c.series, c.points = map[seriesKey]*carried{}, 0
+	c.series, c.perMetric, c.points = map[seriesKey]*carried{}, map[metricKey]int{}, 0
 	return out
 }
 
 // mergeMetric returns m's data with the carried points of its series
 // merged in, each taken out of the carry. The data points slice is new.
-func mergeMetric(c *carry, scope instrumentation.Scope, m metricdata.Metrics) metricdata.Aggregation {
+func mergeMetric(c *carry, sk scopeKey, m metricdata.Metrics) metricdata.Aggregation {
+	mk := metricKey{sk, m.Name}
 	take := func(attrs attribute.Set) (metricdata.Aggregation, bool) {
-		k := seriesKey{scope.Name, m.Name, attrs.Equivalent()}
+		k := seriesKey{mk, attrs.Equivalent()}
 		v, ok := c.series[k]
 		if !ok {
 			return nil, false
@@ -204,73 +311,92 @@ func mergeMetric(c *carry, scope instrumentation.Scope, m metricdata.Metrics) me
 		delete(c.series, k)
 		return v.metric.Data, true
 	}
-	switch d := m.Data.(type) {
+	var d metricdata.Aggregation
+	lost := 0
+	switch a := m.Data.(type) {
 	case metricdata.Sum[int64]:
-		return mergeSumPoints(d, take)
+		d, lost = mergeSumPoints(a, take)
 	case metricdata.Sum[float64]:
-		return mergeSumPoints(d, take)
+		d, lost = mergeSumPoints(a, take)
 	case metricdata.Histogram[int64]:
-		return mergeHistPoints(d, take)
+		d, lost = mergeHistPoints(a, take)
 	case metricdata.Histogram[float64]:
-		return mergeHistPoints(d, take)
+		d, lost = mergeHistPoints(a, take)
 	case metricdata.ExponentialHistogram[int64]:
-		return mergeExpPoints(d, take)
+		d, lost = mergeExpPoints(a, take)
 	case metricdata.ExponentialHistogram[float64]:
-		return mergeExpPoints(d, take)
+		d, lost = mergeExpPoints(a, take)
+	default:
+		return m.Data
 	}
-	return m.Data
+	c.dropped += lost
+	return d
 }
 
 type takeFunc func(attribute.Set) (metricdata.Aggregation, bool)
 
-func mergeSumPoints[N int64 | float64](d metricdata.Sum[N], take takeFunc) metricdata.Aggregation {
+// The merge functions return d with the carried points merged in, and how
+// many carried points could not be: of another type or other bounds.
+
+func mergeSumPoints[N int64 | float64](d metricdata.Sum[N], take takeFunc) (metricdata.Aggregation, int) {
 	if d.Temporality != metricdata.DeltaTemporality {
-		return d
+		return d, 0
 	}
 	out := d
 	out.DataPoints = slices.Clone(d.DataPoints)
+	lost := 0
 	for i := range out.DataPoints {
 		if old, ok := take(out.DataPoints[i].Attributes); ok {
 			if o, ok := old.(metricdata.Sum[N]); ok {
 				out.DataPoints[i] = mergeSum(o.DataPoints[0], out.DataPoints[i])
+			} else {
+				lost++
 			}
 		}
 	}
-	return out
+	return out, lost
 }
 
-func mergeHistPoints[N int64 | float64](d metricdata.Histogram[N], take takeFunc) metricdata.Aggregation {
+func mergeHistPoints[N int64 | float64](d metricdata.Histogram[N], take takeFunc) (metricdata.Aggregation, int) {
 	if d.Temporality != metricdata.DeltaTemporality {
-		return d
+		return d, 0
 	}
 	out := d
 	out.DataPoints = slices.Clone(d.DataPoints)
+	lost := 0
 	for i := range out.DataPoints {
-		if old, ok := take(out.DataPoints[i].Attributes); ok {
-			if o, ok := old.(metricdata.Histogram[N]); ok {
-				if m, ok := mergeHist(o.DataPoints[0], out.DataPoints[i]); ok {
-					out.DataPoints[i] = m
-				}
+		old, ok := take(out.DataPoints[i].Attributes)
+		if !ok {
+			continue
+		}
+		if o, ok := old.(metricdata.Histogram[N]); ok {
+			if m, ok := mergeHist(o.DataPoints[0], out.DataPoints[i]); ok {
+				out.DataPoints[i] = m
+				continue
 			}
 		}
+		lost++
 	}
-	return out
+	return out, lost
 }
 
-func mergeExpPoints[N int64 | float64](d metricdata.ExponentialHistogram[N], take takeFunc) metricdata.Aggregation {
+func mergeExpPoints[N int64 | float64](d metricdata.ExponentialHistogram[N], take takeFunc) (metricdata.Aggregation, int) {
 	if d.Temporality != metricdata.DeltaTemporality {
-		return d
+		return d, 0
 	}
 	out := d
 	out.DataPoints = slices.Clone(d.DataPoints)
+	lost := 0
 	for i := range out.DataPoints {
 		if old, ok := take(out.DataPoints[i].Attributes); ok {
 			if o, ok := old.(metricdata.ExponentialHistogram[N]); ok {
 				out.DataPoints[i] = mergeExp(o.DataPoints[0], out.DataPoints[i])
+			} else {
+				lost++
 			}
 		}
 	}
-	return out
+	return out, lost
 }
 
 // appendPoints adds the points of extra, series absent from d, to d.

@@ -4,8 +4,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -116,5 +120,126 @@ func TestMergeHistogramExemplars(t *testing.T) {
 	newer.Bounds = []float64{0.2, 1}
 	if _, ok := mergeHist(older, newer); ok {
 		t.Error("histograms with different bounds merged")
+	}
+}
+
+func sumOf[N int64 | float64](v N, attrs ...attribute.KeyValue) metricdata.Sum[N] {
+	return metricdata.Sum[N]{Temporality: metricdata.DeltaTemporality, IsMonotonic: true,
+		DataPoints: []metricdata.DataPoint[N]{{Attributes: attribute.NewSet(attrs...), Value: v}}}
+}
+
+func histOf(bounds []float64, attrs ...attribute.KeyValue) metricdata.Histogram[float64] {
+	return metricdata.Histogram[float64]{Temporality: metricdata.DeltaTemporality, DataPoints: []metricdata.HistogramDataPoint[float64]{{
+		Attributes: attribute.NewSet(attrs...), Bounds: bounds, BucketCounts: make([]uint64, len(bounds)+1), Count: 0}}}
+}
+
+func export(scope instrumentation.Scope, ms ...metricdata.Metrics) *metricdata.ResourceMetrics {
+	return &metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Scope: scope, Metrics: ms}}}
+}
+
+// A carried point that cannot merge with the next interval of its series
+// (its histogram bounds or its type changed) is given up on, and counted.
+func TestCarryCountsWhatCannotMerge(t *testing.T) {
+	scope := instrumentation.Scope{Name: "test"}
+	route := attribute.String("route", "/a")
+	m := func(data metricdata.Aggregation) metricdata.Metrics { return metricdata.Metrics{Name: "m", Data: data} }
+	for _, tc := range []struct {
+		name          string
+		carried, next metricdata.Aggregation
+		// merged: next goes through mergeInto, else it is carried too.
+		merged bool
+	}{
+		{"bounds changed, carried", histOf([]float64{1, 2}, route), histOf([]float64{1, 3}, route), false},
+		{"bounds changed, exported", histOf([]float64{1, 2}, route), histOf([]float64{1, 3}, route), true},
+		{"type changed, carried", sumOf[int64](3, route), sumOf[float64](3, route), false},
+		{"type changed, exported", sumOf[int64](3, route), sumOf[float64](3, route), true},
+		{"type changed, another series exported", sumOf[int64](3, route), histOf([]float64{1}, attribute.String("route", "/b")), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCarry(10)
+			c.add(export(scope, m(tc.carried)))
+			if tc.merged {
+				out := c.mergeInto(export(scope, m(tc.next)))
+				if n := dataPoints(out); n != 1 {
+					t.Errorf("the export holds %d points, want the new one", n)
+				}
+			} else {
+				c.add(export(scope, m(tc.next)))
+				if c.points != 1 {
+					t.Errorf("%d points carried, want the newer one", c.points)
+				}
+			}
+			if c.dropped != 1 {
+				t.Errorf("%d carried points counted as dropped, want 1", c.dropped)
+			}
+		})
+	}
+}
+
+// Two meters of one name but different versions, schema URLs or
+// attributes are different scopes: their series stay apart in the carry.
+func TestCarryKeepsScopesApart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b instrumentation.Scope
+	}{
+		{"version", instrumentation.Scope{Name: "m", Version: "1"}, instrumentation.Scope{Name: "m", Version: "2"}},
+		{"schema URL", instrumentation.Scope{Name: "m", SchemaURL: "https://opentelemetry.io/schemas/1.26.0"},
+			instrumentation.Scope{Name: "m", SchemaURL: "https://opentelemetry.io/schemas/1.37.0"}},
+		{"attributes", instrumentation.Scope{Name: "m", Attributes: attribute.NewSet(attribute.String("k", "a"))},
+			instrumentation.Scope{Name: "m", Attributes: attribute.NewSet(attribute.String("k", "b"))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCarry(10)
+			m := func(v int64) metricdata.Metrics { return metricdata.Metrics{Name: "requests", Data: sumOf(v)} }
+			c.add(&metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Scope: tc.a, Metrics: []metricdata.Metrics{m(3)}}, {Scope: tc.b, Metrics: []metricdata.Metrics{m(5)}}}})
+			out := c.mergeInto(export(tc.b, m(7)))
+			got := map[instrumentation.Scope][]int64{}
+			for _, sm := range out.ScopeMetrics {
+				for _, mm := range sm.Metrics {
+					for _, dp := range mm.Data.(metricdata.Sum[int64]).DataPoints {
+						got[sm.Scope] = append(got[sm.Scope], dp.Value)
+					}
+				}
+			}
+			if len(got) != 2 || !slices.Equal(got[tc.a], []int64{3}) || !slices.Equal(got[tc.b], []int64{12}) {
+				t.Errorf("values by scope %v, want %v: [3] and %v: [12]", got, tc.a, tc.b)
+			}
+		})
+	}
+}
+
+// Past the limit, the carry drops the series whose latest point is
+// oldest, counts them, and keeps the rest of the metric and other metrics.
+func TestCarryBoundDropsOldest(t *testing.T) {
+	scope := instrumentation.Scope{Name: "test"}
+	t1 := time.Unix(100, 0)
+	t2 := t1.Add(time.Minute)
+	interval := func(at time.Time, routes ...string) *metricdata.ResourceMetrics {
+		d := metricdata.Sum[int64]{Temporality: metricdata.DeltaTemporality, IsMonotonic: true}
+		for _, r := range routes {
+			d.DataPoints = append(d.DataPoints, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("route", r)), Time: at, Value: 1})
+		}
+		return export(scope, metricdata.Metrics{Name: "requests", Data: d}, metricdata.Metrics{Name: "other", Data: sumOf[int64](1)})
+	}
+	c := newCarry(3)
+	c.add(interval(t1, "/a", "/b", "/c"))
+	c.add(interval(t2, "/d", "/e", "/a"))
+	// /a is updated at t2; /b and /c, the oldest, go.
+	if c.points != 4 || c.dropped != 2 {
+		t.Fatalf("%d points carried, %d dropped; want 4 (3 series and the other metric) and 2", c.points, c.dropped)
+	}
+	var got []string
+	for _, sm := range c.mergeInto(&metricdata.ResourceMetrics{}).ScopeMetrics {
+		for _, m := range sm.Metrics {
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				r, _ := dp.Attributes.Value("route")
+				got = append(got, m.Name+r.AsString()+":"+strconv.FormatInt(dp.Value, 10))
+			}
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"other:2", "requests/a:2", "requests/d:1", "requests/e:1"}; !slices.Equal(got, want) {
+		t.Errorf("carried %v, want %v", got, want)
 	}
 }

@@ -15,16 +15,24 @@
 // not arrive (refused, unreachable, DNS failure, an answer asking to retry)
 // is retried with back-off within the export timeout, and a wait the
 // destination asks for (Retry-After, RetryInfo) is honoured across
-// intervals. Delta data is the SDK's own delta aggregation, so every
-// interval carries its min, max and exemplars; an interval whose export
-// certainly failed is merged into the next export (counts, sums and
-// buckets add, min of mins, max of maxes, exemplars up to the reservoir's
-// size), while one that may have arrived (a connection reset after the
-// request was written) or partly did (an OTLP partial success) is not sent
-// again, since a delta sent twice is counted twice. Memory stays at one
-// carried point per series, bounded by the cardinality
-// limit. Headers and URLs are checked at start: no credentials in cleartext
-// to another host, none in the URL, no control characters.
+// intervals. The answers OTLP calls retryable mean the same over both
+// protocols: HTTP 429, 502, 503 and 504, and the gRPC codes UNAVAILABLE,
+// CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE and DATA_LOSS sent
+// by the destination, and RESOURCE_EXHAUSTED with RetryInfo. Delta data
+// is the SDK's own delta aggregation, so every interval carries its min,
+// max and exemplars; an interval whose export certainly was not accepted
+// is merged into the next export (counts, sums and buckets add, min of
+// mins, max of maxes, exemplars up to the reservoir's size), while one
+// that may have arrived (the connection broke, or the client's deadline
+// passed, after the request was written) or partly did (an OTLP partial
+// success) is not sent again, since a delta sent twice is counted twice.
+// A permanent refusal (any other answer, such as 400, 401, 403, 413,
+// INVALID_ARGUMENT or UNAUTHENTICATED) is dropped and counted, not sent
+// again. What is carried is at most one point per series and at most
+// WithCardinalityLimit's series per metric; past it the oldest series are
+// dropped, counted and logged. Headers and URLs are checked at start: no
+// credentials in cleartext to another host, none in the URL, no control
+// characters.
 //
 // The builder manifest next to this file describes the Collector
 // distribution the end-to-end tests push to (scripts/build-collector.sh).

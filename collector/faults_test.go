@@ -6,6 +6,9 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/trace"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/grpc/codes"
 
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -33,7 +37,7 @@ type shaped struct {
 
 var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-func newShaped(t *testing.T, vars map[string]string, exportTimeout time.Duration) *shaped {
+func newShaped(t *testing.T, vars map[string]string, exportTimeout time.Duration, opts ...collector.Option) *shaped {
 	t.Helper()
 	cfg, err := collector.ConfigFromEnv(env.Map(vars))
 	if err != nil {
@@ -41,8 +45,9 @@ func newShaped(t *testing.T, vars map[string]string, exportTimeout time.Duration
 	}
 	cfg.Interval, cfg.ExportTimeout, cfg.Timeout = time.Hour, exportTimeout, exportTimeout
 	logs := &logbuf.Buffer{}
-	p, err := collector.New(t.Context(), cfg, collector.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
-		collector.WithBackoff(10*time.Millisecond))
+	opts = append([]collector.Option{collector.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+		collector.WithBackoff(10 * time.Millisecond)}, opts...)
+	p, err := collector.New(t.Context(), cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +89,30 @@ func (s *shaped) record(interval int) []float64 {
 	return values
 }
 
-func (s *shaped) flush() error { return s.mp.ForceFlush(context.Background()) }
+// flush exports now and returns when the export has ended: the reader
+// would stop waiting at its export timeout, as the export's own retries
+// end, and the test could look before the export is done.
+func (s *shaped) flush() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return s.mp.ForceFlush(ctx)
+}
 
 // A fault is what the destination does to the export of the second and
-// later intervals, and what the test does before each flush.
+// later intervals, and what the test does before each flush. Each HTTP
+// answer is paired with the gRPC status the OTLP specification gives the
+// same meaning, so that both protocols go through one table.
 type fault struct {
-	name   string
-	reply  func(n int) otlptest.Reply
-	before func(t *testing.T, sink *otlptest.Sink, interval int)
+	name  string
+	reply func(n int) otlptest.Reply
+	// refuse, when set, answers every export of the second interval,
+	// retries included.
+	refuse *otlptest.Reply
+	// permanent: refuse is not retryable, so in delta temporality the
+	// refused interval is dropped and counted, never sent again; the
+	// cumulative totals catch up with the next export.
+	permanent bool
+	before    func(t *testing.T, sink *otlptest.Sink, interval int)
 	// timeout is the export timeout; wait is slept before the fourth flush.
 	timeout, wait time.Duration
 }
@@ -101,20 +122,25 @@ var faults = []fault{
 		switch interval {
 		case 2:
 			sink.Down(t)
+			// Stopped a moment before the export, not at its instant: a
+			// connection the destination closes while the request is on it
+			// may have delivered it, and is the next row's case.
+			time.Sleep(50 * time.Millisecond)
 		case 4:
 			sink.Up(t)
 		}
-	}, timeout: 300 * time.Millisecond},
+		// gRPC reconnects on its own back-off, which the wait outlasts.
+	}, timeout: 300 * time.Millisecond, wait: 1500 * time.Millisecond},
 	{name: "reset after receipt", reply: func(n int) otlptest.Reply { return otlptest.Reply{Reset: n == 2} }, timeout: 2 * time.Second},
-	{name: "503 with Retry-After", reply: func(n int) otlptest.Reply {
+	{name: "503 or UNAVAILABLE with a wait", reply: func(n int) otlptest.Reply {
 		if n == 2 {
-			return otlptest.Reply{Status: 503, RetryAfter: "1"}
+			return otlptest.Reply{Status: 503, Code: codes.Unavailable, RetryAfter: "1"}
 		}
 		return otlptest.Reply{}
 	}, timeout: 3 * time.Second},
-	{name: "429 with Retry-After across intervals", reply: func(n int) otlptest.Reply {
+	{name: "429 or RESOURCE_EXHAUSTED with a wait across intervals", reply: func(n int) otlptest.Reply {
 		if n == 2 {
-			return otlptest.Reply{Status: 429, RetryAfter: "2"}
+			return otlptest.Reply{Status: 429, Code: codes.ResourceExhausted, RetryAfter: "2"}
 		}
 		return otlptest.Reply{}
 	}, timeout: 500 * time.Millisecond, wait: 2200 * time.Millisecond},
@@ -124,64 +150,120 @@ var faults = []fault{
 		}
 		return otlptest.Reply{}
 	}, timeout: 2 * time.Second},
+	// What the Collector's receiver answers for a refusal that is not
+	// permanent, memory_limiter's included.
+	{name: "503 or UNAVAILABLE", refuse: &otlptest.Reply{Status: 503, Code: codes.Unavailable}, timeout: time.Second},
+	{name: "502 or ABORTED", refuse: &otlptest.Reply{Status: 502, Code: codes.Aborted}, timeout: time.Second},
+	{name: "504 or DEADLINE_EXCEEDED", refuse: &otlptest.Reply{Status: 504, Code: codes.DeadlineExceeded}, timeout: time.Second},
+	{name: "429 or OUT_OF_RANGE", refuse: &otlptest.Reply{Status: 429, Code: codes.OutOfRange}, timeout: time.Second},
+	{name: "503 or DATA_LOSS", refuse: &otlptest.Reply{Status: 503, Code: codes.DataLoss}, timeout: time.Second},
+	{name: "503 or CANCELLED", refuse: &otlptest.Reply{Status: 503, Code: codes.Canceled}, timeout: time.Second},
+	{name: "400 or INVALID_ARGUMENT", refuse: &otlptest.Reply{Status: 400, Code: codes.InvalidArgument}, permanent: true, timeout: time.Second},
+	{name: "401 or UNAUTHENTICATED", refuse: &otlptest.Reply{Status: 401, Code: codes.Unauthenticated}, permanent: true, timeout: time.Second},
+	{name: "403 or PERMISSION_DENIED", refuse: &otlptest.Reply{Status: 403, Code: codes.PermissionDenied}, permanent: true, timeout: time.Second},
+	{name: "413 or RESOURCE_EXHAUSTED without a wait", refuse: &otlptest.Reply{Status: 413, Code: codes.ResourceExhausted}, permanent: true, timeout: time.Second},
 }
 
 // Whatever the destination does (refuses the connection, resets it after
-// reading the export, asks to retry later, rejects part of it), what it
-// ends up with is exactly what was measured: every count once, and for the
+// reading the export, refuses the export for now or for good, asks to
+// retry later, rejects part of it), over either protocol, what it ends up
+// with is exactly what was measured: every count once, and for the
 // histogram the count, sum and buckets, and min, max and exemplars of the
-// intervals each point covers. In delta temporality an export that did not
-// arrive is merged into the next; one that may have arrived, or partly
-// did, is never sent again.
+// intervals each point covers. In delta temporality an export that
+// certainly was not accepted is merged into the next; one that may have
+// arrived, or partly did, is never sent again; one refused for good is
+// dropped and counted.
 func TestFaultsKeepEveryInterval(t *testing.T) {
-	for _, temporality := range []string{collector.Delta, collector.Cumulative, collector.LowMemory} {
-		for _, f := range faults {
-			t.Run(temporality+"/"+f.name, func(t *testing.T) {
-				sink := otlptest.NewSink(t, false)
-				if f.reply != nil {
-					sink.SetReply(f.reply)
+	for _, protocol := range []string{collector.ProtocolHTTP, collector.ProtocolGRPC} {
+		for _, temporality := range []string{collector.Delta, collector.Cumulative, collector.LowMemory} {
+			for _, f := range faults {
+				if f.refuse != nil && temporality == collector.LowMemory {
+					// Lowmemory differs from delta only for asynchronous
+					// counters, which the rows above cover; each of these
+					// rows spends a whole export timeout refused.
+					continue
 				}
-				s := newShaped(t, httpVars(sink, temporality), f.timeout)
-				delta := temporality != collector.Cumulative
-				var all, covered []float64
-				kept := 0
-				for interval := 1; interval <= 5; interval++ {
-					if f.before != nil {
-						f.before(t, sink, interval)
-					}
-					if interval == 4 {
-						time.Sleep(f.wait)
-					}
-					v := s.record(interval)
-					all, covered = append(all, v...), append(covered, v...)
-					_ = s.flush() // failures are the point; the sink says what arrived
-					reqs := sink.Requests()
-					if len(reqs) == kept {
-						continue
-					}
-					want := covered
-					if !delta {
-						want = all
-					}
-					for _, r := range reqs[kept:] {
-						checkShape(t, interval, r, want, delta)
-					}
-					kept, covered = len(reqs), nil
-				}
-				if got := sink.Total("requests"); got != int64(len(all)) {
-					t.Errorf("requests: the destination counts %d, %d were made", got, len(all))
-				}
-				if got := sink.Total("latency"); got != int64(len(all)) {
-					t.Errorf("latency: the destination counts %d, %d were recorded", got, len(all))
-				}
-				if st := s.pusher.Stats(); st.Pending != 0 {
-					t.Errorf("%d data points still pending: %+v", st.Pending, st)
-				}
-				if t.Failed() {
-					t.Logf("log:\n%s", s.logs)
-				}
-			})
+				t.Run(protocol+"/"+temporality+"/"+f.name, func(t *testing.T) {
+					testFault(t, protocol, temporality, f)
+				})
+			}
 		}
+	}
+}
+
+func testFault(t *testing.T, protocol, temporality string, f fault) {
+	var sink *otlptest.Sink
+	vars := map[string]string{}
+	if protocol == collector.ProtocolGRPC {
+		sink = otlptest.NewGRPCSink(t)
+		vars["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
+	} else {
+		sink = otlptest.NewSink(t, false)
+	}
+	if f.reply != nil {
+		sink.SetReply(f.reply)
+	}
+	maps.Copy(vars, httpVars(sink, temporality))
+	s := newShaped(t, vars, f.timeout)
+	delta := temporality != collector.Cumulative
+	var all, covered []float64
+	kept, lost := 0, 0
+	for interval := 1; interval <= 5; interval++ {
+		if f.before != nil {
+			f.before(t, sink, interval)
+		}
+		refusing := f.refuse != nil && interval == 2
+		switch {
+		case refusing:
+			refusal := *f.refuse
+			sink.SetReply(func(int) otlptest.Reply { return refusal })
+		case f.refuse != nil && interval == 3:
+			sink.SetReply(nil)
+		}
+		if interval == 4 {
+			time.Sleep(f.wait)
+		}
+		v := s.record(interval)
+		all, covered = append(all, v...), append(covered, v...)
+		_ = s.flush() // failures are the point; the sink says what arrived
+		if refusing && f.permanent && delta {
+			lost += len(v)
+			covered = nil
+		}
+		reqs := sink.Requests()
+		if len(reqs) == kept {
+			continue
+		}
+		want := covered
+		if !delta {
+			want = all
+		}
+		for _, r := range reqs[kept:] {
+			checkShape(t, interval, r, want, delta)
+		}
+		kept, covered = len(reqs), nil
+	}
+	if got, want := sink.Total("requests"), int64(len(all)-lost); got != want {
+		t.Errorf("requests: the destination counts %d, want %d (%d made, %d refused for good)", got, want, len(all), lost)
+	}
+	if got, want := sink.Total("latency"), int64(len(all)-lost); got != want {
+		t.Errorf("latency: the destination counts %d, want %d (%d recorded, %d refused for good)", got, want, len(all), lost)
+	}
+	st := s.pusher.Stats()
+	if st.Pending != 0 {
+		t.Errorf("%d data points still pending: %+v", st.Pending, st)
+	}
+	switch {
+	case f.permanent && delta:
+		// One counter and one histogram point an interval.
+		if st.Dropped != 2 {
+			t.Errorf("%d data points counted as dropped, want the 2 of the interval refused for good: %+v", st.Dropped, st)
+		}
+	case f.refuse != nil && st.Dropped != 0:
+		t.Errorf("%d data points dropped, want none: %+v", st.Dropped, st)
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", s.logs)
 	}
 }
 
@@ -336,4 +418,112 @@ func TestCarriedSeriesWithoutNewData(t *testing.T) {
 	if st := s.pusher.Stats(); st.Pending != 0 || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// The carry holds at most the cardinality limit's series per instrument,
+// however many new series each failed interval brings: the oldest go
+// first, dropped and counted. A permanent refusal is never carried: each
+// export holds its own interval only. Whatever is neither delivered nor
+// pending is counted as dropped, so made == received + dropped.
+func TestCarryBounded(t *testing.T) {
+	const limit, perInterval, intervals = 10, 5, 100
+	for _, tc := range []struct {
+		name    string
+		reply   otlptest.Reply
+		timeout time.Duration
+		carried bool // a retryable refusal: the newest series wait for the next export
+		// exact: no request can end in doubt, so what is pending is known;
+		// a 503 is retried until the export's deadline, and a retry that
+		// a loaded machine makes miss it may have arrived, and is dropped.
+		exact   bool
+		recover bool // the test can let the next export through
+	}{
+		{name: "503: carried, bounded", reply: otlptest.Reply{Status: 503}, timeout: 100 * time.Millisecond, carried: true, recover: true},
+		{name: "429 asking to wait an hour: held back, bounded", reply: otlptest.Reply{Status: 429, RetryAfter: "3600"}, timeout: 2 * time.Second,
+			carried: true, exact: true},
+		{name: "401: dropped at once", reply: otlptest.Reply{Status: 401}, timeout: 2 * time.Second, exact: true, recover: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := otlptest.NewSink(t, false)
+			refuse := true
+			var mu sync.Mutex
+			sink.SetReply(func(int) otlptest.Reply {
+				mu.Lock()
+				defer mu.Unlock()
+				if refuse {
+					return tc.reply
+				}
+				return otlptest.Reply{}
+			})
+			s := newShaped(t, httpVars(sink, collector.Delta), tc.timeout, collector.WithCardinalityLimit(limit))
+			made := 0
+			attempts := 0
+			for i := range intervals {
+				for j := range perInterval {
+					a := metric.WithAttributes(attribute.Int("interval", i), attribute.Int("series", j))
+					s.count.Add(context.Background(), 1, a)
+					s.hist.Record(context.Background(), 0.1, a)
+					made += 2
+				}
+				_ = s.flush()
+				st := s.pusher.Stats()
+				want := int64(0)
+				if tc.carried {
+					want = int64(2 * min(limit, perInterval*(i+1)))
+				}
+				if st.Pending > want || (tc.exact && st.Pending != want) {
+					t.Fatalf("interval %d: %d points pending, want %d (%+v)", i, st.Pending, want, st)
+				}
+				// Every attempt of this interval carries at most the bound
+				// and the new interval.
+				for _, r := range sink.Attempts()[attempts:] {
+					if n := points(r); n > 2*(limit+perInterval) || (!tc.carried && n != 2*perInterval) {
+						t.Fatalf("interval %d: an export of %d points", i, n)
+					}
+				}
+				attempts = len(sink.Attempts())
+			}
+			if tc.recover {
+				mu.Lock()
+				refuse = false
+				mu.Unlock()
+				if err := s.flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := s.pusher.Stats()
+			received := sink.Total("requests") + sink.Total("latency")
+			if int64(made) != received+st.Dropped+st.Pending {
+				t.Errorf("%d points made, %d received, %d dropped, %d pending", made, received, st.Dropped, st.Pending)
+			}
+			if tc.carried && tc.recover {
+				// The newest series are the ones kept: those of the last two intervals.
+				if old := sink.TotalWhere("requests", func(a map[string]string) bool {
+					n, err := strconv.Atoi(a["interval"])
+					return err != nil || n < intervals-2
+				}); old != 0 {
+					t.Errorf("%d points of older intervals arrived instead of the newest", old)
+				}
+				if received > 2*limit {
+					t.Errorf("%d points received after recovery, want at most %d", received, 2*limit)
+				}
+			}
+			if !strings.Contains(s.logs.String(), "dropped_data_points") {
+				t.Errorf("the drop is not logged:\n%s", s.logs)
+			}
+		})
+	}
+}
+
+// points counts the data points of an export.
+func points(r otlptest.Request) int {
+	n := 0
+	for _, rm := range r.Metrics.ResourceMetrics {
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				n += len(m.GetSum().GetDataPoints()) + len(m.GetHistogram().GetDataPoints())
+			}
+		}
+	}
+	return n
 }

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -48,6 +49,7 @@ type options struct {
 	logger  *slog.Logger
 	backoff time.Duration
 	client  *http.Client
+	limit   int
 }
 
 // Option configures a Pusher.
@@ -77,6 +79,24 @@ func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(o options) options { o.client = c; return o })
 }
 
+// WithCardinalityLimit bounds the delta data kept for the next export,
+// when an export certainly did not arrive, to n series per instrument: the
+// MeterProvider's cardinality limit, which bounds each collection the same
+// way. Past it the oldest series are dropped and counted. By default, and
+// when n is not positive, the bound is 2000, the SDK's default.
+func WithCardinalityLimit(n int) Option {
+	return optionFunc(func(o options) options {
+		if n > 0 {
+			o.limit = n
+		}
+		return o
+	})
+}
+
+// defaultCardinalityLimit is the OpenTelemetry SDK's default cardinality
+// limit, the carry's bound when WithCardinalityLimit is not used.
+const defaultCardinalityLimit = 2000
+
 // ErrBackoff is returned by New for a WithBackoff that is not positive:
 // zero would retry in a busy loop, a negative wait cannot be drawn.
 var ErrBackoff = errors.New("the retry backoff must be positive")
@@ -88,6 +108,9 @@ var ErrThrottled = errors.New("the OTLP destination asked to wait")
 
 // maxBackoff caps the doubling retry wait.
 const maxBackoff = 5 * time.Second
+
+// minAttempt is the least time left in an export for a retry to start.
+const minAttempt = 50 * time.Millisecond
 
 // Pusher pushes the MeterProvider's instruments over OTLP on an interval.
 type Pusher struct {
@@ -119,7 +142,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		delta:       cfg.Temporality == Delta || cfg.Temporality == LowMemory,
 		maxBatch:    cfg.MaxBatch,
 		maxBytes:    cfg.MaxBytes,
-		carry:       newCarry(),
+		carry:       newCarry(o.limit),
 		logger:      o.logger.With("url", RedactURL(cfg.URL)),
 		backoff:     o.backoff,
 	}
@@ -148,6 +171,9 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 					Backoff: backoff.Config{BaseDelay: 250 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
 				}),
 				grpc.WithUnaryInterceptor(rec.intercept),
+				// Whether the request went on a connection, and whether the
+				// destination answered, decide what a failed export means.
+				grpc.WithStatsHandler(rec),
 			),
 			otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: false}),
 			otlpmetricgrpc.WithEndpointURL(cfg.URL),
@@ -247,7 +273,7 @@ func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 			return nil
 		}))
 	_, err4 := m.Int64ObservableCounter(mbsemconv.InstrumentOTLPDropped,
-		metric.WithDescription("Data points given up on: delta exports that may have arrived (not sent again) and what the last export at shutdown could not deliver."),
+		metric.WithDescription("Data points given up on: delta exports that may have arrived or were refused for good (not sent again), carried series past the cardinality limit, and what the last export at shutdown could not deliver."),
 		metric.WithUnit("{data_point}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(p.exp.dropped.Load())
@@ -301,6 +327,7 @@ type exporter struct {
 	failingSince time.Time
 	lastLog      time.Time
 	lastPartial  time.Time
+	lastDrop     time.Time
 	failedInRow  int
 	earlyLogged  bool // this failure episode was logged at its first attempt
 	logger       *slog.Logger
@@ -310,8 +337,9 @@ type exporter struct {
 	// the next export (delta) or to be caught up by it (cumulative).
 	pending atomic.Int64
 	// dropped counts data points given up on: a delta export that may have
-	// arrived is not sent again, and what the last export at shutdown
-	// could not deliver.
+	// arrived is not sent again, one refused for good is not either, the
+	// carry keeps at most the cardinality limit's series per metric, and
+	// what the last export at shutdown could not deliver is lost.
 	dropped atomic.Int64
 }
 
@@ -352,7 +380,7 @@ func (e *exporter) Shutdown(ctx context.Context) error {
 			"failed_exports", e.failedInRow, "dropped_data_points_total", e.dropped.Load())
 	}
 	if e.carry != nil {
-		e.carry = newCarry()
+		e.carry = newCarry(e.carry.limit)
 	}
 	e.mu.Unlock()
 	return e.inner.Shutdown(ctx)
@@ -371,6 +399,10 @@ const (
 	notDelivered
 	// unknown: the request may have arrived and been counted.
 	unknown
+	// refused: the destination refused the data for good (OTLP: not
+	// retryable, e.g. bad credentials or an invalid or too large
+	// request); sending it again would be refused again.
+	refused
 )
 
 // ErrExportFailed wraps the error of an export that did not deliver its
@@ -388,18 +420,18 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	out := rm
 	if e.delta {
 		out = e.carry.mergeInto(rm)
+		e.carryDrops()
 	}
 	if until := e.notBefore; time.Now().Before(until) {
 		err := fmt.Errorf("%w: %w until %s", ErrExportFailed, ErrThrottled, until.Format(time.RFC3339))
-		e.report(notDelivered, err, result{})
 		e.keep(out)
+		e.report(notDelivered, err, result{})
 		return err
 	}
 	var errs []error
 	var unsent int64
 	for _, part := range split(out, e.maxBatch, e.maxBytes) {
 		o, res, err := e.exportRetrying(ctx, part)
-		e.report(o, err, res)
 		switch o {
 		case partial:
 			// Accepted but for the rejected points, which the destination
@@ -409,18 +441,24 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		case notDelivered:
 			if e.delta {
 				e.carry.add(part)
+				e.carryDrops()
 			} else {
 				unsent += int64(dataPoints(part))
 			}
 			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
-		case unknown:
+		case unknown, refused:
 			// A delta that may have arrived is not sent again: counted
-			// twice it could not be undone, while a gap is visible.
+			// twice it could not be undone, while a gap is visible. One
+			// refused for good would only be refused again, and grow the
+			// next export. Cumulative totals catch up either way.
 			if e.delta {
 				e.dropped.Add(int64(deltaPoints(part)))
+			} else if o == refused {
+				unsent += int64(dataPoints(part))
 			}
 			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
 		}
+		e.report(o, err, res)
 	}
 	if e.delta {
 		unsent = int64(e.carry.points)
@@ -433,10 +471,27 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 func (e *exporter) keep(rm *metricdata.ResourceMetrics) {
 	if e.delta {
 		e.carry.add(rm)
+		e.carryDrops()
 		e.pending.Store(int64(e.carry.points))
 		return
 	}
 	e.pending.Store(int64(dataPoints(rm)))
+}
+
+// carryDrops counts the carried points the carry gave up on, and logs
+// them at most once a minute. The caller holds e.mu.
+func (e *exporter) carryDrops() {
+	n := e.carry.dropped
+	if n == 0 {
+		return
+	}
+	e.carry.dropped = 0
+	total := e.dropped.Add(int64(n))
+	if now := time.Now(); e.lastDrop.IsZero() || now.Sub(e.lastDrop) >= logEvery {
+		e.lastDrop = now
+		e.logger.Warn("OTLP data kept for the next export dropped: past the cardinality limit's series per metric, the oldest go, as does a series whose type or histogram bounds changed",
+			"dropped_data_points", n, "dropped_data_points_total", total, "limit", e.carry.limit)
+	}
 }
 
 // deltaPoints counts the delta data points of rm.
@@ -478,7 +533,9 @@ func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMe
 	wait := e.backoff
 	for {
 		e.rec.reset()
+		start := time.Now()
 		err := e.inner.Export(ctx, rm)
+		took := time.Since(start)
 		res := e.rec.get()
 		if res.partial {
 			return partial, res, err
@@ -488,8 +545,11 @@ func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMe
 		}
 		v := classify(err, res)
 		o := notDelivered
-		if v.mayHaveArrived {
+		switch {
+		case v.mayHaveArrived:
 			o = unknown
+		case v.permanent:
+			o = refused
 		}
 		if !v.retry || (v.mayHaveArrived && e.delta) {
 			return o, res, err
@@ -502,7 +562,11 @@ func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMe
 		}
 		// Jitter keeps a fleet from reconnecting in lockstep.
 		d := max(wait/2+rand.N(wait/2+1), v.wait)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		// A retry cut short by the export's deadline may have arrived,
+		// which in delta mode would lose an interval known not to have:
+		// one starts only with time left for it, twice the last attempt.
+		margin := max(2*took, minAttempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d+margin {
 			if v.wait > 0 {
 				// Not sooner than asked, even if that is intervals away.
 				e.notBefore = time.Now().Add(v.wait)
@@ -521,8 +585,11 @@ func (e *exporter) exportRetrying(ctx context.Context, rm *metricdata.ResourceMe
 // verdict is what an export error says.
 type verdict struct {
 	mayHaveArrived bool
-	retry          bool
-	wait           time.Duration // asked for by the destination
+	// permanent: the destination refused the data and, by OTLP, it must
+	// not be sent again.
+	permanent bool
+	retry     bool
+	wait      time.Duration // asked for by the destination
 }
 
 func classify(err error, res result) verdict {
@@ -530,27 +597,24 @@ func classify(err error, res result) verdict {
 	case !res.sent:
 		// The exporter failed before handing the request to the transport.
 		return verdict{}
+	case res.grpc:
+		return classifyGRPC(err, res)
 	case res.status != 0:
 		// The destination answered with an error status: not accepted.
+		// OTLP/HTTP: 429, 502, 503 and 504 may be retried, nothing else.
 		switch res.status {
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return verdict{retry: true, wait: res.retryAfter}
 		}
+		return verdict{permanent: true}
+	}
+	if handshakeFailed(err) {
+		// A certificate the client refuses, or one the destination
+		// refuses: configuration, not worth retrying.
 		return verdict{}
 	}
-	if res.tracked {
-		if handshakeFailed(err) {
-			// A certificate the client refuses, or one the destination
-			// refuses: configuration, not worth retrying.
-			return verdict{}
-		}
-		if !res.wrote {
-			return verdict{retry: true}
-		}
-	}
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) {
-		return classifyGRPC(se.GRPCStatus())
+	if !res.wrote {
+		return verdict{retry: true}
 	}
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
@@ -564,38 +628,59 @@ func classify(err error, res result) verdict {
 		// connection the destination closed, as when it restarted): a
 		// destination decodes the whole body before accepting any of it.
 		return verdict{retry: true}
-	case handshakeFailed(err):
-		return verdict{}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return verdict{mayHaveArrived: true, retry: true}
 	}
 	return verdict{mayHaveArrived: true}
 }
 
-// classifyGRPC judges a gRPC status: one the transport made when it
-// could not connect, or one the destination sent.
-func classifyGRPC(st *status.Status) verdict {
+// classifyGRPC judges a failed gRPC export by its status and by what the
+// transport saw: a status the destination sent is an answer, one the
+// client made after the request went on a connection is not.
+func classifyGRPC(err error, res result) verdict {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		if res.wrote {
+			return verdict{mayHaveArrived: true}
+		}
+		return verdict{}
+	}
+	st := se.GRPCStatus()
 	for _, d := range st.Details() {
 		// Only the destination attaches RetryInfo.
 		if ri, ok := d.(*errdetails.RetryInfo); ok {
 			return verdict{retry: true, wait: max(ri.GetRetryDelay().AsDuration(), 0)}
 		}
 	}
-	switch st.Code() {
-	case codes.Unavailable:
-		if m := st.Message(); strings.Contains(m, "Error while dialing") || strings.Contains(m, "authentication handshake failed") ||
-			strings.Contains(m, "produced zero addresses") {
+	code := st.Code()
+	switch {
+	case res.answered || strings.Contains(st.Message(), "unexpected HTTP status code received from server"):
+		// The destination (or a proxy before it, answering in HTTP)
+		// refused the request: OTLP lists the codes that may be
+		// retried. The data was not accepted: a server-side
+		// DEADLINE_EXCEEDED is what an HTTP 504 is. RESOURCE_EXHAUSTED
+		// without RetryInfo must not be retried, like every other code.
+		switch code {
+		case codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.OutOfRange, codes.Unavailable, codes.DataLoss:
 			return verdict{retry: true}
 		}
-		// A connection that broke with the request on it.
+		return verdict{permanent: true}
+	case !res.wrote:
+		// The request never went on a connection: the dial, the TLS
+		// handshake or the name resolution failed, or the deadline came
+		// while connecting.
+		switch code {
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+			return verdict{retry: true}
+		}
+		return verdict{}
+	case code == codes.Unavailable:
+		// The connection broke with the request on it.
 		return verdict{mayHaveArrived: true, retry: true}
-	case codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal:
-		return verdict{mayHaveArrived: true}
 	}
-	// The destination refused the data, e.g. InvalidArgument or
-	// Unauthenticated; ResourceExhausted without RetryInfo is not to be
-	// retried.
-	return verdict{}
+	// The client's own deadline or cancellation, or a failure of its own,
+	// with the request on a connection.
+	return verdict{mayHaveArrived: true}
 }
 
 func handshakeFailed(err error) bool {
@@ -644,8 +729,11 @@ func (e *exporter) report(o outcome, err error, res result) {
 			what = "cumulative totals catch up with the next successful export"
 		case o == unknown:
 			what = "the request may have arrived, so its counts are not sent again (a delta sent twice would be counted twice): the destination may lack them"
+		case o == refused:
+			what = "the destination refused the data for good (not retryable: check the credentials, the endpoint and the request size), so its counts are dropped, not sent again"
 		}
-		e.logger.Warn("OTLP export failed; "+what, "err", err, "failed_exports", e.failedInRow)
+		e.logger.Warn("OTLP export failed; "+what, "err", err, "failed_exports", e.failedInRow,
+			"dropped_data_points_total", e.dropped.Load())
 	}
 }
 
@@ -658,9 +746,13 @@ func (e *exporter) recovered(now time.Time) {
 
 // result is what the transport saw of one export request.
 type result struct {
-	sent       bool          // handed to the transport
-	tracked    bool          // the transport reports whether it wrote the request (HTTP)
-	wrote      bool          // the whole request was written
+	sent bool // handed to the transport
+	grpc bool // over gRPC
+	// wrote: over HTTP the whole request was written; over gRPC it went
+	// on a connection (its headers were queued on one).
+	wrote bool
+	// answered: a gRPC status came from the destination, in its trailers.
+	answered   bool
 	status     int           // an HTTP error status the destination answered with
 	retryAfter time.Duration // its Retry-After
 	partial    bool          // OTLP partial success
@@ -693,13 +785,31 @@ func (r *recorder) partialSuccess(ps *colmetricpb.ExportMetricsPartialSuccess) {
 }
 
 func (r *recorder) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	r.update(func(res *result) { res.sent = true })
+	r.update(func(res *result) { res.sent, res.grpc = true, true })
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	if resp, ok := reply.(*colmetricpb.ExportMetricsServiceResponse); ok && err == nil {
 		r.partialSuccess(resp.GetPartialSuccess())
 	}
 	return err
 }
+
+// TagRPC, HandleRPC, TagConn and HandleConn make the recorder a gRPC
+// stats handler, which sees what the exporter's error does not: whether
+// the request went on a connection and whether the destination answered.
+func (r *recorder) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+
+func (r *recorder) HandleRPC(_ context.Context, s stats.RPCStats) {
+	switch s.(type) {
+	case *stats.OutHeader:
+		r.update(func(res *result) { res.wrote = true })
+	case *stats.InTrailer:
+		r.update(func(res *result) { res.answered = true })
+	}
+}
+
+func (r *recorder) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+func (r *recorder) HandleConn(context.Context, stats.ConnStats) {}
 
 // maxResponse bounds how much of a success response is read for a
 // partial-success message.
@@ -711,7 +821,7 @@ type recordingTransport struct {
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.rec.update(func(res *result) { res.sent, res.tracked = true, true })
+	t.rec.update(func(res *result) { res.sent = true })
 	// Whether the whole request was written decides whether a failure may
 	// have reached the destination: one cut short while connecting or
 	// writing (refused, a deadline during the dial, a kept-alive

@@ -62,7 +62,14 @@ func newPushing(t *testing.T, vars map[string]string, exportTimeout time.Duratio
 	return &pushing{pusher: p, mp: mp, add: func(n int64) { c.Add(context.Background(), n) }, logs: logs}
 }
 
-func (p *pushing) flush() error { return p.mp.ForceFlush(context.Background()) }
+// flush exports now and returns when the export has ended: the reader
+// would stop waiting at its export timeout, as the export's own retries
+// end, and the test could look before the export is done.
+func (p *pushing) flush() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return p.mp.ForceFlush(ctx)
+}
 
 func httpVars(sink *otlptest.Sink, temporality string) map[string]string {
 	return map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL(),

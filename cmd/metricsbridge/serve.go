@@ -131,7 +131,8 @@ func (b *server) startProviders(ctx context.Context) (int, error) {
 	var pusher *collector.Pusher
 	if s.push {
 		var err error
-		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(b.logger)); err != nil {
+		if pusher, err = collector.New(ctx, s.otlp, collector.WithLogger(b.logger),
+			collector.WithCardinalityLimit(s.metrics.CardinalityLimit)); err != nil {
 			return exitConfig, err
 		}
 		popts = append(popts, otelmetrics.WithReader(pusher.Reader()))

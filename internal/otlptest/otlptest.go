@@ -26,6 +26,8 @@ import (
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metricsbridge/metricsbridge/internal/logbuf"
@@ -46,19 +48,26 @@ type Request struct {
 // Sink is an OTLP/HTTP metrics receiver that keeps every request it
 // accepts.
 type Sink struct {
-	srv      *httptest.Server
+	srv      *httptest.Server // nil for an OTLP/gRPC sink
+	grpc     *grpc.Server     // nil for an OTLP/HTTP sink
 	ln       *switchListener
 	mu       sync.Mutex
 	reqs     []Request
+	attempts []Request
 	arrivals []time.Time
 	reply    func(n int) Reply
 }
 
 // Reply is how the sink answers an export, other than with a plain 200.
 type Reply struct {
-	// Status, when not 0 or 200, refuses the export: it is not kept.
+	// Status, when not 0 or 200, makes an OTLP/HTTP sink refuse the
+	// export: it is not kept.
 	Status int
-	// RetryAfter is sent as the Retry-After header when not empty.
+	// Code, when not OK, makes an OTLP/gRPC sink refuse the export with
+	// that status: it is not kept.
+	Code codes.Code
+	// RetryAfter is sent as the Retry-After header when not empty; an
+	// OTLP/gRPC sink sends it, in seconds, as RetryInfo with a refusal.
 	RetryAfter string
 	// Rejected makes a 200 a partial success rejecting that many points.
 	Rejected int64
@@ -106,11 +115,18 @@ func NewSink(t testing.TB, useTLS bool) *Sink {
 func (s *Sink) Down(t testing.TB) {
 	t.Helper()
 	s.ln.mu.Lock()
-	defer s.ln.mu.Unlock()
-	if !s.ln.down {
+	wasUp := !s.ln.down
+	if wasUp {
 		s.ln.down = true
 		_ = s.ln.Listener.Close()
+	}
+	s.ln.mu.Unlock()
+	switch {
+	case !wasUp:
+	case s.srv != nil:
 		s.srv.CloseClientConnections()
+	default:
+		s.ln.resetConns()
 	}
 }
 
@@ -139,6 +155,9 @@ type switchListener struct {
 	cond   *sync.Cond
 	down   bool
 	closed bool
+	// conns are the open connections it accepted; only the gRPC sink,
+	// whose server cannot close its clients' connections, tracks them.
+	conns map[*trackedConn]struct{}
 }
 
 func (l *switchListener) Accept() (net.Conn, error) {
@@ -154,7 +173,7 @@ func (l *switchListener) Accept() (net.Conn, error) {
 		}
 		c, err := inner.Accept()
 		if err == nil {
-			return c, nil
+			return l.track(c), nil
 		}
 		l.mu.Lock()
 		retry := (l.down || l.Listener != inner) && !l.closed
@@ -183,9 +202,14 @@ func (l *switchListener) Addr() net.Addr {
 }
 
 // URL is the receiver's base URL.
-func (s *Sink) URL() string { return s.srv.URL }
+func (s *Sink) URL() string {
+	if s.srv == nil {
+		return "http://" + s.ln.addr
+	}
+	return s.srv.URL
+}
 
-// Client returns an HTTP client that sends every request, whatever its
+// Client, for an OTLP/HTTP sink, returns an HTTP client that sends every request, whatever its
 // host, to the sink, trusting the sink's certificate: a vendor's ingest
 // host stands in for itself while the bytes stay on loopback.
 func (s *Sink) Client() *http.Client {
@@ -226,16 +250,8 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	s.arrivals = append(s.arrivals, time.Now())
-	var rep Reply
-	if s.reply != nil {
-		rep = s.reply(len(s.arrivals))
-	}
-	if rep.Status == 0 || rep.Status == http.StatusOK {
-		s.reqs = append(s.reqs, Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req, Size: len(b)})
-	}
-	s.mu.Unlock()
+	rep := s.arrive(Request{Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Metrics: req, Size: len(b)},
+		func(rep Reply) bool { return rep.Status == 0 || rep.Status == http.StatusOK })
 	if rep.RetryAfter != "" {
 		w.Header().Set("Retry-After", rep.RetryAfter)
 	}
@@ -273,7 +289,32 @@ func resetConn(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// Requests returns a copy of what arrived so far.
+// arrive notes an export and returns how to answer it; it is kept when
+// accepted says so of the answer.
+func (s *Sink) arrive(r Request, accepted func(Reply) bool) Reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.arrivals = append(s.arrivals, time.Now())
+	s.attempts = append(s.attempts, r)
+	var rep Reply
+	if s.reply != nil {
+		rep = s.reply(len(s.arrivals))
+	}
+	if accepted(rep) {
+		s.reqs = append(s.reqs, r)
+	}
+	return rep
+}
+
+// Attempts returns every export that arrived so far, refused ones
+// included: what was sent, where Requests is what was accepted.
+func (s *Sink) Attempts() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.attempts...)
+}
+
+// Requests returns a copy of what was accepted so far.
 func (s *Sink) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -50,7 +50,7 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pusher, err := collector.New(ctx, pushCfg, collector.WithLogger(logger))
+	pusher, err := collector.New(ctx, pushCfg, collector.WithLogger(logger), collector.WithCardinalityLimit(cfg.CardinalityLimit))
 	if err != nil {
 		return err
 	}
