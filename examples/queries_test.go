@@ -148,7 +148,13 @@ func buildProgram(t testing.TB, pkg string) string {
 		programs.bins = map[string]string{}
 	}
 	bin := filepath.Join(programs.dir, path.Base(pkg))
-	if out, err := exec.Command(goBin, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+	cmd := exec.Command(goBin, "build", "-o", bin, pkg)
+	// The Go example programs are a module of their own, built from its
+	// directory.
+	if rest, ok := strings.CutPrefix(pkg, "./go/"); ok {
+		cmd.Dir, cmd.Args[len(cmd.Args)-1] = "go", "./"+rest
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	programs.bins[pkg] = bin

@@ -69,10 +69,8 @@ fi
 echo "node $(node --version)"
 
 go mod download
-# The router examples are modules of their own.
-for mod in examples/go/*/go.mod; do
-	(cd "$(dirname "$mod")" && go mod download)
-done
+# The Go example programs are a module of their own.
+(cd examples/go && go mod download)
 
 # Prometheus 3, the tests' default server, built once per machine (about 6
 # minutes cold on 2 cores) and cached in $cache/prometheus.

@@ -1,22 +1,18 @@
-// Command otelhttp measures a net/http ServeMux instrumented with
-// OpenTelemetry's otelhttp alone, with no middleware of metricsbridge's:
-// given the bridge's MeterProvider, otelhttp's http.server.request.duration
-// (with the mux's pattern as http.route) becomes http_requests_total and
-// http_request_duration_seconds on the bridge's scrape endpoint, the same
-// series the bridge's own middleware gives.
+// Command otelhttp measures a net/http ServeMux with OpenTelemetry's otelhttp
+// and no middleware of metricsbridge's: handed the provider's MeterProvider,
+// otelhttp's http.server.request.duration becomes http_requests_total and
+// http_request_duration_seconds on the scrape endpoint, the series the
+// bridge's own middleware gives.
 //
-//	export JWT_SECRET_KEY=$(openssl rand -hex 32)
-//	go run ./examples/go/otelhttp &
-//	curl 127.0.0.1:4444/users/1
-//	TOKEN=$(go run ./cmd/metricsbridge token create --username prometheus@monitoring)
-//	curl -H "Authorization: Bearer $TOKEN" 127.0.0.1:4444/metrics/prometheus
+//	go run ./otelhttp   # in examples/go
+//	curl 127.0.0.1:4444/users/1; curl 127.0.0.1:4444/metrics/prometheus
 //
-// Every METRICS_*, HOST, PORT and JWT_* variable of the metricsbridge
-// binary applies; ENABLE_METRICS defaults to true here.
+// servemux shows settings, authentication and shutdown.
 package main
 
 import (
-	"encoding/json"
+	"fmt"
+	"log"
 	"net/http"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -24,49 +20,33 @@ import (
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
-// newMux routes the program's requests; metrics is the scrape endpoint.
-func newMux(metrics http.Handler) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { getUser(w, r.PathValue("id")) })
-	mux.HandleFunc("POST /users", createUser)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
-	})
-	mux.Handle("GET /metrics/prometheus", metrics)
-	return mux
+func main() {
+	cfg := otelmetrics.DefaultConfig()
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Fatal(http.ListenAndServe(cfg.Addr(), newHandler(p)))
 }
 
-var users = map[string]string{"1": "ada", "2": "grace"}
+// newHandler has otelhttp record requests into p's MeterProvider, leaving
+// out those the bridge's middleware would (p.Filter). RoutePattern hands the
+// mux's pattern to otelhttp's labeler, so middleware in between that copies
+// the request keeps the handler label.
+func newHandler(p *otelmetrics.Provider) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", getUser)
+	mux.HandleFunc("POST /users", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) })
+	mux.Handle("GET /metrics/prometheus", p.MetricsHandler())
+	return otelhttp.NewHandler(otelmetrics.RoutePattern(mux), "users",
+		otelhttp.WithMeterProvider(p.MeterProvider()), otelhttp.WithFilter(p.Filter()))
+}
 
-func getUser(w http.ResponseWriter, id string) {
-	name, ok := users[id]
-	if !ok {
-		// The route matched; the user does not exist. The handler label
-		// stays "/users/{id}", status "404".
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such user"})
+func getUser(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != "1" {
+		// The route matched: handler="/users/{id}", status="404".
+		http.Error(w, "no such user", http.StatusNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": id, "name": name})
-}
-
-func createUser(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusCreated, map[string]string{"id": "3"})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func main() {
-	serve("otelhttp example", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
-		// No middleware of the bridge's: otelhttp records every request
-		// into the bridge's MeterProvider, and the scrape endpoint derives
-		// the same series from it. RoutePattern hands the mux's pattern to
-		// otelhttp's labeler, so middleware added between the two that
-		// copies the request keeps the handler label.
-		return otelhttp.NewHandler(otelmetrics.RoutePattern(newMux(metrics)), "users",
-			otelhttp.WithMeterProvider(p.MeterProvider()), otelhttp.WithFilter(p.Filter()))
-	})
+	fmt.Fprintln(w, "user 1")
 }

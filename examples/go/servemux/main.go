@@ -1,75 +1,69 @@
-// Command servemux is the smallest complete program that measures a plain
-// net/http ServeMux with metricsbridge and serves the scrape endpoint behind
-// a bearer token.
+// Command servemux measures a net/http ServeMux, reads every METRICS_*, HOST,
+// PORT and JWT_* variable of the metricsbridge binary, serves the scrape
+// endpoint behind a bearer token and drains requests on SIGINT or SIGTERM.
+// The other programs here leave all that out to show only their router.
 //
-//	export JWT_SECRET_KEY=$(openssl rand -hex 32)
-//	go run ./examples/go/servemux &
-//	curl 127.0.0.1:4444/hello/gopher
-//	curl 127.0.0.1:4444/status/503
-//	TOKEN=$(go run ./cmd/metricsbridge token create --username prometheus@monitoring)
-//	curl -H "Authorization: Bearer $TOKEN" 127.0.0.1:4444/metrics/prometheus
-//
-// The handler label is the pattern the mux matched ("/hello/{name}"), so
-// any number of names still makes one series. Every METRICS_*, HOST, PORT
-// and JWT_* variable of the metricsbridge binary applies; ENABLE_METRICS
-// defaults to true here because serving metrics is the program's point.
+//	JWT_SECRET_KEY=$(openssl rand -hex 32) go run ./servemux   # in examples/go
 package main
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
+	"log"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
+	"time"
 
+	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 )
 
 func main() {
-	serve("servemux", func(p *otelmetrics.Provider, metrics http.Handler) http.Handler {
-		// The middleware wraps the mux, not the other way round: the
-		// pattern is known once the mux has routed the request.
-		// RoutePattern hands it to the middleware through the request's
-		// context, so middleware added in between that copies the request
-		// (request IDs, auth, http.TimeoutHandler) keeps the handler label.
-		return p.Middleware(otelmetrics.RoutePattern(newMux(metrics)))
-	})
+	cfg, cfgErr := otelmetrics.ConfigFromEnv(os.LookupEnv)
+	authCfg, authErr := auth.ConfigFromEnv(os.LookupEnv)
+	if err := errors.Join(cfgErr, authErr); err != nil {
+		log.Fatal(err) // every bad variable at once
+	}
+	cfg.Enabled = true // ConfigFromEnv keeps the binary's default, off
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := auth.NewVerifier(authCfg, auth.WithMeterProvider(p.MeterProvider()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: cfg.Addr(), ReadHeaderTimeout: 10 * time.Second,
+		Handler: p.Middleware(newRouter(verifier.Middleware(p.MetricsHandler())))}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			log.Fatal(err)
+		}
+	}()
+	<-ctx.Done()
+	stop()
+	// Requests drain first, so that the last flush includes them.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := errors.Join(srv.Shutdown(ctx), p.Shutdown(ctx)); err != nil {
+		log.Fatal(err)
+	}
 }
 
-// newMux routes the program's requests; metrics is the scrape endpoint.
-func newMux(metrics http.Handler) *http.ServeMux {
+// newRouter's RoutePattern hands the bridge the pattern the mux matched.
+func newRouter(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello/{name}", hello)
-	mux.HandleFunc("GET /status/{code}", status)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
+	mux.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello, %s\n", r.PathValue("name")) })
+	mux.HandleFunc("GET /status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.PathValue("code")) // a status on demand, to try the alerts
+		w.WriteHeader(min(max(code, 200), 599))
 	})
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("GET /metrics/prometheus", metrics)
-	return mux
-}
-
-func hello(w http.ResponseWriter, r *http.Request) {
-	// Explicit, so a name that looks like HTML is never sniffed as HTML.
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "hello, %s\n", r.PathValue("name"))
-}
-
-// status answers with the status code it is asked for, so the dashboard's
-// error panels and the 5xx alert can be tried out by hand.
-func status(w http.ResponseWriter, r *http.Request) {
-	code, err := strconv.Atoi(r.PathValue("code"))
-	if err != nil || code < 200 || code > 599 {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a status code from 200 to 599"})
-		return
-	}
-	if code == http.StatusNoContent || code == http.StatusNotModified {
-		w.WriteHeader(code) // these may not carry a body
-		return
-	}
-	writeJSON(w, code, map[string]int{"status": code})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	return otelmetrics.RoutePattern(mux)
 }
