@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
@@ -104,12 +105,18 @@ func (s openAPISource) String() string {
 // read returns the document's bytes, at most openAPIMaxBytes.
 func (s openAPISource) read(ctx context.Context, rt http.RoundTripper) ([]byte, error) {
 	if s.url == nil {
-		f, err := os.Open(s.file)
+		// As a credential file is read: a FIFO or a device named by
+		// mistake is refused at once rather than blocking the start or a
+		// reload. A document is no secret, so who may read it does not
+		// matter.
+		b, _, err := credfile.Read(s.file, openAPIMaxBytes)
+		if errors.Is(err, credfile.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: the document is larger than %d MiB", errOpenAPI, openAPIMaxBytes>>20)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errOpenAPI, err)
 		}
-		defer f.Close()
-		return readLimited(f)
+		return b, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
 	defer cancel()

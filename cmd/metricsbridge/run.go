@@ -236,6 +236,7 @@ func loadCommand(name, summary string, args []string, stderr io.Writer, lookup e
 	}
 	s.warnings = append(s.warnings, unknown...)
 	s.warnings = append(s.warnings, s.auth.Warnings()...)
+	s.warnings = append(s.warnings, s.otlp.Warnings()...)
 	s.warnings = append(s.warnings, s.server.warnings...)
 	return s, lookup, exitOK, true
 }
