@@ -232,7 +232,7 @@ func (o *openAPIRoutes) kind() string {
 // loads the document, so that a document that cannot be loaded stops
 // serve and check at start. It fetches nothing when load is false, as when
 // other settings are already wrong.
-func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
+func loadOpenAPISetting(ctx context.Context, s *serverSettings, lookup env.Lookup, load bool) error {
 	var err error
 	s.openapiRefresh, err = env.Duration(lookup, envOpenAPIRefresh, 5*time.Minute, 0, 24*time.Hour)
 	if err == nil && s.openapiRefresh > 0 && s.openapiRefresh < time.Second {
@@ -252,13 +252,15 @@ func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
 	}
 	src, err := parseOpenAPISource(raw, s.upstream)
 	if err == nil {
-		// A signal while the document loads stops the start at once.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		// ctx is the process's: a signal while the document loads
+		// cancels the load, and the caller, which sees ctx ended, reports
+		// the interruption. A second watcher of the signal here would race
+		// with it and could turn the interruption into a configuration
+		// error with another exit status.
 		s.transport = newUpstreamTransport(*s)
 		s.openapi, err = loadOpenAPI(ctx, src, s.transport)
 		if err != nil && ctx.Err() != nil {
-			return env.Errorf(envOpenAPI, raw, "loading stopped by a signal")
+			return fmt.Errorf("loading %s: %w", envOpenAPI, context.Cause(ctx))
 		}
 		err = withFileAttempt(src, err)
 	}
