@@ -140,6 +140,8 @@ type Config struct {
 	// from them, nil when none is set (the system roots verify https).
 	TLSFiles TLSFiles
 	TLS      *tls.Config
+	// tlsWarnings are about the TLS files loadTLS read; see Warnings.
+	tlsWarnings []string
 }
 
 // Defaults from the OpenTelemetry specification.
@@ -284,7 +286,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if disabled {
 		c.OTLP, c.SDKDisabled = false, true
 	}
-	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
+	c.TLSFiles, c.TLS, c.tlsWarnings, err = loadTLS(lookup, c.URL)
 	errs = append(errs, err)
 	return c, env.Join(ErrConfig, errs...)
 }

@@ -4,11 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"net/url"
-	"os"
+	"slices"
 
+	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 )
 
@@ -23,11 +22,6 @@ const (
 	EnvMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
 )
 
-// maxPEM bounds a certificate or key file: a PEM bundle of a few hundred
-// CAs is well under it, and a variable pointing at a device or a huge
-// file costs no more than this.
-const maxPEM = 4 << 20
-
 // TLSFiles are the paths of the exporter's TLS files; empty means unset.
 type TLSFiles struct {
 	// CA verifies the destination's certificate instead of the system
@@ -38,23 +32,33 @@ type TLSFiles struct {
 	ClientCert, ClientKey string
 }
 
+// Warnings lists settings that work but weaken security: a client key
+// file that the group or others may read.
+func (c Config) Warnings() []string { return slices.Clone(c.tlsWarnings) }
+
 // loadTLS reads the TLS variables into files and a client configuration
-// (nil when none is set). The Go exporters apply these variables only to a
-// client they build themselves, and the pusher builds its own, so they
-// are read here, for both protocols.
-func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, error) {
+// (nil when none is set), and warnings about the files. The Go exporters
+// apply these variables only to a client they build themselves, and the
+// pusher builds its own, so they are read here, for both protocols. Each
+// file is read as the credential files are: a regular file of at most
+// 1 MiB, so a FIFO or a device named by mistake is refused at once rather
+// than hanging the start.
+func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, []string, error) {
 	var f TLSFiles
 	caVar := firstSet(lookup, EnvMetricsCertificate, EnvCertificate)
 	certVar := firstSet(lookup, EnvMetricsClientCertificate, EnvClientCertificate)
 	keyVar := firstSet(lookup, EnvMetricsClientKey, EnvClientKey)
 	f.CA, f.ClientCert, f.ClientKey = env.String(lookup, caVar, ""), env.String(lookup, certVar, ""), env.String(lookup, keyVar, "")
 	if f == (TLSFiles{}) {
-		return f, nil, nil
+		return f, nil, nil, nil
 	}
+	var warnings []string
 	var errs []error
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.CA != "" {
-		pem, err := readPEM(f.CA)
+		// A CA certificate is public: who may read its file does not
+		// matter.
+		pem, _, err := credfile.Read(f.CA, credfile.MaxPEMBytes)
 		switch {
 		case err != nil:
 			errs = append(errs, env.Errorf(caVar, f.CA, "cannot read the CA certificate file: %v", err))
@@ -72,8 +76,11 @@ func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, error) {
 	case f.ClientCert == "" && f.ClientKey != "":
 		errs = append(errs, env.Errorf(keyVar, f.ClientKey, "needs %s, the certificate of this private key", EnvClientCertificate))
 	case f.ClientCert != "":
-		certPEM, err1 := readPEM(f.ClientCert)
-		keyPEM, err2 := readPEM(f.ClientKey)
+		certPEM, _, err1 := credfile.Read(f.ClientCert, credfile.MaxPEMBytes)
+		keyPEM, warning, err2 := credfile.Read(f.ClientKey, credfile.MaxPEMBytes)
+		if err2 == nil && warning != "" {
+			warnings = append(warnings, keyVar+"="+f.ClientKey+": "+warning)
+		}
 		switch {
 		case err1 != nil:
 			errs = append(errs, env.Errorf(certVar, f.ClientCert, "cannot read the client certificate file: %v", err1))
@@ -99,23 +106,7 @@ func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, error) {
 		errs = append(errs, env.Errorf(name, value, "a TLS file is set but the OTLP endpoint %s is plain http://; use https://", RedactURL(rawURL)))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return f, nil, err
+		return f, nil, nil, err
 	}
-	return f, cfg, nil
-}
-
-func readPEM(path string) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxPEM+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxPEM {
-		return nil, fmt.Errorf("larger than %d MiB", maxPEM>>20)
-	}
-	return b, nil
+	return f, cfg, warnings, nil
 }

@@ -128,10 +128,33 @@ func TestTLSFilesRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Errorf("private files, warnings %q", w)
+	}
 	settings := strings.Join(cfg.Settings(), "\n")
 	for _, want := range []string{"otlp.certificate=" + pki.CA, "otlp.client_certificate=" + pki.ClientCert, "otlp.client_key=" + pki.ClientKey} {
 		if !strings.Contains(settings, want) {
 			t.Errorf("settings lack %s:\n%s", want, settings)
 		}
+	}
+}
+
+// The client key, a secret, gets one warning when the group or others may
+// read its file; the CA and the client certificate, public, get none.
+func TestTLSLooseClientKeyWarns(t *testing.T) {
+	pki := otlptest.NewPKI(t)
+	for path, mode := range map[string]os.FileMode{pki.CA: 0o644, pki.ClientCert: 0o644, pki.ClientKey: 0o640} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := collector.ConfigFromEnv(env.Map(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com",
+		"OTEL_EXPORTER_OTLP_CERTIFICATE": pki.CA, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": pki.ClientCert, "OTEL_EXPORTER_OTLP_CLIENT_KEY": pki.ClientKey}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "OTEL_EXPORTER_OTLP_CLIENT_KEY=" + pki.ClientKey + ": mode 0640 lets the group or others read it; chmod 600 it"
+	if w := cfg.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], want) {
+		t.Errorf("warnings %q, want one starting %q", w, want)
 	}
 }

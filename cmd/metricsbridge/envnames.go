@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func knownNames(read map[string]bool) map[string]bool {
 	for n := range read {
 		known[n] = true
 	}
-	_, _ = loadSettings(recordLookups(env.Map(nil), known))
+	_, _ = loadSettings(context.Background(), recordLookups(env.Map(nil), known))
 	for _, o := range serveOptions {
 		known[o.env] = true
 	}

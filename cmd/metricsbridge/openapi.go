@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
@@ -104,12 +105,18 @@ func (s openAPISource) String() string {
 // read returns the document's bytes, at most openAPIMaxBytes.
 func (s openAPISource) read(ctx context.Context, rt http.RoundTripper) ([]byte, error) {
 	if s.url == nil {
-		f, err := os.Open(s.file)
+		// As a credential file is read: a FIFO or a device named by
+		// mistake is refused at once rather than blocking the start or a
+		// reload. A document is no secret, so who may read it does not
+		// matter.
+		b, _, err := credfile.Read(s.file, openAPIMaxBytes)
+		if errors.Is(err, credfile.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: the document is larger than %d MiB", errOpenAPI, openAPIMaxBytes>>20)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errOpenAPI, err)
 		}
-		defer f.Close()
-		return readLimited(f)
+		return b, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
 	defer cancel()
@@ -225,7 +232,7 @@ func (o *openAPIRoutes) kind() string {
 // loads the document, so that a document that cannot be loaded stops
 // serve and check at start. It fetches nothing when load is false, as when
 // other settings are already wrong.
-func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
+func loadOpenAPISetting(ctx context.Context, s *serverSettings, lookup env.Lookup, load bool) error {
 	var err error
 	s.openapiRefresh, err = env.Duration(lookup, envOpenAPIRefresh, 5*time.Minute, 0, 24*time.Hour)
 	if err == nil && s.openapiRefresh > 0 && s.openapiRefresh < time.Second {
@@ -245,13 +252,15 @@ func loadOpenAPISetting(s *serverSettings, lookup env.Lookup, load bool) error {
 	}
 	src, err := parseOpenAPISource(raw, s.upstream)
 	if err == nil {
-		// A signal while the document loads stops the start at once.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		// ctx is the process's: a signal while the document loads
+		// cancels the load, and the caller, which sees ctx ended, reports
+		// the interruption. A second watcher of the signal here would race
+		// with it and could turn the interruption into a configuration
+		// error with another exit status.
 		s.transport = newUpstreamTransport(*s)
 		s.openapi, err = loadOpenAPI(ctx, src, s.transport)
 		if err != nil && ctx.Err() != nil {
-			return env.Errorf(envOpenAPI, raw, "loading stopped by a signal")
+			return fmt.Errorf("loading %s: %w", envOpenAPI, context.Cause(ctx))
 		}
 		err = withFileAttempt(src, err)
 	}

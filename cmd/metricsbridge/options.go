@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -200,7 +201,9 @@ func (s serverSettings) settings(lookup env.Lookup) []setting {
 
 func (s serverSettings) tls() bool { return s.tlsCert != "" }
 
-func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
+// loadServerSettings reads the server's settings; ctx cancels the load of
+// an OpenAPI document.
+func loadServerSettings(ctx context.Context, lookup env.Lookup) (serverSettings, error) {
 	var s serverSettings
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
@@ -262,7 +265,7 @@ func loadServerSettings(lookup env.Lookup) (serverSettings, error) {
 	}
 	s.maxHeaderBytes, err = env.Int(lookup, envMaxHeaderBytes, 64<<10, 1<<10, 16<<20)
 	add(err)
-	add(loadOpenAPISetting(&s, lookup, errors.Join(errs...) == nil))
+	add(loadOpenAPISetting(ctx, &s, lookup, errors.Join(errs...) == nil))
 
 	switch f := strings.ToLower(env.String(lookup, envLogFormat, "text")); f {
 	case "text":

@@ -103,7 +103,9 @@ type settings struct {
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
 const envAuthRequired = "AUTH_REQUIRED"
 
-func loadSettings(lookup env.Lookup) (settings, error) {
+// loadSettings reads and checks every setting; ctx cancels what may wait,
+// the load of an OpenAPI document.
+func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 	var s settings
 	var errs []error
 	var err error
@@ -117,7 +119,7 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	errs = append(errs, err)
 	s.resource, err = collector.Resource(lookup, appVersion())
 	errs = append(errs, err)
-	s.server, err = loadServerSettings(lookup)
+	s.server, err = loadServerSettings(ctx, lookup)
 	errs = append(errs, err)
 	s.dashboard, err = dashboard.ConfigFromEnv(lookup)
 	errs = append(errs, err)
@@ -218,14 +220,19 @@ prints every bad value and exits 2.
 // loadCommand parses the flags of serve or check and loads the settings;
 // when it fails it has said why on stderr and returns the exit status.
 // Variables in environ with a prefix of ours that nothing read are
-// reported as warnings, with the nearest known name.
-func loadCommand(name, summary string, args []string, stderr io.Writer, lookup env.Lookup, environ []string) (settings, env.Lookup, int, bool) {
+// reported as warnings, with the nearest known name. When ctx ended (a
+// signal) and the load failed, it says nothing and returns exitFail: the
+// failure is the signal's doing, which the caller reports.
+func loadCommand(ctx context.Context, name, summary string, args []string, stderr io.Writer, lookup env.Lookup, environ []string) (settings, env.Lookup, int, bool) {
 	read := map[string]bool{}
 	lookup, rename, err := parseOptions(name, summary, args, stderr, recordLookups(lookup, read))
 	if err != nil {
 		return settings{}, nil, exitCodeOf(err), false
 	}
-	s, err := loadSettings(lookup)
+	s, err := loadSettings(ctx, lookup)
+	if err != nil && ctx.Err() != nil {
+		return settings{}, nil, exitFail, false
+	}
 	unknown := unknownVariables(environ, read)
 	if err != nil {
 		for _, w := range unknown {
@@ -236,6 +243,7 @@ func loadCommand(name, summary string, args []string, stderr io.Writer, lookup e
 	}
 	s.warnings = append(s.warnings, unknown...)
 	s.warnings = append(s.warnings, s.auth.Warnings()...)
+	s.warnings = append(s.warnings, s.otlp.Warnings()...)
 	s.warnings = append(s.warnings, s.server.warnings...)
 	return s, lookup, exitOK, true
 }

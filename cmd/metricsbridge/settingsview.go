@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -77,7 +78,7 @@ func quoteValue(v string) string {
 // with their defaults, grouped, from what check prints for an empty
 // environment.
 func printEnvironmentHelp(w io.Writer) {
-	s, err := loadSettings(env.Map(nil))
+	s, err := loadSettings(context.Background(), env.Map(nil))
 	if err != nil {
 		// The defaults are valid by construction; say so rather than
 		// print half a list.

@@ -8,24 +8,27 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/env"
 )
 
-// interruptible runs f and returns its result, or ok false as soon as ctx
-// ends first. The start-up reads files and may fetch a document over the
-// network; a stalled network file system or a silent upstream must not
-// make SIGTERM and SIGINT wait. f's goroutine is left behind: the process
-// exits right after.
+// interruptible runs f and returns its result, or ok false when ctx ends
+// before f returns or by the time it has. The start-up reads files and may
+// fetch a document over the network; a stalled network file system or a
+// silent upstream must not make SIGTERM and SIGINT wait. f's goroutine is
+// left behind: the process exits right after.
+//
+// A signal always wins over a result, even one ready at the same moment:
+// f may have returned because the signal cancelled its work, and its
+// result then says "failed" for a reason that is not the configuration's.
+// Which of the two the select saw first would otherwise decide the exit
+// status.
 func interruptible[T any](ctx context.Context, f func() T) (v T, ok bool) {
 	done := make(chan T, 1)
 	go func() { done <- f() }()
 	select {
-	case v := <-done:
+	case v = <-done:
+		if ctx.Err() != nil {
+			return v, false
+		}
 		return v, true
 	case <-ctx.Done():
-		// A result that is ready wins over a signal that came with it.
-		select {
-		case v := <-done:
-			return v, true
-		default:
-		}
 		return v, false
 	}
 }
@@ -42,7 +45,7 @@ func loadCommandInterruptible(ctx context.Context, name, summary string, args []
 	// After an interrupt the goroutine may still write its own error to
 	// stderr next to ours; os.Stderr takes both whole.
 	l, ok := interruptible(ctx, func() loaded {
-		s, lookup, code, ok := loadCommand(name, summary, args, stderr, lookup, environ)
+		s, lookup, code, ok := loadCommand(ctx, name, summary, args, stderr, lookup, environ)
 		return loaded{s, lookup, code, ok}
 	})
 	if !ok {
