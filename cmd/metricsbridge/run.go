@@ -14,6 +14,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
@@ -147,7 +148,7 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 			len(s.metrics.LatencyBuckets), n, collector.EnvVendor, s.otlp.Vendor, s.otlp.MaxBuckets, s.otlp.MaxBuckets-1)
 	}
 	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
-	if s.protected() && !s.auth.HasKey() {
+	if s.protected() && !hasKey(s.auth) {
 		return s, noKeyError(lookup)
 	}
 	return s, nil
@@ -190,7 +191,7 @@ func noKeyError(lookup env.Lookup) error {
 	}
 	return env.Errorf(otelmetrics.EnvEnableMetrics, "true",
 		"scrapes need a bearer token (%s) and no key is set to verify one: set %s or %s (HS256/384/512), or %s with %s (RS*, ES*, EdDSA); or set %s=false to serve metrics without authentication",
-		why, auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvAlgorithm, envAuthRequired)
+		why, jwtkeys.EnvSecret, jwtkeys.EnvSecretFile, jwtkeys.EnvPublicKeyPath, jwtkeys.EnvAlgorithm, envAuthRequired)
 }
 
 // protected reports whether scrapes must present a token. With metrics
@@ -242,7 +243,7 @@ func loadCommand(ctx context.Context, name, summary string, args []string, stder
 		return settings{}, nil, exitConfig, false
 	}
 	s.warnings = append(s.warnings, unknown...)
-	s.warnings = append(s.warnings, s.auth.Warnings()...)
+	s.warnings = append(s.warnings, authWarnings(s.auth, lookup)...)
 	s.warnings = append(s.warnings, s.otlp.Warnings()...)
 	s.warnings = append(s.warnings, s.server.warnings...)
 	return s, lookup, exitOK, true

@@ -27,7 +27,7 @@ func settingGroups(s settings, lookup env.Lookup) []settingGroup {
 	metrics := settingGroup{title: "metrics", items: fromLines(s.metrics.Settings(), s.dashboard.Settings())}
 	tokens := settingGroup{title: "scrape tokens", items: append(
 		[]setting{{envAuthRequired, strconv.FormatBool(s.authRequired)}},
-		fromLines(s.auth.Settings())...)}
+		fromLines(authSettings(s.auth, lookup))...)}
 	otlp := settingGroup{title: "OTLP push", items: fromLines(s.otlp.Settings())}
 
 	server := settingGroup{title: "server and proxy (each also a flag)", items: s.server.settings(lookup)}
