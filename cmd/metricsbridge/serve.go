@@ -21,6 +21,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -147,7 +148,7 @@ func (b *server) startProviders(ctx context.Context) (int, error) {
 		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
 			return exitFail, err
 		}
-		b.otlpState = collector.RedactURL(s.otlp.URL) + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
+		b.otlpState = otlpenv.RedactURL(s.otlp.URL) + " (" + string(s.otlp.Temporality) + ", every " + s.otlp.Interval.String() + ")"
 	}
 	return exitOK, nil
 }
@@ -352,7 +353,7 @@ func (b *server) shutdown() int {
 	defer fcancel()
 	// Shutting the provider down pushes a final OTLP export.
 	if err := b.provider.Shutdown(fctx); err != nil {
-		if errors.Is(err, collector.ErrExportFailed) || errors.Is(err, collector.ErrPartialSuccess) {
+		if errors.Is(err, otlpenv.ErrExportFailed) || errors.Is(err, collector.ErrPartialSuccess) {
 			// Already logged by the pusher with what was not delivered.
 			b.logger.Debug("final OTLP export", "err", err)
 		} else {

@@ -28,7 +28,7 @@ func settingGroups(s settings, lookup env.Lookup) []settingGroup {
 	tokens := settingGroup{title: "scrape tokens", items: append(
 		[]setting{{envAuthRequired, strconv.FormatBool(s.authRequired)}},
 		fromLines(authSettings(s.auth, lookup))...)}
-	otlp := settingGroup{title: "OTLP push", items: fromLines(s.otlp.Settings())}
+	otlp := settingGroup{title: "OTLP push", items: fromLines(otlpSettings(s.otlp, lookup))}
 
 	server := settingGroup{title: "server and proxy (each also a flag)", items: s.server.settings(lookup)}
 	return []settingGroup{metrics, tokens, otlp, server}
