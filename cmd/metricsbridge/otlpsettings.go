@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/credfile"
@@ -13,7 +14,12 @@ import (
 )
 
 // otlpSettings returns the effective push configuration as NAME=value
-// lines for check, with header values masked.
+// lines for check, each named by the variable a user sets: where the
+// specification has a general variable and a metrics-specific one, the
+// one that was set (the metrics-specific one wins), else the general one;
+// setting each line as printed gives the same configuration. Header
+// values are masked, durations are in milliseconds as the variables take
+// them.
 func otlpSettings(c collector.Config, lookup env.Lookup) []string {
 	var exporters []string
 	if c.Prometheus {
@@ -36,22 +42,44 @@ func otlpSettings(c collector.Config, lookup env.Lookup) []string {
 		// headers variable is where API keys go.
 		headers[i] = fmt.Sprintf("%s=(hidden, %d bytes)", k, len(c.Headers[k]))
 	}
+	pair := func(metrics, general, value string) string {
+		return otlpenv.FirstSet(lookup, metrics, general) + "=" + value
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	endpoint, url := otlpEndpoint(c, lookup)
 	return []string{
 		otlpenv.EnvExporters + "=" + strings.Join(exporters, ","),
 		otlpenv.EnvVendor + "=" + string(c.Vendor),
 		otlpenv.EnvSDKDisabled + "=" + strconv.FormatBool(c.SDKDisabled),
-		"otlp.protocol=" + string(c.Protocol),
-		"otlp.url=" + otlpenv.RedactURL(c.URL),
-		"otlp.headers=" + strings.Join(headers, ","),
-		"otlp.compression=" + string(c.Compression),
-		"otlp.temporality=" + string(c.Temporality),
-		"otlp.interval=" + c.Interval.String(),
-		"otlp.timeout=" + c.Timeout.String(),
-		"otlp.histogram_aggregation=" + c.HistogramAggregation,
-		"otlp.certificate=" + c.TLSFiles.CA,
-		"otlp.client_certificate=" + c.TLSFiles.ClientCert,
-		"otlp.client_key=" + c.TLSFiles.ClientKey,
+		pair(otlpenv.EnvMetricsProtocol, otlpenv.EnvProtocol, string(c.Protocol)),
+		endpoint + "=" + otlpenv.RedactURL(url),
+		pair(otlpenv.EnvMetricsHeaders, otlpenv.EnvHeaders, strings.Join(headers, ",")),
+		pair(otlpenv.EnvMetricsCompress, otlpenv.EnvCompression, string(c.Compression)),
+		otlpenv.EnvTemporality + "=" + string(c.Temporality),
+		otlpenv.EnvInterval + "=" + ms(c.Interval),
+		pair(otlpenv.EnvMetricsTimeout, otlpenv.EnvTimeout, ms(c.Timeout)),
+		otlpenv.EnvExportTimeout + "=" + ms(c.ExportTimeout),
+		otlpenv.EnvHistogramAggregation + "=" + c.HistogramAggregation,
+		pair(otlpenv.EnvMetricsCertificate, otlpenv.EnvCertificate, c.TLSFiles.CA),
+		pair(otlpenv.EnvMetricsClientCertificate, otlpenv.EnvClientCertificate, c.TLSFiles.ClientCert),
+		pair(otlpenv.EnvMetricsClientKey, otlpenv.EnvClientKey, c.TLSFiles.ClientKey),
 	}
+}
+
+// otlpEndpoint names the destination as it was given. The general variable
+// is a base URL to which /v1/metrics is added over HTTP, the
+// metrics-specific one the full URL: a vendor preset's URL is shown as the
+// latter, the specification's default as the former.
+func otlpEndpoint(c collector.Config, lookup env.Lookup) (name, value string) {
+	switch {
+	case env.String(lookup, otlpenv.EnvMetricsEndpoint, "") != "":
+		return otlpenv.EnvMetricsEndpoint, c.URL
+	case env.String(lookup, otlpenv.EnvEndpoint, "") != "":
+		return otlpenv.EnvEndpoint, env.String(lookup, otlpenv.EnvEndpoint, "")
+	case c.Vendor != "":
+		return otlpenv.EnvMetricsEndpoint, c.URL
+	}
+	return otlpenv.EnvEndpoint, strings.TrimSuffix(c.URL, "/v1/metrics")
 }
 
 // otlpWarnings lists push settings that work but weaken security: a
