@@ -33,14 +33,14 @@ func ExampleMint() {
 	}
 	jti, _ := claims["jti"].(string)
 	_, hasExp := claims["exp"]
-	fmt.Println(claims.Subject(), int64(claims["iat"].(float64)), len(jti), hasExp)
+	fmt.Println(claims["sub"], int64(claims["iat"].(float64)), len(jti), hasExp)
 	// Output:
 	// prometheus@monitoring 1764000000 22 false
 }
 
 func ExampleVerifier_Middleware() {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	v, err := auth.NewVerifier(auth.Config{Algorithm: "HS256", Secrets: [][]byte{key}, Leeway: auth.DefaultLeeway})
+	v, err := auth.NewVerifier(auth.Config{Algorithm: "HS256", Secrets: [][]byte{key}, Leeway: 30 * time.Second})
 	if err != nil {
 		panic(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
 )
 
 // now is the fixed instant every table test runs at.
@@ -110,7 +111,7 @@ func mint(t testing.TB, o auth.MintOptions) string {
 		o.Now = clock
 	}
 	if o.Secret == nil && o.PrivateKey == nil {
-		if auth.IsHMAC(o.Algorithm) || o.Algorithm == "" {
+		if jwtkeys.IsHMAC(o.Algorithm) || o.Algorithm == "" {
 			o.Secret = secret
 		} else {
 			o.PrivateKey = keyFor(o.Algorithm)
@@ -143,11 +144,11 @@ func tamper(t testing.TB, tok string, claims map[string]any) string {
 }
 
 func hmacConfig(algo string, secrets ...[]byte) auth.Config {
-	return auth.Config{Algorithm: algo, Secrets: secrets, Leeway: auth.DefaultLeeway}
+	return auth.Config{Algorithm: algo, Secrets: secrets, Leeway: 30 * time.Second}
 }
 
 func keyConfig(algo string, keys ...crypto.Signer) auth.Config {
-	c := auth.Config{Algorithm: algo, Leeway: auth.DefaultLeeway}
+	c := auth.Config{Algorithm: algo, Leeway: 30 * time.Second}
 	for _, k := range keys {
 		c.PublicKeys = append(c.PublicKeys, k.Public())
 	}

@@ -4,17 +4,15 @@ import (
 	"crypto"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-)
 
-// ErrMint is wrapped by every error Mint returns.
-var ErrMint = errors.New("auth: cannot mint token")
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
+)
 
 // MintOptions describe a token. Username is required; everything else is
 // optional.
@@ -27,7 +25,9 @@ type MintOptions struct {
 	// Expiry, when positive, sets exp that long after now (to the second)
 	// and wins over ExpMinutes.
 	Expiry time.Duration
-	// Algorithm is one of Algorithms; empty means DefaultAlgorithm.
+	// Algorithm is one of the algorithms JWT_ALGORITHM accepts (HS256,
+	// HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA); empty means
+	// HS256.
 	Algorithm string
 	// Secret signs HS* tokens; PrivateKey signs the others.
 	Secret     []byte
@@ -41,10 +41,13 @@ type MintOptions struct {
 	Extra map[string]any
 	// Now replaces time.Now for iat and exp.
 	Now func() time.Time
-	// AllowWeakSecret signs with an HMAC secret shorter than
-	// MinSecretBytes, which is refused otherwise.
+	// AllowWeakSecret signs with an HMAC secret shorter than RFC 7518
+	// §3.2 allows (the hash size), which is refused otherwise.
 	AllowWeakSecret bool
 }
+
+// errMint is wrapped by every error about options Mint cannot sign with.
+var errMint = fmt.Errorf("%w: cannot mint a token", ErrConfig)
 
 // reservedClaims are the ones Mint sets itself.
 var reservedClaims = []string{"sub", "iat", "exp", "nbf", "aud", "iss", "scope", "jti"}
@@ -52,21 +55,23 @@ var reservedClaims = []string{"sub", "iat", "exp", "nbf", "aud", "iss", "scope",
 // Mint signs a token. Like the reference gateway's token tool it always
 // sets sub, iat and a random jti (128 bits, base64url), plus exp, aud, iss
 // and scope when asked. The header carries only alg and typ, so any
-// standard JWT library can verify it with the same key.
+// standard JWT library can verify it with the same key. Options it cannot
+// sign with are an error matching ErrConfig; any other error is the
+// system's (randomness, signing).
 func Mint(o MintOptions) (string, error) {
 	alg := o.Algorithm
 	if alg == "" {
-		alg = DefaultAlgorithm
+		alg = jwtkeys.DefaultAlgorithm
 	}
-	alg, ok := canonicalAlgorithm(alg)
+	alg, ok := jwtkeys.Canonical(alg)
 	if !ok {
-		return "", fmt.Errorf("%w: algorithm %q: want one of %s", ErrMint, alg, strings.Join(Algorithms, ", "))
+		return "", fmt.Errorf("%w: algorithm %q: want one of %s", errMint, alg, jwtkeys.AlgorithmList())
 	}
 	if strings.TrimSpace(o.Username) == "" {
-		return "", fmt.Errorf("%w: a username is required", ErrMint)
+		return "", fmt.Errorf("%w: a username is required", errMint)
 	}
 	if o.ExpMinutes < 0 || o.Expiry < 0 {
-		return "", fmt.Errorf("%w: exp %d minutes, expiry %s: want 0 (never expires) or more", ErrMint, o.ExpMinutes, o.Expiry)
+		return "", fmt.Errorf("%w: exp %d minutes, expiry %s: want 0 (never expires) or more", errMint, o.ExpMinutes, o.Expiry)
 	}
 	expiry := o.Expiry
 	if expiry == 0 {
@@ -81,13 +86,13 @@ func Mint(o MintOptions) (string, error) {
 	claims := jwt.MapClaims{}
 	for k, v := range o.Extra {
 		if slices.Contains(reservedClaims, k) {
-			return "", fmt.Errorf("%w: extra claim %q is set by its own option", ErrMint, k)
+			return "", fmt.Errorf("%w: extra claim %q is set by its own option", errMint, k)
 		}
 		claims[k] = v
 	}
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrMint, err)
+		return "", fmt.Errorf("auth: cannot mint a token: %w", err)
 	}
 	claims["sub"] = o.Username
 	claims["iat"] = t.Unix()
@@ -106,29 +111,29 @@ func Mint(o MintOptions) (string, error) {
 	}
 
 	var key any
-	if IsHMAC(alg) {
+	if jwtkeys.IsHMAC(alg) {
 		if o.PrivateKey != nil {
-			return "", fmt.Errorf("%w: %s signs with a secret, not a private key", ErrMint, alg)
+			return "", fmt.Errorf("%w: %s signs with a secret, not a private key", errMint, alg)
 		}
 		if len(o.Secret) == 0 {
-			return "", fmt.Errorf("%w: %s needs a secret (MintOptions.Secret; the binary reads it from JWT_SECRET_KEY, JWT_SECRET_KEY_FILE or --secret-file)", ErrMint, alg)
+			return "", fmt.Errorf("%w: %s needs a secret (MintOptions.Secret; the binary reads it from JWT_SECRET_KEY, JWT_SECRET_KEY_FILE or --secret-file)", errMint, alg)
 		}
-		if min := MinSecretBytes(alg); len(o.Secret) < min && !o.AllowWeakSecret {
-			return "", fmt.Errorf("%w: a %d-byte secret for %s: want at least %d bytes (RFC 7518 §3.2)", ErrMint, len(o.Secret), alg, min)
+		if min := jwtkeys.MinSecretBytes(alg); len(o.Secret) < min && !o.AllowWeakSecret {
+			return "", fmt.Errorf("%w: a %d-byte secret for %s: want at least %d bytes (RFC 7518 §3.2)", errMint, len(o.Secret), alg, min)
 		}
 		key = o.Secret
 	} else {
 		if o.PrivateKey == nil {
-			return "", fmt.Errorf("%w: %s needs a private key (MintOptions.PrivateKey; the binary reads it from --private-key)", ErrMint, alg)
+			return "", fmt.Errorf("%w: %s needs a private key (MintOptions.PrivateKey; the binary reads it from --private-key)", errMint, alg)
 		}
-		if err := checkPublicKey(alg, o.PrivateKey.Public()); err != nil {
-			return "", fmt.Errorf("%w: %w", ErrMint, err)
+		if err := jwtkeys.CheckPublicKey(alg, o.PrivateKey.Public()); err != nil {
+			return "", fmt.Errorf("%w: %w", errMint, err)
 		}
 		key = o.PrivateKey
 	}
 	s, err := jwt.NewWithClaims(jwt.GetSigningMethod(alg), claims).SignedString(key)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrMint, err)
+		return "", fmt.Errorf("auth: cannot mint a token: %w", err)
 	}
 	return s, nil
 }

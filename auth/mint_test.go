@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/metricsbridge/metricsbridge/auth"
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
 )
 
 func TestMintClaims(t *testing.T) {
@@ -89,8 +90,8 @@ func TestMintRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := auth.Mint(tt.o)
-			if !errors.Is(err, auth.ErrMint) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Mint error = %v, want ErrMint containing %q", err, tt.want)
+			if !errors.Is(err, auth.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Mint error = %v, want ErrConfig containing %q", err, tt.want)
 			}
 		})
 	}
@@ -98,7 +99,7 @@ func TestMintRefuses(t *testing.T) {
 
 func TestParsePrivateKeyPEM(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "ES384", "EdDSA"} {
-		k, err := auth.ParsePrivateKeyPEM(privatePEM(t, keyFor(alg)))
+		k, err := jwtkeys.ParsePrivateKeyPEM(privatePEM(t, keyFor(alg)))
 		if err != nil {
 			t.Fatalf("%s: %v", alg, err)
 		}
@@ -107,7 +108,7 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 			t.Errorf("%s: round trip: %v", alg, err)
 		}
 	}
-	if _, err := auth.ParsePrivateKeyPEM(publicPEM(t, keyFor("RS256"))); !errors.Is(err, auth.ErrKey) {
+	if _, err := jwtkeys.ParsePrivateKeyPEM(publicPEM(t, keyFor("RS256"))); !errors.Is(err, jwtkeys.ErrKey) {
 		t.Errorf("a public key parsed as private: %v", err)
 	}
 }

@@ -17,32 +17,55 @@ import (
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// MaxAuthorizationBytes bounds the Authorization header. Real scrape tokens
-// are a few hundred bytes; anything near this is an attack or a mistake and
-// is refused before any decoding.
-const MaxAuthorizationBytes = 8 << 10
+// maxAuthorizationBytes bounds the Authorization header at 8 KiB. Real
+// scrape tokens are a few hundred bytes; anything near this is an attack or
+// a mistake and is refused before any decoding.
+const maxAuthorizationBytes = 8 << 10
 
-// Realm names the protection space in WWW-Authenticate challenges.
-const Realm = "metrics"
+// realm names the protection space in WWW-Authenticate challenges.
+const realm = "metrics"
 
-// ScopeName is the instrumentation scope of the failure counter.
-const ScopeName = "github.com/metricsbridge/metricsbridge/auth"
+// scopeName is the instrumentation scope of the failure counter.
+const scopeName = "github.com/metricsbridge/metricsbridge/auth"
 
-// Reasons a token is refused. Verify wraps exactly one of them, so callers
-// can branch with errors.Is; the middleware counts them by Reason.
+// What a caller acts on differently when Verify refuses a token: prompt for
+// credentials, ask for a fresh token, or answer 403.
 var (
-	ErrMissing     = errors.New("no bearer token")
-	ErrTooLarge    = errors.New("authorization header too large")
-	ErrMalformed   = errors.New("malformed token")
-	ErrAlgorithm   = errors.New("signing algorithm not accepted")
-	ErrSignature   = errors.New("signature does not verify")
-	ErrExpired     = errors.New("token expired")
-	ErrNotYetValid = errors.New("token not valid yet")
-	ErrAudience    = errors.New("wrong audience")
-	ErrIssuer      = errors.New("wrong issuer")
-	ErrClaims      = errors.New("invalid claims")
-	ErrScope       = errors.New("required scope missing")
+	// ErrMissing: the request carries no bearer token.
+	ErrMissing = errors.New("no bearer token")
+	// ErrInvalid is matched by every refusal of a token that was presented,
+	// ErrExpired included, and not by ErrMissing or ErrScope. The error
+	// text, and the reason label of the auth-failures self-metric, still
+	// say which check failed.
+	ErrInvalid = errors.New("invalid token")
+	// ErrExpired: the token's exp has passed, or it was issued longer ago
+	// than Config.MaxTokenAge allows. It matches ErrInvalid too.
+	ErrExpired error = invalid("token expired")
+	// ErrScope: the token is valid but lacks Config.RequiredScope (403).
+	ErrScope = errors.New("required scope missing")
 )
+
+// The detailed reasons behind ErrInvalid.
+var (
+	errTooLarge    = invalid("authorization header too large")
+	errMalformed   = invalid("malformed token")
+	errAlgorithm   = invalid("signing algorithm not accepted")
+	errSignature   = invalid("signature does not verify")
+	errNotYetValid = invalid("token not valid yet")
+	errAudience    = invalid("wrong audience")
+	errIssuer      = invalid("wrong issuer")
+	errClaims      = invalid("invalid claims")
+)
+
+// invalidReason is one reason a presented token is refused: its text is
+// the reason alone, and it matches ErrInvalid.
+type invalidReason struct{ msg string }
+
+func invalid(msg string) error { return &invalidReason{msg} }
+
+func (r *invalidReason) Error() string { return r.msg }
+
+func (r *invalidReason) Is(target error) bool { return target == ErrInvalid }
 
 // refusal is everything the middleware needs to answer for one reason,
 // computed once so a flood of bad requests costs little.
@@ -57,12 +80,12 @@ type refusal struct {
 
 func newRefusal(err error, reason string, status int, scope string) refusal {
 	code := "invalid_token"
-	challenge := `Bearer realm="` + Realm + `"`
+	challenge := `Bearer realm="` + realm + `"`
 	switch {
 	case err == ErrMissing:
 		// RFC 6750 §3.1: no error code when the request had no credentials.
 		code = ""
-	case err == ErrTooLarge:
+	case err == errTooLarge:
 		code = "invalid_request"
 	case err == ErrScope:
 		code = "insufficient_scope"
@@ -81,15 +104,13 @@ func newRefusal(err error, reason string, status int, scope string) refusal {
 		attrs: metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyReason.String(reason)))}
 }
 
-// Claims are a verified token's payload.
+// Claims are a verified token's payload: claims["sub"] is the subject the
+// token was minted for.
 type Claims map[string]any
 
-// Subject returns the sub claim, the user the token was minted for.
-func (c Claims) Subject() string { s, _ := c["sub"].(string); return s }
-
-// Scopes returns the space-separated "scope" claim (RFC 8693), or the
+// scopes returns the space-separated "scope" claim (RFC 8693), or the
 // "scope"/"scp" array some issuers write instead.
-func (c Claims) Scopes() []string {
+func (c Claims) scopes() []string {
 	for _, name := range []string{"scope", "scp"} {
 		switch v := c[name].(type) {
 		case string:
@@ -120,21 +141,37 @@ type optionFunc func(options) options
 
 func (f optionFunc) apply(o options) options { return f(o) }
 
-// WithMeterProvider sets where the failure counter is recorded. Without it
-// failures are not counted.
+// WithMeterProvider sets where the failure counter is recorded. Without it,
+// or with nil, failures are not counted.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(o options) options { o.mp = mp; return o })
+	return optionFunc(func(o options) options {
+		if mp != nil {
+			o.mp = mp
+		}
+		return o
+	})
 }
 
 // WithLogger sets the logger for refusals, which are logged at debug level
-// with their reason and never with the token.
+// with their reason and never with the token. Nil keeps slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(o options) options { o.logger = l; return o })
+	return optionFunc(func(o options) options {
+		if l != nil {
+			o.logger = l
+		}
+		return o
+	})
 }
 
-// WithClock replaces time.Now when checking exp, nbf and iat.
+// WithClock replaces time.Now when checking exp, nbf and iat. Nil keeps
+// time.Now.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(o options) options { o.now = now; return o })
+	return optionFunc(func(o options) options {
+		if now != nil {
+			o.now = now
+		}
+		return o
+	})
 }
 
 // Verifier checks bearer tokens against a Config. It is safe for concurrent
@@ -149,13 +186,17 @@ type Verifier struct {
 	now      func() time.Time
 }
 
-// NewVerifier returns a Verifier for cfg, which must pass Validate.
+// NewVerifier returns a Verifier for cfg. A Config whose keys do not fit
+// its algorithm, or whose leeway or maximum age is out of range, is an
+// error matching ErrConfig.
 func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 	o := options{mp: noop.NewMeterProvider(), logger: slog.Default(), now: time.Now}
 	for _, opt := range opts {
-		o = opt.apply(o)
+		if opt != nil {
+			o = opt.apply(o)
+		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	popts := []jwt.ParserOption{
@@ -180,7 +221,7 @@ func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 	}
 
 	var err error
-	v.failures, err = o.mp.Meter(ScopeName).Int64Counter(mbsemconv.InstrumentAuthFailures,
+	v.failures, err = o.mp.Meter(scopeName).Int64Counter(mbsemconv.InstrumentAuthFailures,
 		metric.WithDescription("Requests to the metrics endpoint refused by authentication, by reason."),
 		metric.WithUnit("{request}"))
 	if err != nil {
@@ -192,15 +233,15 @@ func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 		status int
 	}{
 		{ErrMissing, "missing", http.StatusUnauthorized},
-		{ErrTooLarge, "too_large", http.StatusUnauthorized},
-		{ErrMalformed, "malformed", http.StatusUnauthorized},
-		{ErrAlgorithm, "algorithm", http.StatusUnauthorized},
-		{ErrSignature, "signature", http.StatusUnauthorized},
+		{errTooLarge, "too_large", http.StatusUnauthorized},
+		{errMalformed, "malformed", http.StatusUnauthorized},
+		{errAlgorithm, "algorithm", http.StatusUnauthorized},
+		{errSignature, "signature", http.StatusUnauthorized},
 		{ErrExpired, "expired", http.StatusUnauthorized},
-		{ErrNotYetValid, "not_yet_valid", http.StatusUnauthorized},
-		{ErrAudience, "audience", http.StatusUnauthorized},
-		{ErrIssuer, "issuer", http.StatusUnauthorized},
-		{ErrClaims, "claims", http.StatusUnauthorized},
+		{errNotYetValid, "not_yet_valid", http.StatusUnauthorized},
+		{errAudience, "audience", http.StatusUnauthorized},
+		{errIssuer, "issuer", http.StatusUnauthorized},
+		{errClaims, "claims", http.StatusUnauthorized},
 		{ErrScope, "scope", http.StatusForbidden},
 	} {
 		rf := newRefusal(r.err, r.reason, r.status, cfg.RequiredScope)
@@ -211,14 +252,12 @@ func NewVerifier(cfg Config, opts ...Option) (*Verifier, error) {
 	return v, nil
 }
 
-// Config returns the policy the Verifier enforces.
-func (v *Verifier) Config() Config { return v.cfg }
-
 // Verify checks an Authorization header value ("Bearer <jwt>") and returns
-// the token's claims. A refusal wraps one of the Err* reasons above.
+// the token's claims. A refusal matches ErrMissing, ErrInvalid (and
+// ErrExpired when that is why) or ErrScope under errors.Is.
 func (v *Verifier) Verify(authorization string) (Claims, error) {
-	if len(authorization) > MaxAuthorizationBytes {
-		return nil, ErrTooLarge
+	if len(authorization) > maxAuthorizationBytes {
+		return nil, errTooLarge
 	}
 	authorization = strings.TrimSpace(authorization)
 	if authorization == "" || strings.EqualFold(authorization, "Bearer") {
@@ -226,14 +265,14 @@ func (v *Verifier) Verify(authorization string) (Claims, error) {
 	}
 	scheme, tok, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, fmt.Errorf("%w: want the Bearer scheme", ErrMalformed)
+		return nil, fmt.Errorf("%w: want the Bearer scheme", errMalformed)
 	}
 	tok = strings.TrimLeft(tok, " ")
 	if tok == "" {
 		return nil, ErrMissing
 	}
 	if strings.Count(tok, ".") != 2 {
-		return nil, fmt.Errorf("%w: a JWT has three dot-separated parts", ErrMalformed)
+		return nil, fmt.Errorf("%w: a JWT has three dot-separated parts", errMalformed)
 	}
 
 	claims := jwt.MapClaims{}
@@ -244,12 +283,12 @@ func (v *Verifier) Verify(authorization string) (Claims, error) {
 	if _, ok := t.Header["crit"]; ok {
 		// RFC 7515 §4.1.11: extensions listed in crit must be understood,
 		// and we understand none.
-		return nil, fmt.Errorf("%w: the crit header lists extensions this verifier does not implement", ErrMalformed)
+		return nil, fmt.Errorf("%w: the crit header lists extensions this verifier does not implement", errMalformed)
 	}
 	if err := v.checkClaims(claims); err != nil {
 		return nil, err
 	}
-	if v.cfg.RequiredScope != "" && !hasScope(Claims(claims).Scopes(), v.cfg.RequiredScope) {
+	if v.cfg.RequiredScope != "" && !hasScope(Claims(claims).scopes(), v.cfg.RequiredScope) {
 		return Claims(claims), fmt.Errorf("%w: %s", ErrScope, v.cfg.RequiredScope)
 	}
 	return Claims(claims), nil
@@ -262,20 +301,20 @@ func (v *Verifier) Verify(authorization string) (Claims, error) {
 // iat. With a maximum age, iat is needed and judged.
 func (v *Verifier) checkClaims(c jwt.MapClaims) error {
 	if sub, _ := c["sub"].(string); strings.TrimSpace(sub) == "" {
-		return fmt.Errorf("%w: the token names no subject (sub)", ErrClaims)
+		return fmt.Errorf("%w: the token names no subject (sub)", errClaims)
 	}
 	if v.cfg.MaxTokenAge <= 0 {
 		return nil
 	}
 	iat, err := c.GetIssuedAt()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrClaims, err)
+		return fmt.Errorf("%w: %w", errClaims, err)
 	}
 	if iat == nil {
-		return fmt.Errorf("%w: the token has no iat, which %s needs", ErrClaims, EnvMaxTokenAge)
+		return fmt.Errorf("%w: the token has no iat, which %s needs", errClaims, envMaxTokenAge)
 	}
 	if age := v.now().Sub(iat.Time); age > v.cfg.MaxTokenAge+v.cfg.Leeway {
-		return fmt.Errorf("%w: issued %s ago, more than %s=%s", ErrExpired, age.Round(time.Second), EnvMaxTokenAge, v.cfg.MaxTokenAge)
+		return fmt.Errorf("%w: issued %s ago, more than %s=%s", ErrExpired, age.Round(time.Second), envMaxTokenAge, v.cfg.MaxTokenAge)
 	}
 	return nil
 }
@@ -295,23 +334,23 @@ func hasScope(scopes []string, want string) bool {
 func (v *Verifier) classify(t *jwt.Token, err error) error {
 	switch {
 	case t != nil && t.Method != nil && t.Method.Alg() != v.cfg.Algorithm:
-		return fmt.Errorf("%w: token uses %q, only %s is accepted", ErrAlgorithm, t.Method.Alg(), v.cfg.Algorithm)
+		return fmt.Errorf("%w: token uses %q, only %s is accepted", errAlgorithm, t.Method.Alg(), v.cfg.Algorithm)
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return fmt.Errorf("%w: %w", ErrAlgorithm, err)
+		return fmt.Errorf("%w: %w", errAlgorithm, err)
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", errMalformed, err)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return ErrSignature
+		return errSignature
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return fmt.Errorf("%w: %w", ErrExpired, err)
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return fmt.Errorf("%w: %w", ErrNotYetValid, err)
+		return fmt.Errorf("%w: %w", errNotYetValid, err)
 	case errors.Is(err, jwt.ErrTokenInvalidAudience), missingClaim(t, err, "aud"):
-		return fmt.Errorf("%w: want %q", ErrAudience, v.cfg.Audience)
+		return fmt.Errorf("%w: want %q", errAudience, v.cfg.Audience)
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer), missingClaim(t, err, "iss"):
-		return fmt.Errorf("%w: want %q", ErrIssuer, v.cfg.Issuer)
+		return fmt.Errorf("%w: want %q", errIssuer, v.cfg.Issuer)
 	}
-	return fmt.Errorf("%w: %w", ErrClaims, err)
+	return fmt.Errorf("%w: %w", errClaims, err)
 }
 
 // missingClaim tells which required claim was absent; the library reports
@@ -344,7 +383,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		// headers; more than one is ambiguous and refused.
 		values := r.Header.Values("Authorization")
 		if len(values) > 1 {
-			v.refuse(w, r, fmt.Errorf("%w: several Authorization headers", ErrMalformed))
+			v.refuse(w, r, fmt.Errorf("%w: several Authorization headers", errMalformed))
 			return
 		}
 		h := ""
@@ -368,7 +407,7 @@ func (v *Verifier) refusalFor(err error) refusal {
 		if errors.Is(err, c.err) {
 			return c
 		}
-		if c.err == ErrClaims {
+		if c.err == errClaims {
 			fallback = c
 		}
 	}

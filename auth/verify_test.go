@@ -141,13 +141,55 @@ func TestVerify(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-				if got := claims.Subject(); got != "prometheus@monitoring" {
+				if got := claims["sub"]; got != "prometheus@monitoring" {
 					t.Errorf("sub = %q", got)
 				}
 				return
 			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
+			}
+			// A caller branches on four public sentinels: every refusal
+			// of a presented token is ErrInvalid, whatever its reason,
+			// and a missing token or scope is not.
+			public := tt.want == auth.ErrMissing || tt.want == auth.ErrScope
+			if errors.Is(err, auth.ErrInvalid) == public {
+				t.Errorf("errors.Is(%v, ErrInvalid) = %v, want %v", err, !public, public)
+			}
+			if !strings.Contains(err.Error(), tt.want.Error()) {
+				t.Errorf("Verify error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestNilOptions checks that a nil option, or an option given nil, keeps
+// the default rather than panicking on the first request.
+func TestNilOptions(t *testing.T) {
+	cfg := hmacConfig("HS256", secret)
+	tok := mint(t, auth.MintOptions{})
+	for _, tc := range []struct {
+		name string
+		opt  auth.Option
+	}{
+		{"nil option", nil},
+		{"WithLogger(nil)", auth.WithLogger(nil)},
+		{"WithClock(nil)", auth.WithClock(nil)},
+		{"WithMeterProvider(nil)", auth.WithMeterProvider(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := auth.NewVerifier(cfg, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			for _, header := range []string{"Bearer " + tok, "Bearer x"} {
+				req := httptest.NewRequest("GET", "/metrics/prometheus", nil)
+				req.Header.Set("Authorization", header)
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+			if _, err := v.Verify("Bearer " + tok); err != nil {
+				t.Errorf("Verify: %v", err)
 			}
 		})
 	}
@@ -202,7 +244,7 @@ func TestMiddleware(t *testing.T) {
 				t.Errorf("WWW-Authenticate = %q\nwant %q", got, tt.challenge)
 			}
 			if tt.status == 200 {
-				if seen.Subject() != "prometheus@monitoring" {
+				if seen["sub"] != "prometheus@monitoring" {
 					t.Errorf("claims in context = %v", seen)
 				}
 				return
@@ -288,7 +330,7 @@ func FuzzVerify(f *testing.F) {
 		if err == nil {
 			// Anything accepted must really be the token we signed: the
 			// fuzzer cannot forge HMAC, only vary what surrounds it.
-			if claims.Subject() != "prometheus@monitoring" {
+			if claims["sub"] != "prometheus@monitoring" {
 				t.Fatalf("accepted %q with claims %v", header, claims)
 			}
 		}

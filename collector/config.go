@@ -14,106 +14,133 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/resource"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-
+	"github.com/metricsbridge/metricsbridge"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 )
 
-// Environment variables. The OTEL_* ones mean what the OpenTelemetry
-// specification says; ConfigFromEnv resolves them itself (the Go SDK's
-// exporters read only some of them) so that check can print what is used.
+// The variables ConfigFromEnv reads, listed in the package documentation.
 const (
-	EnvExporters          = "OTEL_METRICS_EXPORTER"
-	EnvEndpoint           = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvMetricsEndpoint    = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-	EnvHeaders            = "OTEL_EXPORTER_OTLP_HEADERS"
-	EnvMetricsHeaders     = "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
-	EnvProtocol           = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	EnvMetricsProtocol    = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
-	EnvCompression        = "OTEL_EXPORTER_OTLP_COMPRESSION"
-	EnvMetricsCompress    = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"
-	EnvTimeout            = "OTEL_EXPORTER_OTLP_TIMEOUT"
-	EnvMetricsTimeout     = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"
-	EnvTemporality        = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-	EnvInterval           = "OTEL_METRIC_EXPORT_INTERVAL"
-	EnvExportTimeout      = "OTEL_METRIC_EXPORT_TIMEOUT"
-	EnvVendor             = "METRICS_OTLP_VENDOR"
-	EnvServiceName        = "OTEL_SERVICE_NAME"
-	EnvResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
-
-	EnvSplunkRealm    = "SPLUNK_REALM"
-	EnvSplunkToken    = "SPLUNK_ACCESS_TOKEN"
-	EnvNewRelicKey    = "NEW_RELIC_LICENSE_KEY"
-	EnvNewRelicRegion = "NEW_RELIC_REGION"
-	EnvDatadogKey     = "DD_API_KEY"
-	EnvDatadogSite    = "DD_SITE"
-	EnvDatadogAgent   = "DD_AGENT_HOST"
-
-	EnvGrafanaEndpoint = "GRAFANA_CLOUD_OTLP_ENDPOINT"
-	EnvGrafanaInstance = "GRAFANA_CLOUD_INSTANCE_ID"
-	EnvGrafanaToken    = "GRAFANA_CLOUD_TOKEN"
-
-	EnvSDKDisabled          = "OTEL_SDK_DISABLED"
-	EnvHistogramAggregation = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
+	envExporters          = otlpenv.EnvExporters
+	envEndpoint           = otlpenv.EnvEndpoint
+	envMetricsEndpoint    = otlpenv.EnvMetricsEndpoint
+	envHeaders            = otlpenv.EnvHeaders
+	envMetricsHeaders     = otlpenv.EnvMetricsHeaders
+	envProtocol           = otlpenv.EnvProtocol
+	envMetricsProtocol    = otlpenv.EnvMetricsProtocol
+	envCompression        = otlpenv.EnvCompression
+	envMetricsCompress    = otlpenv.EnvMetricsCompress
+	envTimeout            = otlpenv.EnvTimeout
+	envMetricsTimeout     = otlpenv.EnvMetricsTimeout
+	envTemporality        = otlpenv.EnvTemporality
+	envInterval           = otlpenv.EnvInterval
+	envExportTimeout      = otlpenv.EnvExportTimeout
+	envVendor             = otlpenv.EnvVendor
+	envSplunkRealm        = otlpenv.EnvSplunkRealm
+	envSplunkToken        = otlpenv.EnvSplunkToken
+	envNewRelicKey        = otlpenv.EnvNewRelicKey
+	envNewRelicRegion     = otlpenv.EnvNewRelicRegion
+	envDatadogKey         = otlpenv.EnvDatadogKey
+	envDatadogSite        = otlpenv.EnvDatadogSite
+	envDatadogAgent       = otlpenv.EnvDatadogAgent
+	envGrafanaEndpoint    = otlpenv.EnvGrafanaEndpoint
+	envGrafanaInstance    = otlpenv.EnvGrafanaInstance
+	envGrafanaToken       = otlpenv.EnvGrafanaToken
+	envSDKDisabled        = otlpenv.EnvSDKDisabled
+	envHistogramAggregate = otlpenv.EnvHistogramAggregation
 )
 
-// Histogram aggregations OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
-// names.
+// Protocol is the OTLP transport, as OTEL_EXPORTER_OTLP_PROTOCOL spells it.
+type Protocol string
+
+// The protocols the Go exporters implement; http/json is not one of them.
 const (
-	HistogramExplicit    = "explicit_bucket_histogram"
-	HistogramExponential = "base2_exponential_bucket_histogram"
+	ProtocolHTTP Protocol = "http/protobuf"
+	ProtocolGRPC Protocol = "grpc"
 )
 
-// Protocols.
+// Temporality is the aggregation temporality preference, as
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE spells it.
+type Temporality string
+
+// The temporality preferences of the specification.
 const (
-	ProtocolHTTP = "http/protobuf"
-	ProtocolGRPC = "grpc"
+	Cumulative Temporality = "cumulative"
+	// Delta is delta for counters and histograms, cumulative for
+	// up-down counters.
+	Delta Temporality = "delta"
+	// LowMemory is delta for synchronous counters and histograms only.
+	LowMemory Temporality = "lowmemory"
 )
 
-// Temporality preferences, as the specification spells them.
+// Compression is the request body encoding, as
+// OTEL_EXPORTER_OTLP_COMPRESSION spells it.
+type Compression string
+
+// The compressions of the specification.
 const (
-	Cumulative = "cumulative"
-	Delta      = "delta"
-	LowMemory  = "lowmemory"
+	CompressionGzip Compression = "gzip"
+	CompressionNone Compression = "none"
 )
 
-// Vendors selectable with METRICS_OTLP_VENDOR.
-var Vendors = []string{"collector", "splunk", "newrelic", "datadog", "grafana"}
+// Vendor is a destination preset, as METRICS_OTLP_VENDOR spells it; empty
+// is none.
+type Vendor string
 
-// DatadogSites are the Datadog sites whose OTLP metrics intake is
+// The presets: each fills in the endpoint, headers, temporality and
+// payload limits its vendor's OTLP page documents, from a few variables of
+// its own.
+const (
+	// VendorCollector is an OpenTelemetry Collector on localhost:4318.
+	VendorCollector Vendor = "collector"
+	// VendorSplunk is Splunk Observability Cloud: SPLUNK_REALM,
+	// SPLUNK_ACCESS_TOKEN.
+	VendorSplunk Vendor = "splunk"
+	// VendorNewRelic is New Relic: NEW_RELIC_LICENSE_KEY, NEW_RELIC_REGION.
+	VendorNewRelic Vendor = "newrelic"
+	// VendorDatadog is Datadog's intake (DD_API_KEY, DD_SITE) or a local
+	// Agent (DD_AGENT_HOST).
+	VendorDatadog Vendor = "datadog"
+	// VendorGrafana is Grafana Cloud: GRAFANA_CLOUD_OTLP_ENDPOINT,
+	// GRAFANA_CLOUD_INSTANCE_ID, GRAFANA_CLOUD_TOKEN.
+	VendorGrafana Vendor = "grafana"
+)
+
+// vendors lists every value of METRICS_OTLP_VENDOR.
+var vendors = []Vendor{VendorCollector, VendorSplunk, VendorNewRelic, VendorDatadog, VendorGrafana}
+
+// datadogSites are the Datadog sites whose OTLP metrics intake is
 // documented (https://docs.datadoghq.com/getting_started/site/ and
 // https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/,
 // which is not offered on US1-FED, ddog-gov.com).
-var DatadogSites = []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com"}
+var datadogSites = []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com"}
 
-// DatadogMetricConfig is the dd-otel-metric-config header the Datadog
+// datadogMetricConfig is the dd-otel-metric-config header the Datadog
 // preset sends (https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/,
 // "Configure the metric translator"): resource attributes become tags, so
 // replicas that differ in service.instance.id stay apart instead of
 // overwriting each other's points (Datadog keeps the last point per second
 // and tag set); histograms become distributions, the mode the page
 // recommends, with .min/.max/.sum/.count beside them.
-const DatadogMetricConfig = `{"resource_attributes_as_tags":true,"histograms":{"mode":"distributions","send_aggregation_metrics":true}}`
+const datadogMetricConfig = `{"resource_attributes_as_tags":true,"histograms":{"mode":"distributions","send_aggregation_metrics":true}}`
 
 // Config is the resolved push configuration.
 type Config struct {
 	// Prometheus and OTLP say which exporters OTEL_METRICS_EXPORTER chose.
 	Prometheus bool
 	OTLP       bool
-	Vendor     string
-	Protocol   string
+	Vendor     Vendor
+	Protocol   Protocol
 	// URL is the full metrics endpoint: for HTTP it includes the path
 	// (/v1/metrics unless a signal-specific endpoint said otherwise), for
 	// gRPC it is scheme://host:port.
 	URL         string
 	Headers     map[string]string
-	Compression string // "gzip" or "none"
+	Compression Compression
 	// Timeout bounds one export request; ExportTimeout one whole export
 	// including our retries of refused connections.
 	Timeout       time.Duration
-	Temporality   string
+	Temporality   Temporality
 	Interval      time.Duration
 	ExportTimeout time.Duration
 	// MaxBatch splits an export into requests of at most this many data
@@ -130,8 +157,11 @@ type Config struct {
 	// them at start.
 	ExplicitOnly bool
 	// HistogramAggregation is what
-	// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION asked for,
-	// HistogramExplicit when unset.
+	// OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION asked for:
+	// "explicit_bucket_histogram" (the default) or
+	// "base2_exponential_bucket_histogram". The pusher exports whatever
+	// the MeterProvider aggregates; a program maps this onto its
+	// histogram choice (otelmetrics.Config.Histograms) for both.
 	HistogramAggregation string
 	// SDKDisabled is OTEL_SDK_DISABLED: push is off whatever else says.
 	SDKDisabled bool
@@ -140,8 +170,6 @@ type Config struct {
 	// from them, nil when none is set (the system roots verify https).
 	TLSFiles TLSFiles
 	TLS      *tls.Config
-	// tlsWarnings are about the TLS files loadTLS read; see Warnings.
-	tlsWarnings []string
 }
 
 // Defaults from the OpenTelemetry specification.
@@ -155,13 +183,13 @@ const (
 
 // preset is what a vendor choice fills in when the OTEL_* variables do not.
 type preset struct {
-	protocol string
+	protocol Protocol
 	url      string // full metrics URL
 	headers  map[string]string
 	// headerVars names the variable each header value came from, for
 	// errors; keys are canonical.
 	headerVars  map[string]string
-	temporality string
+	temporality Temporality
 	maxBatch    int
 	maxBytes    int
 	maxBuckets  int
@@ -169,9 +197,9 @@ type preset struct {
 	explicitOnly bool
 }
 
-// ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv and
-// Resource.
-var ErrConfig = errors.New("collector: invalid configuration")
+// ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv.
+// It is the module's one configuration sentinel, metricsbridge.ErrConfig.
+var ErrConfig = metricsbridge.ErrConfig
 
 // ConfigFromEnv resolves the push configuration. Precedence, highest first:
 // the signal-specific OTEL_EXPORTER_OTLP_METRICS_* variable, the generic
@@ -182,15 +210,15 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	var errs []error
 	c := Config{Headers: map[string]string{}}
 
-	c.Vendor = strings.ToLower(env.String(lookup, EnvVendor, ""))
-	if c.Vendor != "" && !slices.Contains(Vendors, c.Vendor) {
-		errs = append(errs, env.Errorf(EnvVendor, c.Vendor, "want one of %s", strings.Join(Vendors, ", ")))
+	c.Vendor = Vendor(strings.ToLower(env.String(lookup, envVendor, "")))
+	if c.Vendor != "" && !slices.Contains(vendors, c.Vendor) {
+		errs = append(errs, env.Errorf(envVendor, string(c.Vendor), "want one of collector, splunk, newrelic, datadog, grafana"))
 		c.Vendor = ""
 	}
 	p, err := vendorPreset(c.Vendor, lookup)
 	errs = append(errs, err)
 
-	exporters, err := env.List(lookup, EnvExporters)
+	exporters, err := env.List(lookup, envExporters)
 	errs = append(errs, err)
 	if len(exporters) == 0 {
 		// Naming a vendor is asking to push; the endpoint stays as it was.
@@ -207,25 +235,25 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			c.OTLP = true
 		case "none":
 		default:
-			errs = append(errs, env.Errorf(EnvExporters, strings.Join(exporters, ","), "unknown exporter %q: want prometheus, otlp or none, comma-separated", e))
+			errs = append(errs, env.Errorf(envExporters, strings.Join(exporters, ","), "unknown exporter %q: want prometheus, otlp or none, comma-separated", e))
 		}
 	}
 
-	c.Protocol = first(lookup, p.protocol, ProtocolHTTP, EnvMetricsProtocol, EnvProtocol)
+	c.Protocol = Protocol(first(lookup, string(p.protocol), string(ProtocolHTTP), envMetricsProtocol, envProtocol))
 	if c.Protocol != ProtocolHTTP && c.Protocol != ProtocolGRPC {
-		name := firstSet(lookup, EnvMetricsProtocol, EnvProtocol)
-		errs = append(errs, env.Errorf(name, c.Protocol, "want %s or %s (http/json is not supported by the Go exporter)", ProtocolHTTP, ProtocolGRPC))
+		name := otlpenv.FirstSet(lookup, envMetricsProtocol, envProtocol)
+		errs = append(errs, env.Errorf(name, string(c.Protocol), "want %s or %s (http/json is not supported by the Go exporter)", ProtocolHTTP, ProtocolGRPC))
 		c.Protocol = ProtocolHTTP
 	}
 
 	switch {
-	case env.String(lookup, EnvMetricsEndpoint, "") != "":
+	case env.String(lookup, envMetricsEndpoint, "") != "":
 		// Signal-specific endpoints are used as they are.
-		c.URL = env.String(lookup, EnvMetricsEndpoint, "")
-		errs = append(errs, checkURL(EnvMetricsEndpoint, c.URL))
-	case env.String(lookup, EnvEndpoint, "") != "":
-		base := env.String(lookup, EnvEndpoint, "")
-		errs = append(errs, checkURL(EnvEndpoint, base))
+		c.URL = env.String(lookup, envMetricsEndpoint, "")
+		errs = append(errs, checkURL(envMetricsEndpoint, c.URL))
+	case env.String(lookup, envEndpoint, "") != "":
+		base := env.String(lookup, envEndpoint, "")
+		errs = append(errs, checkURL(envEndpoint, base))
 		c.URL = base
 		if c.Protocol == ProtocolHTTP {
 			c.URL = strings.TrimRight(base, "/") + "/v1/metrics"
@@ -246,7 +274,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		k = textproto.CanonicalMIMEHeaderKey(k)
 		c.Headers[k], source[k] = v, p.headerVars[k]
 	}
-	for _, name := range []string{EnvHeaders, EnvMetricsHeaders} {
+	for _, name := range []string{envHeaders, envMetricsHeaders} {
 		h, err := parseHeaders(name, env.String(lookup, name, ""))
 		errs = append(errs, err)
 		for k, v := range h {
@@ -255,38 +283,38 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	errs = append(errs, cleartextCheck(lookup, c.URL, source))
 
-	c.Compression = strings.ToLower(first(lookup, "", "gzip", EnvMetricsCompress, EnvCompression))
-	if c.Compression != "gzip" && c.Compression != "none" {
-		errs = append(errs, env.Errorf(firstSet(lookup, EnvMetricsCompress, EnvCompression), c.Compression, "want gzip or none"))
+	c.Compression = Compression(strings.ToLower(first(lookup, "", string(CompressionGzip), envMetricsCompress, envCompression)))
+	if c.Compression != CompressionGzip && c.Compression != CompressionNone {
+		errs = append(errs, env.Errorf(otlpenv.FirstSet(lookup, envMetricsCompress, envCompression), string(c.Compression), "want gzip or none"))
 	}
 
-	c.Timeout, err = millis(lookup, defaultTimeout, EnvMetricsTimeout, EnvTimeout)
+	c.Timeout, err = millis(lookup, defaultTimeout, envMetricsTimeout, envTimeout)
 	errs = append(errs, err)
-	c.Interval, err = millis(lookup, defaultInterval, EnvInterval)
+	c.Interval, err = millis(lookup, defaultInterval, envInterval)
 	errs = append(errs, err)
-	c.ExportTimeout, err = millis(lookup, defaultExportTimeout, EnvExportTimeout)
+	c.ExportTimeout, err = millis(lookup, defaultExportTimeout, envExportTimeout)
 	errs = append(errs, err)
 
-	c.Temporality = strings.ToLower(first(lookup, p.temporality, Cumulative, EnvTemporality))
+	c.Temporality = Temporality(strings.ToLower(first(lookup, string(p.temporality), string(Cumulative), envTemporality)))
 	if c.Temporality != Cumulative && c.Temporality != Delta && c.Temporality != LowMemory {
-		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "want cumulative, delta or lowmemory"))
+		errs = append(errs, env.Errorf(envTemporality, string(c.Temporality), "want cumulative, delta or lowmemory"))
 	}
-	if c.Vendor == "datadog" && p.url != "" && c.Temporality != Delta && env.String(lookup, EnvDatadogKey, "") != "" {
+	if c.Vendor == VendorDatadog && p.url != "" && c.Temporality != Delta && env.String(lookup, envDatadogKey, "") != "" {
 		// lowmemory keeps asynchronous counters cumulative, which the
 		// intake refuses as well.
-		errs = append(errs, env.Errorf(EnvTemporality, c.Temporality, "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
+		errs = append(errs, env.Errorf(envTemporality, string(c.Temporality), "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
 	}
 	c.MaxBatch, c.MaxBytes, c.MaxBuckets, c.ExplicitOnly = p.maxBatch, p.maxBytes, p.maxBuckets, p.explicitOnly
 	c.HistogramAggregation, err = histogramAggregation(lookup)
 	errs = append(errs, err)
 	// The specification's switch for the whole SDK; here it turns push
 	// off, while the scrape endpoint stays governed by ENABLE_METRICS.
-	disabled, err := env.Bool(lookup, EnvSDKDisabled, false)
+	disabled, err := env.Bool(lookup, envSDKDisabled, false)
 	errs = append(errs, err)
 	if disabled {
 		c.OTLP, c.SDKDisabled = false, true
 	}
-	c.TLSFiles, c.TLS, c.tlsWarnings, err = loadTLS(lookup, c.URL)
+	c.TLSFiles, c.TLS, err = loadTLS(lookup, c.URL)
 	errs = append(errs, err)
 	return c, env.Join(ErrConfig, errs...)
 }
@@ -302,68 +330,68 @@ const (
 // The binary maps it onto METRICS_HISTOGRAMS (one instrument has one
 // aggregation, so the scrape and the push share it).
 func histogramAggregation(lookup env.Lookup) (string, error) {
-	switch v := strings.ToLower(env.String(lookup, EnvHistogramAggregation, HistogramExplicit)); v {
-	case HistogramExplicit, HistogramExponential:
+	switch v := strings.ToLower(env.String(lookup, envHistogramAggregate, otlpenv.HistogramExplicit)); v {
+	case otlpenv.HistogramExplicit, otlpenv.HistogramExponential:
 		return v, nil
 	default:
-		return HistogramExplicit, env.Errorf(EnvHistogramAggregation, v, "want %s or %s", HistogramExplicit, HistogramExponential)
+		return otlpenv.HistogramExplicit, env.Errorf(envHistogramAggregate, v, "want %s or %s", otlpenv.HistogramExplicit, otlpenv.HistogramExponential)
 	}
 }
 
 // vendorPreset fills in a destination from a few vendor variables. The
 // endpoints and headers are the vendors' documented OTLP ingest.
-func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
+func vendorPreset(vendor Vendor, lookup env.Lookup) (preset, error) {
 	required := func(name string) (string, error) {
 		v := env.String(lookup, name, "")
 		if v == "" {
-			return "", env.Errorf(EnvVendor, vendor, "needs %s", name)
+			return "", env.Errorf(envVendor, string(vendor), "needs %s", name)
 		}
 		return v, nil
 	}
 	switch vendor {
-	case "collector":
+	case VendorCollector:
 		return preset{protocol: ProtocolHTTP, url: defaultHTTPEndpoint + "/v1/metrics", temporality: Cumulative}, nil
-	case "splunk":
+	case VendorSplunk:
 		// https://docs.splunk.com/observability/en/gdi/other-ingestion-methods/rest-APIs-for-datapoints.html
 		// OTLP over HTTP is ingested at /v2/datapoint/otlp, authenticated by
 		// an org access token in X-SF-Token.
 		// https://docs.splunk.com/observability/en/data-visualization/charts/histograms.html
 		// asks for delta histograms (with min and max) and keeps explicit
 		// bucket histograms of at most 31 buckets, dropping larger ones.
-		realm, err1 := required(EnvSplunkRealm)
-		token, err2 := required(EnvSplunkToken)
+		realm, err1 := required(envSplunkRealm)
+		token, err2 := required(envSplunkToken)
 		if err := errors.Join(err1, err2); err != nil {
 			return preset{}, err
 		}
 		if !validHostLabel(realm) {
-			return preset{}, env.Errorf(EnvSplunkRealm, realm, "want a realm such as us0, us1, eu0")
+			return preset{}, env.Errorf(envSplunkRealm, realm, "want a realm such as us0, us1, eu0")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://ingest." + realm + ".signalfx.com/v2/datapoint/otlp",
-			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": EnvSplunkToken},
-			temporality: Delta, maxBuckets: 31, explicitOnly: true}, checkSecret(EnvSplunkToken, token)
-	case "newrelic":
+			headers: map[string]string{"X-SF-Token": token}, headerVars: map[string]string{"X-Sf-Token": envSplunkToken},
+			temporality: Delta, maxBuckets: 31, explicitOnly: true}, checkSecret(envSplunkToken, token)
+	case VendorNewRelic:
 		// https://docs.newrelic.com/docs/opentelemetry/best-practices/opentelemetry-otlp/
 		// US https://otlp.nr-data.net, EU https://otlp.eu01.nr-data.net,
 		// FedRAMP https://gov-otlp.nr-data.net; the license key in api-key;
 		// delta temporality preferred; payloads up to 1 MB.
-		key, err := required(EnvNewRelicKey)
+		key, err := required(envNewRelicKey)
 		if err != nil {
 			return preset{}, err
 		}
 		host := "otlp.nr-data.net"
-		switch r := strings.ToLower(env.String(lookup, EnvNewRelicRegion, "us")); r {
+		switch r := strings.ToLower(env.String(lookup, envNewRelicRegion, "us")); r {
 		case "us":
 		case "eu":
 			host = "otlp.eu01.nr-data.net"
 		case "fedramp":
 			host = "gov-otlp.nr-data.net"
 		default:
-			return preset{}, env.Errorf(EnvNewRelicRegion, r, "want us, eu or fedramp")
+			return preset{}, env.Errorf(envNewRelicRegion, r, "want us, eu or fedramp")
 		}
 		return preset{protocol: ProtocolHTTP, url: "https://" + host + "/v1/metrics",
-			headers: map[string]string{"api-key": key}, headerVars: map[string]string{"Api-Key": EnvNewRelicKey},
-			temporality: Delta, maxBatch: 5000, maxBytes: newRelicMaxBytes}, checkSecret(EnvNewRelicKey, key)
-	case "datadog":
+			headers: map[string]string{"api-key": key}, headerVars: map[string]string{"Api-Key": envNewRelicKey},
+			temporality: Delta, maxBatch: 5000, maxBytes: newRelicMaxBytes}, checkSecret(envNewRelicKey, key)
+	case VendorDatadog:
 		// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest/metrics/
 		// Direct intake: https://otlp.<site>/v1/metrics with dd-api-key and
 		// dd-otel-metric-config, http/protobuf, delta only, 500 KB
@@ -371,47 +399,47 @@ func vendorPreset(vendor string, lookup env.Lookup) (preset, error) {
 		// https://docs.datadoghq.com/opentelemetry/setup/otlp_ingest_in_the_agent/
 		// Without an API key: the local Agent's OTLP receiver on :4318,
 		// whose own configuration decides the translation.
-		if key := env.String(lookup, EnvDatadogKey, ""); key != "" {
-			site := strings.ToLower(env.String(lookup, EnvDatadogSite, "datadoghq.com"))
-			if !slices.Contains(DatadogSites, site) {
-				reason := "want one of " + strings.Join(DatadogSites, ", ")
+		if key := env.String(lookup, envDatadogKey, ""); key != "" {
+			site := strings.ToLower(env.String(lookup, envDatadogSite, "datadoghq.com"))
+			if !slices.Contains(datadogSites, site) {
+				reason := "want one of " + strings.Join(datadogSites, ", ")
 				if site == "ddog-gov.com" {
 					reason = "Datadog's OTLP metrics intake is not offered on ddog-gov.com; send through a Datadog Agent instead (unset DD_API_KEY, set DD_AGENT_HOST)"
 				}
-				return preset{}, env.Errorf(EnvDatadogSite, site, "%s", reason)
+				return preset{}, env.Errorf(envDatadogSite, site, "%s", reason)
 			}
 			return preset{protocol: ProtocolHTTP, url: "https://otlp." + site + "/v1/metrics",
-				headers:     map[string]string{"dd-api-key": key, "dd-otel-metric-config": DatadogMetricConfig},
-				headerVars:  map[string]string{"Dd-Api-Key": EnvDatadogKey, "Dd-Otel-Metric-Config": EnvVendor},
-				temporality: Delta, maxBatch: 2000, maxBytes: datadogMaxBytes}, checkSecret(EnvDatadogKey, key)
+				headers:     map[string]string{"dd-api-key": key, "dd-otel-metric-config": datadogMetricConfig},
+				headerVars:  map[string]string{"Dd-Api-Key": envDatadogKey, "Dd-Otel-Metric-Config": envVendor},
+				temporality: Delta, maxBatch: 2000, maxBytes: datadogMaxBytes}, checkSecret(envDatadogKey, key)
 		}
-		host := env.String(lookup, EnvDatadogAgent, "localhost")
+		host := env.String(lookup, envDatadogAgent, "localhost")
 		if !validHost(host) {
-			return preset{}, env.Errorf(EnvDatadogAgent, host, "want a host name or address")
+			return preset{}, env.Errorf(envDatadogAgent, host, "want a host name or address")
 		}
 		return preset{protocol: ProtocolHTTP, url: "http://" + host + ":4318/v1/metrics", temporality: Delta}, nil
-	case "grafana":
+	case VendorGrafana:
 		// https://grafana.com/docs/grafana-cloud/send-data/otlp/send-data-otlp/
 		// The stack's OTLP gateway URL (ending in /otlp; the exporter
 		// appends /v1/metrics), basic auth with the instance ID as user and
 		// an access policy token as password. Cumulative, which Grafana
 		// Cloud's Mimir stores natively.
-		endpoint, err1 := required(EnvGrafanaEndpoint)
-		id, err2 := required(EnvGrafanaInstance)
-		token, err3 := required(EnvGrafanaToken)
+		endpoint, err1 := required(envGrafanaEndpoint)
+		id, err2 := required(envGrafanaInstance)
+		token, err3 := required(envGrafanaToken)
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return preset{}, err
 		}
 		if u, err := url.Parse(endpoint); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" {
-			return preset{}, env.Errorf(EnvGrafanaEndpoint, RedactURL(endpoint), "want the stack's https:// OTLP gateway URL, such as https://otlp-gateway-prod-eu-west-2.grafana.net/otlp")
+			return preset{}, env.Errorf(envGrafanaEndpoint, otlpenv.RedactURL(endpoint), "want the stack's https:// OTLP gateway URL, such as https://otlp-gateway-prod-eu-west-2.grafana.net/otlp")
 		}
 		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-			return preset{}, env.Errorf(EnvGrafanaInstance, id, "want the stack's numeric instance ID")
+			return preset{}, env.Errorf(envGrafanaInstance, id, "want the stack's numeric instance ID")
 		}
 		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+token))
 		return preset{protocol: ProtocolHTTP, url: strings.TrimRight(endpoint, "/") + "/v1/metrics",
-			headers: map[string]string{"Authorization": auth}, headerVars: map[string]string{"Authorization": EnvGrafanaToken},
-			temporality: Cumulative}, checkSecret(EnvGrafanaToken, token)
+			headers: map[string]string{"Authorization": auth}, headerVars: map[string]string{"Authorization": envGrafanaToken},
+			temporality: Cumulative}, checkSecret(envGrafanaToken, token)
 	}
 	return preset{}, nil
 }
@@ -442,29 +470,9 @@ func checkURL(name, raw string) error {
 	case u.User != nil:
 		// The URL is printed by check, at start and in failure logs;
 		// credentials belong in OTEL_EXPORTER_OTLP_HEADERS, which is masked.
-		return env.Errorf(name, RedactURL(raw), "credentials in the URL are not supported; send them as a header with %s", EnvHeaders)
+		return env.Errorf(name, otlpenv.RedactURL(raw), "credentials in the URL are not supported; send them as a header with %s", envHeaders)
 	}
 	return nil
-}
-
-// RedactURL returns raw fit to print: user information and query values
-// are masked, since either may carry a key.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL, hidden)"
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"xxxxx"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // cleartextCheck refuses to send header values, which are credentials as
@@ -485,12 +493,12 @@ func cleartextCheck(lookup env.Lookup, raw string, source map[string]string) err
 		}
 	}
 	sort.Strings(vars)
-	name := firstSet(lookup, EnvMetricsEndpoint, EnvEndpoint)
+	name := otlpenv.FirstSet(lookup, envMetricsEndpoint, envEndpoint)
 	value := env.String(lookup, name, "")
 	if value == "" {
-		name, value = EnvVendor, env.String(lookup, EnvVendor, "")
+		name, value = envVendor, env.String(lookup, envVendor, "")
 	}
-	return env.Errorf(name, RedactURL(value),
+	return env.Errorf(name, otlpenv.RedactURL(value),
 		"%s would be sent in cleartext over http:// to a host that is not loopback; use https://, or a local agent or Collector on 127.0.0.1",
 		strings.Join(vars, " and "))
 }
@@ -548,15 +556,6 @@ func first(lookup env.Lookup, presetValue, def string, names ...string) string {
 	return def
 }
 
-func firstSet(lookup env.Lookup, names ...string) string {
-	for _, n := range names {
-		if env.String(lookup, n, "") != "" {
-			return n
-		}
-	}
-	return names[len(names)-1]
-}
-
 // millis reads a duration in milliseconds, the specification's unit.
 func millis(lookup env.Lookup, def time.Duration, names ...string) (time.Duration, error) {
 	for _, n := range names {
@@ -577,7 +576,7 @@ func millis(lookup env.Lookup, def time.Duration, names ...string) (time.Duratio
 // values, names canonicalised. Values are secrets: an error never echoes
 // them.
 func parseHeaders(name, raw string) (map[string]string, error) {
-	kv, err := parseKeyValues(name, raw, true)
+	kv, err := otlpenv.KeyValues(name, raw, true)
 	if err != nil {
 		return nil, err
 	}
@@ -596,87 +595,4 @@ func parseHeaders(name, raw string) (map[string]string, error) {
 		out[ck] = v
 	}
 	return out, nil
-}
-
-func parseKeyValues(name, raw string, secret bool) (map[string]string, error) {
-	pairs, err := env.Pairs(name, raw, secret)
-	if err != nil || pairs == nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(pairs))
-	for _, kv := range pairs {
-		dv, err := url.PathUnescape(kv[1])
-		if err != nil {
-			return nil, &env.Error{Var: name, Value: raw, Secret: secret, Reason: fmt.Sprintf("the value of %s is not URL-encoded correctly", kv[0])}
-		}
-		out[kv[0]] = dv
-	}
-	return out, nil
-}
-
-// Settings returns the effective configuration as NAME=value lines for
-// `metricsbridge check`, with header values masked.
-func (c Config) Settings() []string {
-	var exporters []string
-	if c.Prometheus {
-		exporters = append(exporters, "prometheus")
-	}
-	if c.OTLP {
-		exporters = append(exporters, "otlp")
-	}
-	if len(exporters) == 0 {
-		exporters = []string{"none"}
-	}
-	keys := make([]string, 0, len(c.Headers))
-	for k := range c.Headers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	headers := make([]string, len(keys))
-	for i, k := range keys {
-		// Every header value is treated as a secret: the specification's
-		// headers variable is where API keys go.
-		headers[i] = fmt.Sprintf("%s=(hidden, %d bytes)", k, len(c.Headers[k]))
-	}
-	return []string{
-		EnvExporters + "=" + strings.Join(exporters, ","),
-		EnvVendor + "=" + c.Vendor,
-		EnvSDKDisabled + "=" + strconv.FormatBool(c.SDKDisabled),
-		"otlp.protocol=" + c.Protocol,
-		"otlp.url=" + RedactURL(c.URL),
-		"otlp.headers=" + strings.Join(headers, ","),
-		"otlp.compression=" + c.Compression,
-		"otlp.temporality=" + c.Temporality,
-		"otlp.interval=" + c.Interval.String(),
-		"otlp.timeout=" + c.Timeout.String(),
-		"otlp.histogram_aggregation=" + c.HistogramAggregation,
-		"otlp.certificate=" + c.TLSFiles.CA,
-		"otlp.client_certificate=" + c.TLSFiles.ClientCert,
-		"otlp.client_key=" + c.TLSFiles.ClientKey,
-	}
-}
-
-// Resource describes this process for pushed metrics: service.name
-// defaults to "metricsbridge" and service.version to version;
-// OTEL_RESOURCE_ATTRIBUTES and then OTEL_SERVICE_NAME override them. A bad
-// OTEL_RESOURCE_ATTRIBUTES is an error matching ErrConfig.
-func Resource(lookup func(string) (string, bool), version string) (*resource.Resource, error) {
-	attrs := []attribute.KeyValue{semconv.ServiceName("metricsbridge"), semconv.ServiceVersion(version)}
-	kv, err := parseKeyValues(EnvResourceAttributes, env.String(lookup, EnvResourceAttributes, ""), false)
-	if err != nil {
-		return nil, env.Join(ErrConfig, err)
-	}
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		attrs = append(attrs, attribute.String(k, kv[k]))
-	}
-	if name := env.String(lookup, EnvServiceName, ""); name != "" {
-		attrs = append(attrs, semconv.ServiceName(name))
-	}
-	// Later attributes with the same key win in NewWithAttributes.
-	return resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL, attrs...))
 }

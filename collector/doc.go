@@ -34,6 +34,32 @@
 // credentials in cleartext to another host, none in the URL, no control
 // characters.
 //
+// ConfigFromEnv reads these variables (the METRICS_ form of an OTLP
+// variable wins over the plain one):
+//
+//	OTEL_METRICS_EXPORTER                     prometheus, otlp, none (prometheus)
+//	OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT     destination (http://localhost:4318)
+//	OTEL_EXPORTER_OTLP_[METRICS_]HEADERS      k=v,... URL-encoded, sent as headers
+//	OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL     http/protobuf or grpc
+//	OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION  gzip or none
+//	OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT      one request, milliseconds (10000)
+//	OTEL_EXPORTER_OTLP_[METRICS_]CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY
+//	                                          TLS and mTLS files
+//	OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE  cumulative, delta, lowmemory
+//	OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION
+//	                                          explicit_bucket_histogram or
+//	                                          base2_exponential_bucket_histogram
+//	OTEL_METRIC_EXPORT_INTERVAL               milliseconds (60000)
+//	OTEL_METRIC_EXPORT_TIMEOUT                one export with retries (30000)
+//	OTEL_SDK_DISABLED                         true turns push off
+//	METRICS_OTLP_VENDOR                       a preset: collector, splunk,
+//	                                          newrelic, datadog, grafana
+//	SPLUNK_REALM, SPLUNK_ACCESS_TOKEN         splunk
+//	NEW_RELIC_LICENSE_KEY, NEW_RELIC_REGION   newrelic (us, eu, fedramp)
+//	DD_API_KEY, DD_SITE, DD_AGENT_HOST        datadog
+//	GRAFANA_CLOUD_OTLP_ENDPOINT, GRAFANA_CLOUD_INSTANCE_ID, GRAFANA_CLOUD_TOKEN
+//	                                          grafana
+//
 // The builder manifest next to this file describes the Collector
 // distribution the end-to-end tests push to (scripts/build-collector.sh).
 package collector

@@ -179,14 +179,14 @@ func (b *bridge) flush(t *testing.T) error {
 // the totals agree, also across a Collector outage.
 func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 	for _, tc := range []struct {
-		temporality string
-		protocol    string
+		temporality collector.Temporality
+		protocol    collector.Protocol
 	}{
 		{collector.Cumulative, collector.ProtocolHTTP},
 		{collector.Delta, collector.ProtocolHTTP},
 		{collector.Delta, collector.ProtocolGRPC},
 	} {
-		t.Run(tc.temporality+"/"+tc.protocol, func(t *testing.T) {
+		t.Run(string(tc.temporality)+"/"+string(tc.protocol), func(t *testing.T) {
 			sink := otlptest.NewSink(t, false)
 			col := otlptest.StartCollector(t, sink)
 			endpoint := col.Endpoint
@@ -196,8 +196,8 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			b := newBridge(t, map[string]string{
 				"OTEL_METRICS_EXPORTER":                             "prometheus,otlp",
 				"OTEL_EXPORTER_OTLP_ENDPOINT":                       endpoint,
-				"OTEL_EXPORTER_OTLP_PROTOCOL":                       tc.protocol,
-				"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": tc.temporality,
+				"OTEL_EXPORTER_OTLP_PROTOCOL":                       string(tc.protocol),
+				"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": string(tc.temporality),
 			})
 
 			const n, m = 120, 75
@@ -229,7 +229,7 @@ func TestCollectorReceivesWhatIsScraped(t *testing.T) {
 			}
 			checkSemconv(t, sink, b)
 			points, temps := sink.Histograms(mbsemconv.InstrumentHTTPServerDuration)
-			want := map[string]string{collector.Cumulative: "CUMULATIVE", collector.Delta: "DELTA"}[tc.temporality]
+			want := map[collector.Temporality]string{collector.Cumulative: "CUMULATIVE", collector.Delta: "DELTA"}[tc.temporality]
 			for i, tm := range temps {
 				if !strings.HasSuffix(tm.String(), want) {
 					t.Fatalf("temporality %s arrived, want %s", tm, want)

@@ -174,10 +174,10 @@ var faults = []fault{
 // arrived, or partly did, is never sent again; one refused for good is
 // dropped and counted.
 func TestFaultsKeepEveryInterval(t *testing.T) {
-	for _, protocol := range []string{collector.ProtocolHTTP, collector.ProtocolGRPC} {
-		for _, temporality := range []string{collector.Delta, collector.Cumulative, collector.LowMemory} {
+	for _, protocol := range []string{string(collector.ProtocolHTTP), string(collector.ProtocolGRPC)} {
+		for _, temporality := range []string{string(collector.Delta), string(collector.Cumulative), string(collector.LowMemory)} {
 			for _, f := range faults {
-				if f.refuse != nil && temporality == collector.LowMemory {
+				if f.refuse != nil && temporality == string(collector.LowMemory) {
 					// Lowmemory differs from delta only for asynchronous
 					// counters, which the rows above cover; each of these
 					// rows spends a whole export timeout refused.
@@ -194,7 +194,7 @@ func TestFaultsKeepEveryInterval(t *testing.T) {
 func testFault(t *testing.T, protocol, temporality string, f fault) {
 	var sink *otlptest.Sink
 	vars := map[string]string{}
-	if protocol == collector.ProtocolGRPC {
+	if protocol == string(collector.ProtocolGRPC) {
 		sink = otlptest.NewGRPCSink(t)
 		vars["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
 	} else {
@@ -205,7 +205,7 @@ func testFault(t *testing.T, protocol, temporality string, f fault) {
 	}
 	maps.Copy(vars, httpVars(sink, temporality))
 	s := newShaped(t, vars, f.timeout)
-	delta := temporality != collector.Cumulative
+	delta := temporality != string(collector.Cumulative)
 	var all, covered []float64
 	kept, lost := 0, 0
 	for interval := 1; interval <= 5; interval++ {
@@ -338,9 +338,9 @@ func TestTemporalityPreferences(t *testing.T) {
 		preference                        string
 		counter, observable, upDown, hist metricpb.AggregationTemporality
 	}{
-		{collector.Cumulative, cumulative, cumulative, cumulative, cumulative},
-		{collector.Delta, delta, delta, cumulative, delta},
-		{collector.LowMemory, delta, cumulative, cumulative, delta},
+		{string(collector.Cumulative), cumulative, cumulative, cumulative, cumulative},
+		{string(collector.Delta), delta, delta, cumulative, delta},
+		{string(collector.LowMemory), delta, cumulative, cumulative, delta},
 	} {
 		t.Run(tc.preference, func(t *testing.T) {
 			sink := otlptest.NewSink(t, false)
@@ -383,7 +383,7 @@ func TestTemporalityPreferences(t *testing.T) {
 // collection altogether.
 func TestCarriedSeriesWithoutNewData(t *testing.T) {
 	sink := otlptest.NewSink(t, false)
-	s := newShaped(t, httpVars(sink, collector.Delta), 300*time.Millisecond)
+	s := newShaped(t, httpVars(sink, string(collector.Delta)), 300*time.Millisecond)
 	a := metric.WithAttributes(attribute.String("route", "/a"))
 	b := metric.WithAttributes(attribute.String("route", "/b"))
 	sink.Down(t)
@@ -455,7 +455,7 @@ func TestCarryBounded(t *testing.T) {
 				}
 				return otlptest.Reply{}
 			})
-			s := newShaped(t, httpVars(sink, collector.Delta), tc.timeout, collector.WithCardinalityLimit(limit))
+			s := newShaped(t, httpVars(sink, string(collector.Delta)), tc.timeout, collector.WithCardinalityLimit(limit))
 			made := 0
 			attempts := 0
 			for i := range intervals {

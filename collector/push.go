@@ -36,11 +36,12 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// ScopeName is the instrumentation scope of the export self-metric.
-const ScopeName = "github.com/metricsbridge/metricsbridge/collector"
+// scopeName is the instrumentation scope of the export self-metrics.
+const scopeName = "github.com/metricsbridge/metricsbridge/collector"
 
 // logEvery is how often a persisting export failure is logged again.
 const logEvery = time.Minute
@@ -59,24 +60,36 @@ type optionFunc func(options) options
 
 func (f optionFunc) apply(o options) options { return f(o) }
 
-// WithLogger sets where export failures and recoveries are logged.
+// WithLogger sets where export failures and recoveries are logged. Nil
+// keeps slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(o options) options { o.logger = l; return o })
+	return optionFunc(func(o options) options {
+		if l != nil {
+			o.logger = l
+		}
+		return o
+	})
 }
 
-// WithBackoff sets the first wait before retrying a refused connection;
-// later waits double, up to 5 s, within the export timeout. It must be
-// positive: New refuses anything else with ErrBackoff.
-func WithBackoff(d time.Duration) Option {
+// withBackoff sets the first wait before retrying a refused connection
+// (250ms by default); later waits double, up to 5 s, within the export
+// timeout. It must be positive: New refuses anything else with
+// errBackoff. Tests shorten it.
+func withBackoff(d time.Duration) Option {
 	return optionFunc(func(o options) options { o.backoff = d; return o })
 }
 
 // WithHTTPClient sets the client for http/protobuf exports: a proxy, or
 // a test listener standing in for the vendor's host. Its transport is used
 // as it is: Config.TLS (the certificate variables) applies only to the
-// client New builds when this option is not used.
+// client New builds when this option is not used, or given nil.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(o options) options { o.client = c; return o })
+	return optionFunc(func(o options) options {
+		if c != nil {
+			o.client = c
+		}
+		return o
+	})
 }
 
 // WithCardinalityLimit bounds the delta data kept for the next export,
@@ -97,14 +110,14 @@ func WithCardinalityLimit(n int) Option {
 // limit, the carry's bound when WithCardinalityLimit is not used.
 const defaultCardinalityLimit = 2000
 
-// ErrBackoff is returned by New for a WithBackoff that is not positive:
+// errBackoff is returned by New for a withBackoff that is not positive:
 // zero would retry in a busy loop, a negative wait cannot be drawn.
-var ErrBackoff = errors.New("the retry backoff must be positive")
+var errBackoff = errors.New("the retry backoff must be positive")
 
-// ErrThrottled is returned by an export skipped because the destination
+// errThrottled is returned by an export skipped because the destination
 // asked, with Retry-After or RetryInfo, to wait longer than an export may
 // take; the data goes with the first export after the wait.
-var ErrThrottled = errors.New("the OTLP destination asked to wait")
+var errThrottled = errors.New("the OTLP destination asked to wait")
 
 // maxBackoff caps the doubling retry wait.
 const maxBackoff = 5 * time.Second
@@ -114,7 +127,6 @@ const minAttempt = 50 * time.Millisecond
 
 // Pusher pushes the MeterProvider's instruments over OTLP on an interval.
 type Pusher struct {
-	cfg    Config
 	exp    *exporter
 	reader *sdkmetric.PeriodicReader
 }
@@ -125,10 +137,12 @@ type Pusher struct {
 func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 	o := options{logger: slog.Default(), backoff: 250 * time.Millisecond}
 	for _, opt := range opts {
-		o = opt.apply(o)
+		if opt != nil {
+			o = opt.apply(o)
+		}
 	}
 	if o.backoff <= 0 {
-		return nil, fmt.Errorf("collector: WithBackoff(%s): %w", o.backoff, ErrBackoff)
+		return nil, fmt.Errorf("collector: retry backoff %s: %w", o.backoff, errBackoff)
 	}
 	rec := &recorder{}
 	inner, err := newOTLPExporter(ctx, cfg, o, rec)
@@ -143,7 +157,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		maxBatch:    cfg.MaxBatch,
 		maxBytes:    cfg.MaxBytes,
 		carry:       newCarry(o.limit),
-		logger:      o.logger.With("url", RedactURL(cfg.URL)),
+		logger:      o.logger.With("url", otlpenv.RedactURL(cfg.URL)),
 		backoff:     o.backoff,
 	}
 	// Batches are cut by the exporter, not WithMaxExportBatchSize (see
@@ -152,7 +166,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		sdkmetric.WithInterval(cfg.Interval),
 		sdkmetric.WithTimeout(cfg.ExportTimeout),
 	}
-	return &Pusher{cfg: cfg, exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
+	return &Pusher{exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
 }
 
 func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) (sdkmetric.Exporter, error) {
@@ -180,7 +194,7 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 			otlpmetricgrpc.WithHeaders(cfg.Headers),
 			otlpmetricgrpc.WithTimeout(cfg.Timeout),
 		}
-		if cfg.Compression == "gzip" {
+		if cfg.Compression == CompressionGzip {
 			opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
 		}
 		if cfg.TLS != nil {
@@ -189,7 +203,7 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 		return otlpmetricgrpc.New(ctx, opts...)
 	}
 	compression := otlpmetrichttp.NoCompression
-	if cfg.Compression == "gzip" {
+	if cfg.Compression == CompressionGzip {
 		compression = otlpmetrichttp.GzipCompression
 	}
 	client := &http.Client{Timeout: cfg.Timeout}
@@ -233,9 +247,6 @@ func (p *Pusher) Reader() sdkmetric.Reader { return p.reader }
 // interval later.
 func (p *Pusher) Flush(ctx context.Context) error { return p.reader.ForceFlush(ctx) }
 
-// Config returns the configuration the Pusher was built from.
-func (p *Pusher) Config() Config { return p.cfg }
-
 // RegisterMetrics adds the push self-metrics to mp:
 // metricsbridge.otlp.exports{result} (success, partial, failure),
 // metricsbridge.otlp.rejected_data_points (rejected in partial successes),
@@ -247,7 +258,7 @@ func (p *Pusher) RegisterMetrics(mp metric.MeterProvider) error {
 	ok := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("success")))
 	partial := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("partial")))
 	failed := metric.WithAttributeSet(attribute.NewSet(mbsemconv.KeyResult.String("failure")))
-	m := mp.Meter(ScopeName)
+	m := mp.Meter(scopeName)
 	_, err1 := m.Int64ObservableCounter(mbsemconv.InstrumentOTLPExports,
 		metric.WithDescription("OTLP exports by result: success, partial (the destination rejected some data points) or failure."),
 		metric.WithUnit("{export}"),
@@ -313,7 +324,7 @@ func (p *Pusher) Stats() Stats {
 type exporter struct {
 	inner       sdkmetric.Exporter
 	rec         *recorder
-	temporality string
+	temporality Temporality
 	delta       bool // some instruments are pushed as deltas
 	maxBatch    int
 	maxBytes    int
@@ -405,10 +416,10 @@ const (
 	refused
 )
 
-// ErrExportFailed wraps the error of an export that did not deliver its
+// errExportFailed wraps the error of an export that did not deliver its
 // data; the Pusher has counted and logged it, and kept the data for the
 // next export when it certainly did not arrive.
-var ErrExportFailed = errors.New("OTLP export failed")
+var errExportFailed = otlpenv.ErrExportFailed
 
 // ErrPartialSuccess wraps the error of an export the destination accepted
 // except for some data points; those are invalid to it and not sent again.
@@ -423,7 +434,7 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		e.carryDrops()
 	}
 	if until := e.notBefore; time.Now().Before(until) {
-		err := fmt.Errorf("%w: %w until %s", ErrExportFailed, ErrThrottled, until.Format(time.RFC3339))
+		err := fmt.Errorf("%w: %w until %s", errExportFailed, errThrottled, until.Format(time.RFC3339))
 		e.keep(out)
 		e.report(notDelivered, err, result{})
 		return err
@@ -445,7 +456,7 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 			} else {
 				unsent += int64(dataPoints(part))
 			}
-			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
+			errs = append(errs, fmt.Errorf("%w: %w", errExportFailed, err))
 		case unknown, refused:
 			// A delta that may have arrived is not sent again: counted
 			// twice it could not be undone, while a gap is visible. One
@@ -456,7 +467,7 @@ func (e *exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 			} else if o == refused {
 				unsent += int64(dataPoints(part))
 			}
-			errs = append(errs, fmt.Errorf("%w: %w", ErrExportFailed, err))
+			errs = append(errs, fmt.Errorf("%w: %w", errExportFailed, err))
 		}
 		e.report(o, err, res)
 	}

@@ -80,7 +80,7 @@ func httpVars(sink *otlptest.Sink, temporality string) map[string]string {
 // has counted it: in delta mode it must not get those counts again, by a
 // retry or with the next export; in cumulative mode a retry is harmless.
 func TestResetAfterReadNotCountedTwice(t *testing.T) {
-	for _, temporality := range []string{collector.Delta, collector.Cumulative} {
+	for _, temporality := range []string{string(collector.Delta), string(collector.Cumulative)} {
 		t.Run(temporality, func(t *testing.T) {
 			sink := otlptest.NewSink(t, false)
 			sink.SetReply(func(n int) otlptest.Reply { return otlptest.Reply{Reset: n%2 == 1} })
@@ -90,14 +90,14 @@ func TestResetAfterReadNotCountedTwice(t *testing.T) {
 				p.add(n)
 				sent += n
 				err := p.flush()
-				if temporality == collector.Delta && (i%2 == 0) != (err != nil) {
+				if temporality == string(collector.Delta) && (i%2 == 0) != (err != nil) {
 					t.Errorf("flush %d: %v", i+1, err)
 				}
 				if got := sink.Total("requests"); got != sent {
 					t.Fatalf("after flush %d (%d arrivals): the destination counts %d, want %d", i+1, len(sink.Arrivals()), got, sent)
 				}
 			}
-			if temporality == collector.Delta {
+			if temporality == string(collector.Delta) {
 				if n := len(sink.Arrivals()); n != 4 {
 					t.Errorf("%d arrivals, want one per flush", n)
 				}
@@ -121,7 +121,7 @@ func TestPartialSuccess(t *testing.T) {
 		}
 		return otlptest.Reply{}
 	})
-	p := newPushing(t, httpVars(sink, collector.Delta), 2*time.Second)
+	p := newPushing(t, httpVars(sink, string(collector.Delta)), 2*time.Second)
 	self := sdkmetric.NewManualReader()
 	smp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(self))
 	if err := p.pusher.RegisterMetrics(smp); err != nil {
@@ -185,7 +185,7 @@ func TestRetryAfter(t *testing.T) {
 			}
 			return otlptest.Reply{}
 		})
-		p := newPushing(t, httpVars(sink, collector.Delta), 3*time.Second)
+		p := newPushing(t, httpVars(sink, string(collector.Delta)), 3*time.Second)
 		p.add(5)
 		if err := p.flush(); err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestRetryAfter(t *testing.T) {
 			}
 			return otlptest.Reply{}
 		})
-		p := newPushing(t, httpVars(sink, collector.Delta), 500*time.Millisecond)
+		p := newPushing(t, httpVars(sink, string(collector.Delta)), 500*time.Millisecond)
 		checkHeldBack(t, p, func() int { return len(sink.Arrivals()) }, func() int64 { return sink.Total("requests") }, 2*time.Second)
 	})
 }
@@ -322,5 +322,43 @@ func TestWithBackoffValidated(t *testing.T) {
 	}
 	if _, err := collector.New(t.Context(), cfg, collector.WithBackoff(time.Nanosecond)); err != nil {
 		t.Errorf("WithBackoff(1ns): %v", err)
+	}
+}
+
+// TestNilOptions checks that a nil option, or an option given nil, keeps
+// the default: the pusher still exports, and logs, instead of panicking.
+func TestNilOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  collector.Option
+	}{
+		{"nil option", nil},
+		{"WithLogger(nil)", collector.WithLogger(nil)},
+		{"WithHTTPClient(nil)", collector.WithHTTPClient(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := otlptest.NewSink(t, false)
+			cfg, err := collector.ConfigFromEnv(env.Map(httpVars(sink, string(collector.Delta))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := collector.New(t.Context(), cfg, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(p.Reader()))
+			defer mp.Shutdown(context.Background())
+			c, err := mp.Meter("test").Int64Counter("requests")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(t.Context(), 1)
+			if err := p.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(sink.Arrivals()); n != 1 {
+				t.Errorf("%d exports arrived, want 1", n)
+			}
+		})
 	}
 }

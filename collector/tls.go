@@ -5,21 +5,20 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/url"
-	"slices"
 
 	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 )
 
-// TLS files of the OTLP exporter, as the specification names them; the
-// metrics-specific variable wins over the general one.
+// The TLS variables, listed in the package documentation.
 const (
-	EnvCertificate              = "OTEL_EXPORTER_OTLP_CERTIFICATE"
-	EnvMetricsCertificate       = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"
-	EnvClientCertificate        = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
-	EnvMetricsClientCertificate = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"
-	EnvClientKey                = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
-	EnvMetricsClientKey         = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"
+	envCertificate              = otlpenv.EnvCertificate
+	envMetricsCertificate       = otlpenv.EnvMetricsCertificate
+	envClientCertificate        = otlpenv.EnvClientCertificate
+	envMetricsClientCertificate = otlpenv.EnvMetricsClientCertificate
+	envClientKey                = otlpenv.EnvClientKey
+	envMetricsClientKey         = otlpenv.EnvMetricsClientKey
 )
 
 // TLSFiles are the paths of the exporter's TLS files; empty means unset.
@@ -32,27 +31,23 @@ type TLSFiles struct {
 	ClientCert, ClientKey string
 }
 
-// Warnings lists settings that work but weaken security: a client key
-// file that the group or others may read.
-func (c Config) Warnings() []string { return slices.Clone(c.tlsWarnings) }
-
 // loadTLS reads the TLS variables into files and a client configuration
-// (nil when none is set), and warnings about the files. The Go exporters
+// (nil when none is set). Who may read the client key is the binary's
+// warning to give. The Go exporters
 // apply these variables only to a client they build themselves, and the
 // pusher builds its own, so they are read here, for both protocols. Each
 // file is read as the credential files are: a regular file of at most
 // 1 MiB, so a FIFO or a device named by mistake is refused at once rather
 // than hanging the start.
-func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, []string, error) {
+func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, error) {
 	var f TLSFiles
-	caVar := firstSet(lookup, EnvMetricsCertificate, EnvCertificate)
-	certVar := firstSet(lookup, EnvMetricsClientCertificate, EnvClientCertificate)
-	keyVar := firstSet(lookup, EnvMetricsClientKey, EnvClientKey)
+	caVar := otlpenv.FirstSet(lookup, envMetricsCertificate, envCertificate)
+	certVar := otlpenv.FirstSet(lookup, envMetricsClientCertificate, envClientCertificate)
+	keyVar := otlpenv.FirstSet(lookup, envMetricsClientKey, envClientKey)
 	f.CA, f.ClientCert, f.ClientKey = env.String(lookup, caVar, ""), env.String(lookup, certVar, ""), env.String(lookup, keyVar, "")
 	if f == (TLSFiles{}) {
-		return f, nil, nil, nil
+		return f, nil, nil
 	}
-	var warnings []string
 	var errs []error
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.CA != "" {
@@ -72,15 +67,12 @@ func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, []string,
 	}
 	switch {
 	case f.ClientCert != "" && f.ClientKey == "":
-		errs = append(errs, env.Errorf(certVar, f.ClientCert, "needs %s, the client certificate's private key", EnvClientKey))
+		errs = append(errs, env.Errorf(certVar, f.ClientCert, "needs %s, the client certificate's private key", envClientKey))
 	case f.ClientCert == "" && f.ClientKey != "":
-		errs = append(errs, env.Errorf(keyVar, f.ClientKey, "needs %s, the certificate of this private key", EnvClientCertificate))
+		errs = append(errs, env.Errorf(keyVar, f.ClientKey, "needs %s, the certificate of this private key", envClientCertificate))
 	case f.ClientCert != "":
 		certPEM, _, err1 := credfile.Read(f.ClientCert, credfile.MaxPEMBytes)
-		keyPEM, warning, err2 := credfile.Read(f.ClientKey, credfile.MaxPEMBytes)
-		if err2 == nil && warning != "" {
-			warnings = append(warnings, keyVar+"="+f.ClientKey+": "+warning)
-		}
+		keyPEM, _, err2 := credfile.Read(f.ClientKey, credfile.MaxPEMBytes)
 		switch {
 		case err1 != nil:
 			errs = append(errs, env.Errorf(certVar, f.ClientCert, "cannot read the client certificate file: %v", err1))
@@ -103,10 +95,10 @@ func loadTLS(lookup env.Lookup, rawURL string) (TLSFiles, *tls.Config, []string,
 		if value == "" {
 			name, value = keyVar, f.ClientKey
 		}
-		errs = append(errs, env.Errorf(name, value, "a TLS file is set but the OTLP endpoint %s is plain http://; use https://", RedactURL(rawURL)))
+		errs = append(errs, env.Errorf(name, value, "a TLS file is set but the OTLP endpoint %s is plain http://; use https://", otlpenv.RedactURL(rawURL)))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return f, nil, nil, err
+		return f, nil, err
 	}
-	return f, cfg, warnings, nil
+	return f, cfg, nil
 }

@@ -21,10 +21,10 @@ func TestTLSToCollector(t *testing.T) {
 	for _, mtls := range []bool{false, true} {
 		sink := otlptest.NewSink(t, false)
 		col := otlptest.StartCollector(t, sink, otlptest.WithTLS(pki, mtls))
-		for _, protocol := range []string{collector.ProtocolHTTP, collector.ProtocolGRPC} {
+		for _, protocol := range []string{string(collector.ProtocolHTTP), string(collector.ProtocolGRPC)} {
 			name := map[bool]string{false: "tls", true: "mtls"}[mtls] + "/" + protocol
 			endpoint := col.Endpoint
-			if protocol == collector.ProtocolGRPC {
+			if protocol == string(collector.ProtocolGRPC) {
 				endpoint = col.GRPC
 			}
 			vars := func(extra ...string) map[string]string {
@@ -57,7 +57,7 @@ func TestTLSToCollector(t *testing.T) {
 					err := p.flush()
 					// Over HTTP the alert reaches the client ("certificate
 					// required"); gRPC sees the connection closed under it.
-					if err == nil || (protocol == collector.ProtocolHTTP && !strings.Contains(err.Error(), "certificate")) {
+					if err == nil || (protocol == string(collector.ProtocolHTTP) && !strings.Contains(err.Error(), "certificate")) {
 						t.Errorf("flush: %v, want the destination to ask for a certificate", err)
 					}
 					t.Logf("without a client certificate: %v", err)
@@ -128,33 +128,7 @@ func TestTLSFilesRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := cfg.Warnings(); len(w) != 0 {
-		t.Errorf("private files, warnings %q", w)
-	}
-	settings := strings.Join(cfg.Settings(), "\n")
-	for _, want := range []string{"otlp.certificate=" + pki.CA, "otlp.client_certificate=" + pki.ClientCert, "otlp.client_key=" + pki.ClientKey} {
-		if !strings.Contains(settings, want) {
-			t.Errorf("settings lack %s:\n%s", want, settings)
-		}
-	}
-}
-
-// The client key, a secret, gets one warning when the group or others may
-// read its file; the CA and the client certificate, public, get none.
-func TestTLSLooseClientKeyWarns(t *testing.T) {
-	pki := otlptest.NewPKI(t)
-	for path, mode := range map[string]os.FileMode{pki.CA: 0o644, pki.ClientCert: 0o644, pki.ClientKey: 0o640} {
-		if err := os.Chmod(path, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := collector.ConfigFromEnv(env.Map(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com",
-		"OTEL_EXPORTER_OTLP_CERTIFICATE": pki.CA, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": pki.ClientCert, "OTEL_EXPORTER_OTLP_CLIENT_KEY": pki.ClientKey}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "OTEL_EXPORTER_OTLP_CLIENT_KEY=" + pki.ClientKey + ": mode 0640 lets the group or others read it; chmod 600 it"
-	if w := cfg.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], want) {
-		t.Errorf("warnings %q, want one starting %q", w, want)
+	if want := (collector.TLSFiles{CA: pki.CA, ClientCert: pki.ClientCert, ClientKey: pki.ClientKey}); cfg.TLSFiles != want || cfg.TLS == nil || len(cfg.TLS.Certificates) != 1 {
+		t.Errorf("TLSFiles = %+v, want %+v; TLS %v", cfg.TLSFiles, want, cfg.TLS)
 	}
 }

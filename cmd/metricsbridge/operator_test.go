@@ -136,7 +136,7 @@ func TestHelpListsEnvironment(t *testing.T) {
 			"usage: metricsbridge " + cmd + " [flags]", "\n  metrics:\n", "\n  scrape tokens:\n", "\n  OTLP push:\n", "\n  server and proxy (each also a flag):\n",
 			"    ENABLE_METRICS  ", " false\n",
 			"    METRICS_LATENCY_BUCKETS ", " 0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10\n",
-			"    JWT_SECRET_KEY_FILE ", "    OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT ", "    SHUTDOWN_TIMEOUT ",
+			"    JWT_SECRET_KEY_FILE ", "    OTEL_EXPORTER_OTLP_ENDPOINT ", "    SHUTDOWN_TIMEOUT ",
 		} {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("%s -h lacks %q:\n%s", cmd, want, errOut)

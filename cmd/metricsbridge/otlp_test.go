@@ -93,7 +93,7 @@ func TestOTLPURLRedacted(t *testing.T) {
 	vars := map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "OTEL_METRICS_EXPORTER": "prometheus,otlp",
 		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": url, "OTEL_METRIC_EXPORT_INTERVAL": "100", "OTEL_METRIC_EXPORT_TIMEOUT": "500"}
 	code, out, errOut := cli(t, vars, "", "check")
-	if code != 0 || strings.Contains(out+errOut, "s3cret") || !strings.Contains(out, "otlp.url="+sink.URL()+"/v1/metrics?api-key=xxxxx") {
+	if code != 0 || strings.Contains(out+errOut, "s3cret") || !strings.Contains(out, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="+sink.URL()+"/v1/metrics?api-key=xxxxx") {
 		t.Errorf("check: exit %d\n%s%s", code, out, errOut)
 	}
 	b := startBridge(t, vars)
@@ -120,9 +120,10 @@ func TestCheckPrintsOTLPSettings(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"METRICS_OTLP_VENDOR=grafana\n", "otlp.url=https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/metrics\n",
-		"otlp.headers=Authorization=(hidden, ", "otlp.certificate=" + pki.CA + "\n", "otlp.client_certificate=" + pki.ClientCert + "\n",
-		"otlp.client_key=" + pki.ClientKey + "\n", "otlp.temporality=cumulative\n", "otlp.histogram_aggregation=explicit_bucket_histogram\n"} {
+	for _, want := range []string{"METRICS_OTLP_VENDOR=grafana\n", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/metrics\n",
+		"OTEL_EXPORTER_OTLP_HEADERS=Authorization=(hidden, ", "OTEL_EXPORTER_OTLP_CERTIFICATE=" + pki.CA + "\n", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE=" + pki.ClientCert + "\n",
+		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY=" + pki.ClientKey + "\n", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative\n",
+		"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=explicit_bucket_histogram\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}

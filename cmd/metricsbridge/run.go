@@ -14,6 +14,8 @@ import (
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
@@ -117,7 +119,7 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 	errs = append(errs, err)
 	s.otlp, err = collector.ConfigFromEnv(lookup)
 	errs = append(errs, err)
-	s.resource, err = collector.Resource(lookup, appVersion())
+	s.resource, err = otlpenv.Resource(lookup, appVersion())
 	errs = append(errs, err)
 	s.server, err = loadServerSettings(ctx, lookup)
 	errs = append(errs, err)
@@ -144,10 +146,10 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 		// The destination would drop the histogram whole, silently.
 		return s, env.Errorf(otelmetrics.EnvLatencyBuckets, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.metrics.LatencyBuckets)), ","), "[]"),
 			"%d boundaries make %d buckets; %s=%s keeps histograms of at most %d buckets, so give at most %d boundaries",
-			len(s.metrics.LatencyBuckets), n, collector.EnvVendor, s.otlp.Vendor, s.otlp.MaxBuckets, s.otlp.MaxBuckets-1)
+			len(s.metrics.LatencyBuckets), n, otlpenv.EnvVendor, s.otlp.Vendor, s.otlp.MaxBuckets, s.otlp.MaxBuckets-1)
 	}
 	s.metrics.Enabled = s.metrics.Enabled && s.otlp.Prometheus
-	if s.protected() && !s.auth.HasKey() {
+	if s.protected() && !hasKey(s.auth) {
 		return s, noKeyError(lookup)
 	}
 	return s, nil
@@ -160,22 +162,22 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 // destination that takes explicit buckets only refuses native ones.
 func pushHistograms(s *settings, lookup env.Lookup) error {
 	_, histogramsSet := lookup(otelmetrics.EnvHistograms)
-	_, aggregationSet := lookup(collector.EnvHistogramAggregation)
+	_, aggregationSet := lookup(otlpenv.EnvHistogramAggregation)
 	native := s.metrics.Histograms == otelmetrics.HistogramsNative
 	from, value := otelmetrics.EnvHistograms, s.metrics.Histograms // what asked for native
-	switch exponential := s.otlp.HistogramAggregation == collector.HistogramExponential; {
+	switch exponential := s.otlp.HistogramAggregation == otlpenv.HistogramExponential; {
 	case aggregationSet && !histogramsSet && exponential:
 		s.metrics.Histograms = otelmetrics.HistogramsNative
 		native = true
-		from, value = collector.EnvHistogramAggregation, s.otlp.HistogramAggregation
+		from, value = otlpenv.EnvHistogramAggregation, s.otlp.HistogramAggregation
 	case aggregationSet && histogramsSet && exponential != native:
-		return env.Errorf(collector.EnvHistogramAggregation, s.otlp.HistogramAggregation,
+		return env.Errorf(otlpenv.EnvHistogramAggregation, s.otlp.HistogramAggregation,
 			"%s=%s asks for the other aggregation, and the scrape and the push share one; set them alike or unset one",
 			otelmetrics.EnvHistograms, s.metrics.Histograms)
 	}
 	if native && s.otlp.ExplicitOnly {
 		return env.Errorf(from, value, "%s=%s takes explicit-bucket histograms only (%s=%s)",
-			collector.EnvVendor, s.otlp.Vendor, otelmetrics.EnvHistograms, otelmetrics.HistogramsClassic)
+			otlpenv.EnvVendor, s.otlp.Vendor, otelmetrics.EnvHistograms, otelmetrics.HistogramsClassic)
 	}
 	return nil
 }
@@ -190,7 +192,7 @@ func noKeyError(lookup env.Lookup) error {
 	}
 	return env.Errorf(otelmetrics.EnvEnableMetrics, "true",
 		"scrapes need a bearer token (%s) and no key is set to verify one: set %s or %s (HS256/384/512), or %s with %s (RS*, ES*, EdDSA); or set %s=false to serve metrics without authentication",
-		why, auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath, auth.EnvAlgorithm, envAuthRequired)
+		why, jwtkeys.EnvSecret, jwtkeys.EnvSecretFile, jwtkeys.EnvPublicKeyPath, jwtkeys.EnvAlgorithm, envAuthRequired)
 }
 
 // protected reports whether scrapes must present a token. With metrics
@@ -242,8 +244,8 @@ func loadCommand(ctx context.Context, name, summary string, args []string, stder
 		return settings{}, nil, exitConfig, false
 	}
 	s.warnings = append(s.warnings, unknown...)
-	s.warnings = append(s.warnings, s.auth.Warnings()...)
-	s.warnings = append(s.warnings, s.otlp.Warnings()...)
+	s.warnings = append(s.warnings, authWarnings(s.auth, lookup)...)
+	s.warnings = append(s.warnings, otlpWarnings(s.otlp, lookup)...)
 	s.warnings = append(s.warnings, s.server.warnings...)
 	return s, lookup, exitOK, true
 }

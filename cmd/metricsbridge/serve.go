@@ -21,6 +21,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -147,7 +148,7 @@ func (b *server) startProviders(ctx context.Context) (int, error) {
 		if err := pusher.RegisterMetrics(p.MeterProvider()); err != nil {
 			return exitFail, err
 		}
-		b.otlpState = collector.RedactURL(s.otlp.URL) + " (" + s.otlp.Temporality + ", every " + s.otlp.Interval.String() + ")"
+		b.otlpState = otlpenv.RedactURL(s.otlp.URL) + " (" + string(s.otlp.Temporality) + ", every " + s.otlp.Interval.String() + ")"
 	}
 	return exitOK, nil
 }
@@ -159,7 +160,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 	b.metrics = b.provider.MetricsHandler()
 	b.authState = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
 	switch {
-	case !s.metrics.Enabled && s.authRequired && s.auth.HasKey():
+	case !s.metrics.Enabled && s.authRequired && hasKey(s.auth):
 		// As in the reference gateway, the token is checked before the
 		// 503, so a caller without one learns nothing about the switch.
 		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
@@ -352,7 +353,7 @@ func (b *server) shutdown() int {
 	defer fcancel()
 	// Shutting the provider down pushes a final OTLP export.
 	if err := b.provider.Shutdown(fctx); err != nil {
-		if errors.Is(err, collector.ErrExportFailed) || errors.Is(err, collector.ErrPartialSuccess) {
+		if errors.Is(err, otlpenv.ErrExportFailed) || errors.Is(err, collector.ErrPartialSuccess) {
 			// Already logged by the pusher with what was not delivered.
 			b.logger.Debug("final OTLP export", "err", err)
 		} else {

@@ -27,8 +27,8 @@ func settingGroups(s settings, lookup env.Lookup) []settingGroup {
 	metrics := settingGroup{title: "metrics", items: fromLines(s.metrics.Settings(), s.dashboard.Settings())}
 	tokens := settingGroup{title: "scrape tokens", items: append(
 		[]setting{{envAuthRequired, strconv.FormatBool(s.authRequired)}},
-		fromLines(s.auth.Settings())...)}
-	otlp := settingGroup{title: "OTLP push", items: fromLines(s.otlp.Settings())}
+		fromLines(authSettings(s.auth, lookup))...)}
+	otlp := settingGroup{title: "OTLP push", items: fromLines(otlpSettings(s.otlp, lookup))}
 
 	server := settingGroup{title: "server and proxy (each also a flag)", items: s.server.settings(lookup)}
 	return []settingGroup{metrics, tokens, otlp, server}
@@ -89,29 +89,14 @@ func printEnvironmentHelp(w io.Writer) {
 	for _, g := range settingGroups(s, env.Map(nil)) {
 		fmt.Fprintf(w, "\n  %s:\n", g.title)
 		for _, it := range g.items {
-			if name, ok := otlpVariables[it.name]; ok {
-				it.name = name
-			}
 			v := it.value
 			if v == "" || v == "(unset)" {
 				v = "(unset)"
 			} else {
 				v = quoteValue(v)
 			}
-			fmt.Fprintf(w, "    %-50s %s\n", it.name, v)
+			fmt.Fprintf(w, "    %-56s %s\n", it.name, v)
 		}
 	}
-	fmt.Fprint(w, "\nThe meaning of each is in README.md, \"Configuration\". Other names starting\nwith METRICS_, JWT_ or OTEL_EXPORTER_OTLP_ are warned about as unknown.\n")
-}
-
-// otlpVariables names, for the help, the variables behind the resolved
-// OTLP settings check prints; the METRICS_ form wins over the plain one.
-var otlpVariables = map[string]string{
-	"otlp.protocol":    "OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL",
-	"otlp.url":         "OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT",
-	"otlp.headers":     "OTEL_EXPORTER_OTLP_[METRICS_]HEADERS",
-	"otlp.compression": "OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION",
-	"otlp.temporality": "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
-	"otlp.interval":    "OTEL_METRIC_EXPORT_INTERVAL",
-	"otlp.timeout":     "OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT",
+	fmt.Fprint(w, "\nEach OTEL_EXPORTER_OTLP_ variable above except the TEMPORALITY_PREFERENCE and\nDEFAULT_HISTOGRAM_AGGREGATION ones also has an OTEL_EXPORTER_OTLP_METRICS_ form,\nwhich wins; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is the full URL, /v1/metrics\nincluded. The meaning of each is in README.md, \"Configuration\". Other names\nstarting with METRICS_, JWT_ or OTEL_EXPORTER_OTLP_ are warned about as unknown.\n")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/credfile"
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
 )
 
 const tokenUsage = `usage:
@@ -68,10 +69,10 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 	secret := fs.String("secret", "", "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file or env JWT_SECRET_KEY")
 	secretFile := fs.String("secret-file", "", "`FILE` holding the HMAC secret for HS* (one trailing line break is dropped; env JWT_SECRET_KEY_FILE)")
 	privateKey := fs.String("private-key", "", "PEM private key `FILE` for RS*, ES* and EdDSA; the algorithm follows from the key unless --algo is given")
-	algo := fs.String("algo", env.String(lookup, auth.EnvAlgorithm, ""), "signing algorithm `ALG`: "+strings.Join(auth.Algorithms, ", ")+" (env JWT_ALGORITHM; default HS256)")
-	aud := fs.String("aud", env.String(lookup, auth.EnvAudience, ""), "`aud` claim (env JWT_AUDIENCE)")
-	iss := fs.String("iss", env.String(lookup, auth.EnvIssuer, ""), "`iss` claim (env JWT_ISSUER)")
-	scope := fs.String("scope", env.String(lookup, auth.EnvRequiredScope, ""), "`scope` claim, space-separated (env METRICS_REQUIRED_SCOPE)")
+	algo := fs.String("algo", env.String(lookup, jwtkeys.EnvAlgorithm, ""), "signing algorithm `ALG`: "+jwtkeys.AlgorithmList()+" (env JWT_ALGORITHM; default HS256)")
+	aud := fs.String("aud", env.String(lookup, jwtkeys.EnvAudience, ""), "`aud` claim (env JWT_AUDIENCE)")
+	iss := fs.String("iss", env.String(lookup, jwtkeys.EnvIssuer, ""), "`iss` claim (env JWT_ISSUER)")
+	scope := fs.String("scope", env.String(lookup, jwtkeys.EnvRequiredScope, ""), "`scope` claim, space-separated (env METRICS_REQUIRED_SCOPE)")
 	data := fs.String("data", "", "extra claims as a `JSON` object, e.g. '{\"team\":\"sre\"}'")
 	if err := fs.Parse(args); err != nil {
 		return exitCodeOf(err)
@@ -99,7 +100,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 		if warning != "" {
 			fmt.Fprintf(stderr, "warning: --private-key %s: %s\n", *privateKey, warning)
 		}
-		if opts.PrivateKey, err = auth.ParsePrivateKeyPEM(pem); err != nil {
+		if opts.PrivateKey, err = jwtkeys.ParsePrivateKeyPEM(pem); err != nil {
 			fmt.Fprintf(stderr, "metricsbridge token create: --private-key %s: %v\n", *privateKey, err)
 			return exitConfig
 		}
@@ -112,13 +113,13 @@ func tokenCreate(args []string, stdout, stderr io.Writer, lookup env.Lookup) int
 			fmt.Fprintf(stderr, "metricsbridge token create: %v\n", err)
 			return exitConfig
 		}
-		if alg := cmp.Or(*algo, auth.DefaultAlgorithm); s == "" && auth.IsHMAC(strings.ToUpper(alg)) {
+		if alg := cmp.Or(*algo, jwtkeys.DefaultAlgorithm); s == "" && jwtkeys.IsHMAC(strings.ToUpper(alg)) {
 			fmt.Fprintf(stderr, "metricsbridge token create: %s signs with a secret and none is set: set %s or %s, or give --secret-file (or --private-key and --algo for RS*, ES* or EdDSA)\n",
-				alg, auth.EnvSecret, auth.EnvSecretFile)
+				alg, jwtkeys.EnvSecret, jwtkeys.EnvSecretFile)
 			return exitConfig
 		}
 		opts.Secret = []byte(s)
-		if opts.AllowWeakSecret, err = env.Bool(lookup, auth.EnvAllowWeakSecret, false); err != nil {
+		if opts.AllowWeakSecret, err = env.Bool(lookup, jwtkeys.EnvAllowWeakSecret, false); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitConfig
 		}
@@ -143,25 +144,25 @@ func mintSecret(flagSecret, flagFile string, lookup env.Lookup, stderr io.Writer
 	case flagSecret != "":
 		return flagSecret, nil
 	case flagFile != "":
-		s, err := auth.ReadSecretFile(flagFile)
+		s, _, err := jwtkeys.ReadSecretFile(flagFile)
 		if err != nil {
 			return "", fmt.Errorf("--secret-file %s: %w", flagFile, err)
 		}
 		warnLoose(stderr, "--secret-file "+flagFile, flagFile)
 		return s, nil
 	}
-	if path := env.String(lookup, auth.EnvSecretFile, ""); path != "" {
-		if v, _ := lookup(auth.EnvSecret); strings.TrimSpace(v) != "" {
-			return "", fmt.Errorf("%s and %s are both set; set one of them", auth.EnvSecret, auth.EnvSecretFile)
+	if path := env.String(lookup, jwtkeys.EnvSecretFile, ""); path != "" {
+		if v, _ := lookup(jwtkeys.EnvSecret); strings.TrimSpace(v) != "" {
+			return "", fmt.Errorf("%s and %s are both set; set one of them", jwtkeys.EnvSecret, jwtkeys.EnvSecretFile)
 		}
-		s, err := auth.ReadSecretFile(path)
+		s, _, err := jwtkeys.ReadSecretFile(path)
 		if err != nil {
-			return "", env.Errorf(auth.EnvSecretFile, path, "%v", err)
+			return "", env.Errorf(jwtkeys.EnvSecretFile, path, "%v", err)
 		}
-		warnLoose(stderr, auth.EnvSecretFile+"="+path, path)
+		warnLoose(stderr, jwtkeys.EnvSecretFile+"="+path, path)
 		return s, nil
 	}
-	s, _ := lookup(auth.EnvSecret)
+	s, _ := lookup(jwtkeys.EnvSecret)
 	return s, nil
 }
 
@@ -189,14 +190,14 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 	tok := fs.String("token", "", "the `token`; visible to ps and shell history, prefer --token-file or stdin")
 	tokenFile := fs.String("token-file", "", "`FILE` holding the token; without it and --token, the token is read from stdin")
 	opts := []option{
-		{"secret", auth.EnvSecret, "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file"},
-		{"secret-file", auth.EnvSecretFile, "`FILE` holding the HMAC secret for HS*"},
-		{"public-key", auth.EnvPublicKeyPath, "PEM public key `FILE` for RS*, ES* and EdDSA"},
-		{"algo", auth.EnvAlgorithm, "the one accepted algorithm `ALG`: " + strings.Join(auth.Algorithms, ", ") + " (default HS256)"},
-		{"aud", auth.EnvAudience, "required aud `claim`"},
-		{"iss", auth.EnvIssuer, "required iss `claim`"},
-		{"scope", auth.EnvRequiredScope, "required `scope`"},
-		{"max-token-age", auth.EnvMaxTokenAge, "refuse tokens issued longer ago than this `duration`, e.g. 720h"},
+		{"secret", jwtkeys.EnvSecret, "HMAC `secret` for HS*; visible to ps and shell history, prefer --secret-file"},
+		{"secret-file", jwtkeys.EnvSecretFile, "`FILE` holding the HMAC secret for HS*"},
+		{"public-key", jwtkeys.EnvPublicKeyPath, "PEM public key `FILE` for RS*, ES* and EdDSA"},
+		{"algo", jwtkeys.EnvAlgorithm, "the one accepted algorithm `ALG`: " + jwtkeys.AlgorithmList() + " (default HS256)"},
+		{"aud", jwtkeys.EnvAudience, "required aud `claim`"},
+		{"iss", jwtkeys.EnvIssuer, "required iss `claim`"},
+		{"scope", jwtkeys.EnvRequiredScope, "required `scope`"},
+		{"max-token-age", jwtkeys.EnvMaxTokenAge, "refuse tokens issued longer ago than this `duration`, e.g. 720h"},
 	}
 	for _, o := range opts {
 		fs.String(o.flag, "", o.usage+" [env "+o.env+"]")
@@ -207,14 +208,14 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 	lookup, overrides, _ := flagsOverEnv(fs, opts, lookup)
 	// A secret from a flag replaces the environment's, whichever form
 	// either takes.
-	if _, ok := overrides[auth.EnvSecret]; ok {
-		if _, both := overrides[auth.EnvSecretFile]; both {
+	if _, ok := overrides[jwtkeys.EnvSecret]; ok {
+		if _, both := overrides[jwtkeys.EnvSecretFile]; both {
 			fmt.Fprintln(stderr, "metricsbridge token verify: --secret and --secret-file: give one of them")
 			return exitConfig
 		}
-		overrides[auth.EnvSecretFile] = ""
-	} else if _, ok := overrides[auth.EnvSecretFile]; ok {
-		overrides[auth.EnvSecret] = ""
+		overrides[jwtkeys.EnvSecretFile] = ""
+	} else if _, ok := overrides[jwtkeys.EnvSecretFile]; ok {
+		overrides[jwtkeys.EnvSecret] = ""
 	}
 	var src io.Reader
 	switch {
@@ -247,11 +248,11 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, looku
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
-	for _, w := range cfg.Warnings() {
+	for _, w := range authWarnings(cfg, lookup) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	if !cfg.HasKey() {
-		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set %s or %s, or --secret-file (HS*), or --public-key or %s with --algo\n", auth.EnvSecret, auth.EnvSecretFile, auth.EnvPublicKeyPath)
+	if !hasKey(cfg) {
+		fmt.Fprintf(stderr, "metricsbridge token verify: no key: set %s or %s, or --secret-file (HS*), or --public-key or %s with --algo\n", jwtkeys.EnvSecret, jwtkeys.EnvSecretFile, jwtkeys.EnvPublicKeyPath)
 		return exitConfig
 	}
 	v, err := auth.NewVerifier(cfg, auth.WithLogger(slog.New(slog.DiscardHandler)))

@@ -1,4 +1,4 @@
-package auth
+package jwtkeys
 
 import (
 	"crypto"
@@ -14,7 +14,7 @@ import (
 )
 
 // ErrKey is wrapped by every error about a key's encoding or fitness.
-var ErrKey = errors.New("auth: unusable key")
+var ErrKey = errors.New("unusable key")
 
 // minRSABits follows NIST SP 800-131A; jose and jsonwebtoken refuse smaller
 // keys too, so tokens from them never need it.
@@ -96,9 +96,9 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 	}
 }
 
-// checkPublicKey refuses a key that does not belong to alg, so a
+// CheckPublicKey refuses a key that does not belong to alg, so a
 // misconfiguration fails at start rather than on every scrape.
-func checkPublicKey(alg string, k crypto.PublicKey) error {
+func CheckPublicKey(alg string, k crypto.PublicKey) error {
 	switch k := k.(type) {
 	case *rsa.PublicKey:
 		if !strings.HasPrefix(alg, "RS") {
