@@ -53,7 +53,7 @@ type Label struct{ Key, Value string }
 type Config struct {
 	// Enabled serves the scrape endpoint; when false it answers 503.
 	Enabled bool
-	// ExcludedHandlers are Go regular expressions. As in the reference
+	// ExcludedHandlers are Go regular expressions. As in the Python
 	// gateway each is an unanchored search: a request is not recorded when
 	// one matches its route template or its raw path ("/metrics" also
 	// leaves out "/metrics/prometheus"; anchor with ^...$).
@@ -64,8 +64,9 @@ type Config struct {
 	LatencyBuckets   []float64
 	CardinalityLimit int
 	// PrometheusNames is the form of the HTTP series on the scrape
-	// endpoint: "seed" (http_requests_total and
-	// http_request_duration_seconds), "semconv" (the OTel exporter's
+	// endpoint: "instrumentator" (http_requests_total and
+	// http_request_duration_seconds, as prometheus-fastapi-instrumentator
+	// names them), "semconv" (the OTel exporter's
 	// http_server_request_duration_seconds) or "both".
 	PrometheusNames string
 	// BodySizes keeps the http.server.{request,response}.body.size
@@ -100,7 +101,7 @@ const (
 // DefaultConfig returns a library user's settings: metrics enabled, since
 // a program that mounts MetricsHandler wants it to answer, and every other
 // field as when no variable is set. ConfigFromEnv starts from it but keeps
-// the reference gateway's ENABLE_METRICS default, false, so the binary and
+// the Python gateway's ENABLE_METRICS default, false, so the binary and
 // any service configured by those variables behave as the gateway does.
 func DefaultConfig() Config {
 	return Config{
@@ -108,7 +109,7 @@ func DefaultConfig() Config {
 		Namespace:        "default",
 		LatencyBuckets:   slices.Clone(buckets.Default()),
 		CardinalityLimit: DefaultCardinalityLimit,
-		PrometheusNames:  string(promexport.NamesSeed),
+		PrometheusNames:  string(promexport.NamesInstrumentator),
 		Exemplars:        true,
 		Histograms:       HistogramsClassic,
 		NativeMaxBuckets: buckets.NativeDefault,
@@ -128,7 +129,8 @@ var ErrInvalidConfig = errors.New("invalid configuration")
 // ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
 // through lookup (normally os.LookupEnv). Every bad value is reported, one
 // line each naming the variable and the value; the error matches
-// ErrInvalidConfig.
+// ErrInvalidConfig. The former spelling of METRICS_PROMETHEUS_NAMES=instrumentator
+// is read as instrumentator.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
 	c := DefaultConfig()
@@ -175,6 +177,9 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	keep(err)
 
 	c.PrometheusNames = env.String(l, EnvPrometheusNames, c.PrometheusNames)
+	if c.PrometheusNames == formerInstrumentator {
+		c.PrometheusNames = string(promexport.NamesInstrumentator)
+	}
 	if err := checkNames(c.PrometheusNames); err != nil {
 		keep(env.Errorf(EnvPrometheusNames, c.PrometheusNames, "%s", err))
 	}
@@ -195,6 +200,11 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 
 	return c, env.Join(ErrInvalidConfig, errs...)
 }
+
+// formerInstrumentator is the earlier spelling of
+// METRICS_PROMETHEUS_NAMES=instrumentator, still accepted so that existing
+// deployments keep their series; the binary warns about it.
+const formerInstrumentator = "seed"
 
 // Settings returns the effective configuration as NAME=value lines, one
 // per variable ConfigFromEnv reads and in the order of the constants above,
@@ -259,10 +269,10 @@ func (c Config) Validate() error {
 
 func checkNames(n string) error {
 	switch promexport.Names(n) {
-	case promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth:
+	case promexport.NamesInstrumentator, promexport.NamesSemconv, promexport.NamesBoth:
 		return nil
 	}
-	return fmt.Errorf("want %s, %s or %s", promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth)
+	return fmt.Errorf("want %s, %s or %s", promexport.NamesInstrumentator, promexport.NamesSemconv, promexport.NamesBoth)
 }
 
 func checkHistogramMode(h string) error {
@@ -277,7 +287,7 @@ func checkHistogramMode(h string) error {
 
 // compileExcluded joins the patterns into one alternation, so a request
 // pays for one search whatever the list length. Each stays unanchored, as
-// the reference gateway's re.search is.
+// the Python gateway's re.search is.
 func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 	if len(patterns) == 0 {
 		return nil, nil

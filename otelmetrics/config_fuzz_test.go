@@ -251,7 +251,7 @@ func mapsEqual(a, b map[string]string) bool {
 
 // FuzzExcludedHandlers checks every accepted list against its definition:
 // a request that matched no route is left out exactly when one item,
-// compiled on its own, matches somewhere in the path (the reference
+// compiled on its own, matches somewhere in the path (the Python
 // gateway's unanchored re.search). Inputs near the parser's
 // limits are kilobytes long, which the fuzzer spends its time minimising;
 // TestExcludedHandlersAtParserLimits covers them instead.

@@ -232,7 +232,7 @@ func TestErrInvalidConfig(t *testing.T) {
 }
 
 // A library user who starts from DefaultConfig and mounts MetricsHandler
-// gets metrics; ConfigFromEnv with nothing set keeps the reference
+// gets metrics; ConfigFromEnv with nothing set keeps the Python
 // gateway's 503 until ENABLE_METRICS=true.
 func TestDefaultConfigServesMetrics(t *testing.T) {
 	fromEnv, err := ConfigFromEnv(env.Map(nil))

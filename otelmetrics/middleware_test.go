@@ -105,7 +105,7 @@ func TestExposition(t *testing.T) {
 			},
 		},
 		{
-			// The reference gateway's re.search: a pattern matches anywhere
+			// The Python gateway's re.search: a pattern matches anywhere
 			// in the raw path or in the route template.
 			name: "excluded patterns search the path and the template",
 			env:  map[string]string{EnvExcludedHandlers: `/static/, ^/health$,\{id\}`},

@@ -201,7 +201,7 @@ func (p *Provider) MetricsHandler() http.Handler {
 	return p.exporter
 }
 
-// DashboardHandler serves the page that draws the reference gateway's five
+// DashboardHandler serves the page that draws the Python gateway's five
 // panels from SummaryHandler's JSON; mount it at "GET /metrics/dashboard"
 // and "GET /metrics/dashboard/" (its script and style sheet), beside the
 // summary at "GET /metrics/summary". The page holds no data, so it needs no

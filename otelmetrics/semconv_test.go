@@ -37,10 +37,10 @@ var errorType = regexp.MustCompile(`error_type="5\d\d",`)
 // gives exactly the series the bridge's middleware gives for the same
 // traffic: the views drop what otelhttp records beyond the conventions'
 // core (server.address, server.port, network.protocol.*) and its body-size
-// histograms, and the endpoint derives the reference gateway's series
+// histograms, and the endpoint derives the Python gateway's series
 // from http.server.request.duration whoever recorded it.
 func TestOtelhttpGivesTheSameSeries(t *testing.T) {
-	for _, names := range []string{"seed", "both"} {
+	for _, names := range []string{"instrumentator", "both"} {
 		t.Run(names, func(t *testing.T) {
 			vars := map[string]string{EnvPrometheusNames: names}
 			bridge := newTestProvider(t, vars)
@@ -56,7 +56,7 @@ func TestOtelhttpGivesTheSameSeries(t *testing.T) {
 			}
 			got, want := scrape(t, withOtelhttp), scrape(t, bridge)
 			// The conventions ask for error.type on 5xx responses, which
-			// otelhttp v0.72 leaves out; the reference gateway's series do
+			// otelhttp v0.72 leaves out; the Python gateway's series do
 			// not have it either way.
 			g, w := seriesOf(t, got), seriesOf(t, want)
 			for i := range w {
@@ -122,10 +122,10 @@ func TestBodySizesKeptWhenAskedFor(t *testing.T) {
 	}
 }
 
-// METRICS_PROMETHEUS_NAMES chooses the reference gateway's series, the
+// METRICS_PROMETHEUS_NAMES chooses the Python gateway's series, the
 // semantic conventions as the OTel exporter names them, or both.
 func TestPrometheusNames(t *testing.T) {
-	seed := []string{
+	instrumentator := []string{
 		`http_request_duration_seconds_count{handler="/unavailable",method="GET"} 1`,
 		`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 	}
@@ -136,9 +136,10 @@ func TestPrometheusNames(t *testing.T) {
 		names string
 		want  []string
 	}{
-		{"seed", seed},
+		{"instrumentator", instrumentator},
+		{"seed", instrumentator}, // the older spelling of instrumentator
 		{"semconv", semconv},
-		{"both", append(slices.Clone(seed), semconv...)},
+		{"both", append(slices.Clone(instrumentator), semconv...)},
 	} {
 		t.Run(tc.names, func(t *testing.T) {
 			p := newTestProvider(t, map[string]string{EnvPrometheusNames: tc.names})

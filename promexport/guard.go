@@ -61,7 +61,7 @@ func newGuard(prefix string, names Names) *guard {
 		g.reserved[prefix+mbsemconv.NameRequests] = true
 		g.reserved[prefix+mbsemconv.NameDuration+"_seconds"] = true
 	}
-	if names != NamesSeed {
+	if names != NamesInstrumentator {
 		g.reserved["http_server_request_duration_seconds"] = true
 	}
 	return g

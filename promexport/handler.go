@@ -27,7 +27,7 @@ const Path = "/metrics/prometheus"
 
 // Exporter is both the sdkmetric.Reader that collects from the
 // instrumented MeterProvider and the http.Handler that serves what it
-// collects, translated into the reference gateway's series.
+// collects, translated into the Python gateway's series.
 //
 // The OTel Prometheus exporter does the encoding. It sits on a
 // MeterProvider of its own with no instruments, fed by a producer that
@@ -71,7 +71,7 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c config) config { c.logger = l; return c })
 }
 
-// WithNames chooses the form of the HTTP series; the default is NamesSeed.
+// WithNames chooses the form of the HTTP series; the default is NamesInstrumentator.
 func WithNames(n Names) Option {
 	return optionFunc(func(c config) config { c.names = n; return c })
 }
@@ -98,7 +98,7 @@ func WithBuckets(b []float64) Option {
 }
 
 // WithNativeMaxBuckets bounds the buckets per sign of each native
-// histogram the endpoint serves. Points merged into one series (the seed
+// histogram the endpoint serves. Points merged into one series (the instrumentator
 // form merges over status) can span a wider range than any one of them;
 // such a series is downscaled until it fits, as the SDK does within a
 // point. By default the bound is 160; it should be
@@ -112,7 +112,7 @@ var ErrInvalid = errors.New("promexport: invalid option")
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: buckets.Default(), nativeMax: buckets.NativeDefault}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesInstrumentator, buckets: buckets.Default(), nativeMax: buckets.NativeDefault}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
@@ -123,9 +123,9 @@ func New(opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch c.names {
-	case NamesSeed, NamesSemconv, NamesBoth:
+	case NamesInstrumentator, NamesSemconv, NamesBoth:
 	default:
-		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesSeed, NamesSemconv, NamesBoth)
+		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesInstrumentator, NamesSemconv, NamesBoth)
 	}
 	prefix, err := semconv.Prefix(c.ns, c.sub)
 	if err != nil {
@@ -222,7 +222,7 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Println(v ...any) { a.l.Error("serving metrics", "err", fmt.Sprint(v...)) }
 
-// DisabledBody is the reference gateway's answer when metrics are off, to
+// DisabledBody is the Python gateway's answer when metrics are off, to
 // the byte (mcpgateway/services/metrics.py), so a client written against
 // the gateway recognises it.
 const DisabledBody = `{"error": "Metrics collection is disabled"}`

@@ -111,7 +111,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	promtest.CheckMetricsWith(t, promtest.Legacy(t, "promtool"), text)
 }
 
-// The reference gateway's 503, to the byte.
+// The Python gateway's 503, to the byte.
 func TestDisabled(t *testing.T) {
 	resp := get(promexport.Disabled(), nil)
 	if resp.StatusCode != http.StatusServiceUnavailable {

@@ -160,7 +160,7 @@ func TestNativeHistogramsOnEveryFormat(t *testing.T) {
 	}
 }
 
-// The default stays classic everywhere: the seed's buckets on the scrape in
+// The default stays classic everywhere: the Python gateway's buckets on the scrape in
 // every format, explicit buckets to OTLP readers.
 func TestClassicHistogramsByDefault(t *testing.T) {
 	h, push := nativeEndpoint(t, otelmetrics.DefaultConfig().Histograms, 3)

@@ -100,6 +100,10 @@ type settings struct {
 	warnings []string
 }
 
+// envPrometheusNames is read by otelmetrics.ConfigFromEnv; serve and check
+// warn about its former value.
+const envPrometheusNames = "METRICS_PROMETHEUS_NAMES"
+
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
 const envAuthRequired = "AUTH_REQUIRED"
 
@@ -129,6 +133,11 @@ func loadSettings(lookup env.Lookup) (settings, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return s, err
+	}
+	// ConfigFromEnv reads a former spelling as the value's present name.
+	if v, _ := lookup(envPrometheusNames); strings.TrimSpace(v) != "" && strings.TrimSpace(v) != s.metrics.PrometheusNames {
+		s.warnings = append(s.warnings, fmt.Sprintf("%s=%s is the former name of %s=%s, which selects the same series; write %s",
+			envPrometheusNames, strings.TrimSpace(v), envPrometheusNames, s.metrics.PrometheusNames, s.metrics.PrometheusNames))
 	}
 	// ENABLE_METRICS stays the master switch; OTEL_METRICS_EXPORTER picks
 	// where the metrics go.

@@ -159,7 +159,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 	b.authState = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
 	switch {
 	case !s.metrics.Enabled && s.authRequired && s.auth.HasKey():
-		// As in the reference gateway, the token is checked before the
+		// As in the Python gateway, the token is checked before the
 		// 503, so a caller without one learns nothing about the switch.
 		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
 		if err != nil {

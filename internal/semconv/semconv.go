@@ -43,7 +43,7 @@ const (
 	KeyErrorType  = otelsemconv.ErrorTypeKey
 )
 
-// Label names of the Prometheus series in the reference gateway's dialect,
+// Label names of the Prometheus series in the Python gateway's dialect,
 // derived from http.server.request.duration at the scrape endpoint, and the
 // attribute keys of metricsbridge's own instruments.
 const (
