@@ -42,7 +42,7 @@ var errorType = regexp.MustCompile(`error_type="5\d\d",`)
 func TestOtelhttpGivesTheSameSeries(t *testing.T) {
 	for _, names := range []string{"instrumentator", "both"} {
 		t.Run(names, func(t *testing.T) {
-			vars := map[string]string{EnvPrometheusNames: names}
+			vars := map[string]string{envPrometheusNames: names}
 			bridge := newTestProvider(t, vars)
 			withOtelhttp := newTestProvider(t, vars)
 			hb := bridge.Middleware(testMux())
@@ -107,7 +107,7 @@ func TestOtelhttpUpperCasesMethods(t *testing.T) {
 }
 
 func TestBodySizesKeptWhenAskedFor(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvBodySizes: "true", EnvPrometheusNames: "semconv"})
+	p := newTestProvider(t, map[string]string{envBodySizes: "true", envPrometheusNames: "semconv"})
 	h := otelhttp.NewHandler(testMux(), "svc", otelhttp.WithMeterProvider(p.MeterProvider()),
 		otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()))
 	do(h, "POST", "/tools/invoke")
@@ -142,7 +142,7 @@ func TestPrometheusNames(t *testing.T) {
 		{"both", append(slices.Clone(instrumentator), semconv...)},
 	} {
 		t.Run(tc.names, func(t *testing.T) {
-			p := newTestProvider(t, map[string]string{EnvPrometheusNames: tc.names})
+			p := newTestProvider(t, map[string]string{envPrometheusNames: tc.names})
 			do(p.Middleware(testMux()), "GET", "/unavailable")
 			text := scrape(t, p)
 			// The self-metrics are there whatever the form.
@@ -185,7 +185,7 @@ func TestCounterAndHistogramAgree(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	check := func(t *testing.T, limit int, traffic []struct{ method, target string }) {
-		p := newTestProvider(t, map[string]string{EnvCardinalityLimit: strconv.Itoa(limit)})
+		p := newTestProvider(t, map[string]string{envCardinalityLimit: strconv.Itoa(limit)})
 		h := p.Middleware(mux)
 		for _, r := range traffic {
 			do(h, r.method, r.target)
@@ -228,7 +228,7 @@ func withoutStatus(lps []*dto.LabelPair) []*dto.LabelPair {
 
 // Filter hands METRICS_EXCLUDED_HANDLERS to otelhttp.
 func TestFilterForOtelhttp(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvExcludedHandlers: "^/health$,/static/"})
+	p := newTestProvider(t, map[string]string{envExcludedHandlers: "^/health$,/static/"})
 	h := otelhttp.NewHandler(testMux(), "svc", otelhttp.WithMeterProvider(p.MeterProvider()),
 		otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()), otelhttp.WithFilter(p.Filter()))
 	for _, target := range []string{"/health", "/static/x.css", "/healthz", "/unavailable"} {
@@ -251,7 +251,7 @@ func TestFilterForOtelhttp(t *testing.T) {
 
 // Requests over TLS are recorded with url.scheme https.
 func TestSchemeHTTPS(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvPrometheusNames: "semconv"})
+	p := newTestProvider(t, map[string]string{envPrometheusNames: "semconv"})
 	srv := httptest.NewTLSServer(p.Middleware(testMux()))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL + "/health")

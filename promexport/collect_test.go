@@ -266,7 +266,7 @@ func TestForeignHistogramsAreRebucketed(t *testing.T) {
 func TestSemconvFormReportsOverflow(t *testing.T) {
 	var logs logbuf.Buffer
 	p := bridge(t, &logs, func(c *otelmetrics.Config) {
-		c.PrometheusNames = string(promexport.NamesSemconv)
+		c.PrometheusNames = promexport.NamesSemconv
 		c.CardinalityLimit = 3
 	})
 	mux := http.NewServeMux()
@@ -333,7 +333,7 @@ func TestScrapeAfterShutdownIs503(t *testing.T) {
 func TestExemplarsCarryOnlyTheTrace(t *testing.T) {
 	p := bridge(t, io.Discard, func(c *otelmetrics.Config) {
 		c.BodySizes = true
-		c.PrometheusNames = string(promexport.NamesBoth)
+		c.PrometheusNames = promexport.NamesBoth
 	})
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

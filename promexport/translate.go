@@ -34,9 +34,6 @@ const (
 	NamesBoth           Names = "both"
 )
 
-// HandlerNone is the handler label of requests that matched no route: the
-// histogram points without http.route.
-const HandlerNone = "none"
 
 // scope is the instrumentation scope of the derived series; the
 // exporter is configured to show no scope labels, so it is not visible.
@@ -492,5 +489,5 @@ func handlerLabel(route string) string {
 	if t := mbsemconv.Route(route); t != "" {
 		return t
 	}
-	return HandlerNone
+	return mbsemconv.HandlerNone
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,14 +23,16 @@ import (
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
-// The bridge's own probes, next to promexport.Path.
+// The bridge's own probes, next to promexport.Path, and the dashboard's
+// page and data, which the page expects as siblings.
 const (
-	pathHealth = "/health"
-	pathReady  = "/ready"
+	pathHealth    = "/health"
+	pathReady     = "/ready"
+	pathDashboard = "/metrics/dashboard"
+	pathSummary   = "/metrics/summary"
 )
 
 const serveSummary = `Without --upstream, runs the instrumented demo gateway. With --upstream,
@@ -122,8 +125,7 @@ func (b *server) start(ctx context.Context) (int, error) {
 // second reader when push is on.
 func (b *server) startProviders(ctx context.Context) (int, error) {
 	s := b.s
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource),
-		otelmetrics.WithDashboard(s.dashboard.Options()...)}
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
 	if s.server.upstream != nil {
 		// Paths outside --routes are forwarded unlabelled by design.
 		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
@@ -242,7 +244,7 @@ func (b *server) newServer(h http.Handler) *http.Server {
 	srv := b.s.server
 	h = b.provider.Middleware(h)
 	if b.s.metrics.Exemplars {
-		h = otelmetrics.ExtractTraceContext(h)
+		h = extractTraceContext(h)
 	}
 	var tc *tls.Config
 	if b.tls != nil {
@@ -289,9 +291,10 @@ func (b *server) closeListeners() {
 // fails (not ok, with the exit status).
 func (b *server) serve(ctx context.Context) (int, bool) {
 	s := b.s
-	base, err := b.listen(s.metrics.Addr(), b.app)
+	addr := net.JoinHostPort(s.metrics.Host, strconv.Itoa(s.metrics.Port))
+	base, err := b.listen(addr, b.app)
 	if err != nil {
-		b.logger.Error("cannot listen", "addr", s.metrics.Addr(), "err", err)
+		b.logger.Error("cannot listen", "addr", addr, "err", err)
 		return exitFail, false
 	}
 	ownBase := base
@@ -443,7 +446,7 @@ func dialUpstream(ctx context.Context, u *url.URL) error {
 func withOwn(own *http.ServeMux, px *proxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case promexport.Path, pathHealth, pathReady, dashboard.SummaryPath, dashboard.PagePath:
+		case promexport.Path, pathHealth, pathReady, pathSummary, pathDashboard:
 			own.ServeHTTP(w, r)
 		default:
 			if dashboardAsset(r.URL.Path) {

@@ -12,9 +12,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -45,7 +47,7 @@ func run(name string, logger *slog.Logger, handler handlerFunc) error {
 	if err != nil {
 		return err
 	}
-	if _, set := os.LookupEnv(otelmetrics.EnvEnableMetrics); !set {
+	if _, set := os.LookupEnv("ENABLE_METRICS"); !set {
 		cfg.Enabled = true
 	}
 	authCfg, err := auth.ConfigFromEnv(os.LookupEnv)
@@ -65,8 +67,9 @@ func run(name string, logger *slog.Logger, handler handlerFunc) error {
 		return errors.Join(err, p.Shutdown(context.Background()))
 	}
 
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)) // HOST, PORT
 	srv := &http.Server{
-		Addr:              cfg.Addr(),
+		Addr:              addr,
 		Handler:           handler(p, verifier.Middleware(p.MetricsHandler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -75,7 +78,7 @@ func run(name string, logger *slog.Logger, handler handlerFunc) error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info(name+" listening", "addr", "http://"+cfg.Addr(), "metrics", "http://"+cfg.Addr()+"/metrics/prometheus")
+	logger.Info(name+" listening", "addr", "http://"+addr, "metrics", "http://"+addr+"/metrics/prometheus")
 	select {
 	case err := <-errc:
 		return errors.Join(err, p.Shutdown(context.Background()))
