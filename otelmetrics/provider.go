@@ -40,9 +40,15 @@ type optionFunc func(options) options
 
 func (f optionFunc) apply(o options) options { return f(o) }
 
-// WithLogger sets the logger for overflow warnings and exporter errors.
+// WithLogger sets the logger for overflow warnings and exporter errors; by
+// default, slog.Default(). A nil logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(o options) options { o.logger = l; return o })
+	return optionFunc(func(o options) options {
+		if l != nil {
+			o.logger = l
+		}
+		return o
+	})
 }
 
 // WithoutUnroutedWarning leaves out the start-up-time hint that requests
@@ -60,13 +66,20 @@ func WithVersion(v string) Option {
 }
 
 // WithReader adds a reader (an OTLP PeriodicReader, say) beside the
-// Prometheus one, so the same measurements are pushed as well.
+// Prometheus one, so the same measurements are pushed as well. A nil
+// reader adds nothing.
 func WithReader(r sdkmetric.Reader) Option {
-	return optionFunc(func(o options) options { o.readers = append(o.readers, r); return o })
+	return optionFunc(func(o options) options {
+		if r != nil {
+			o.readers = append(o.readers, r)
+		}
+		return o
+	})
 }
 
 // WithResource sets the resource pushed readers report (service.name and
 // the like). The scrape endpoint does not show it: it has no target_info.
+// A nil resource keeps the default, the SDK's.
 func WithResource(r *resource.Resource) Option {
 	return optionFunc(func(o options) options { o.res = r; return o })
 }

@@ -61,12 +61,15 @@ func (f optionFunc) apply(c config) config { return f(c) }
 
 // WithRegistry collects into reg instead of a fresh registry, so a caller
 // can serve collectors of its own on the same endpoint. Never pass
-// prometheus.DefaultRegisterer's registry from library code.
+// prometheus.DefaultRegisterer's registry from library code. A nil
+// registry keeps the default, a fresh one.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return optionFunc(func(c config) config { c.registry = reg; return c })
 }
 
-// WithLogger receives errors from gathering and encoding.
+// WithLogger receives errors from gathering and encoding and the
+// series-limit warning. By default, and with a nil logger, nothing is
+// logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c config) config { c.logger = l; return c })
 }
@@ -92,9 +95,14 @@ func WithPrefix(namespace, subsystem string) Option {
 // 2.5, 5 and 10. Native (exponential) points keep their own buckets and are
 // converted to seconds too, each bucket moved whole: a request may be served
 // up to 4.4% away from its bucket in seconds, the same factor for every
-// request of a series.
+// request of a series. An empty or nil list keeps the default.
 func WithBuckets(b []float64) Option {
-	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
+	return optionFunc(func(c config) config {
+		if len(b) > 0 {
+			c.buckets = slices.Clone(b)
+		}
+		return c
+	})
 }
 
 // WithNativeMaxBuckets bounds the buckets per sign of each native

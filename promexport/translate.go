@@ -34,7 +34,6 @@ const (
 	NamesBoth           Names = "both"
 )
 
-
 // scope is the instrumentation scope of the derived series; the
 // exporter is configured to show no scope labels, so it is not visible.
 var scope = instrumentation.Scope{Name: "github.com/metricsbridge/metricsbridge/promexport"}
