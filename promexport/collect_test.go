@@ -51,7 +51,7 @@ func bridge(t *testing.T, logs io.Writer, edit func(*otelmetrics.Config)) *otelm
 // scrapeOnce returns the status and text body of one scrape of h.
 func scrapeOnce(t *testing.T, h http.Handler, accept string) (int, string) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+	r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 	if accept != "" {
 		r.Header.Set("Accept", accept)
 	}

@@ -3,7 +3,6 @@ package promexport
 import (
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,12 +17,10 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/metricsbridge/metricsbridge"
 	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
-
-// Path is where the scrape endpoint is mounted by metricsbridge.
-const Path = "/metrics/prometheus"
 
 // Exporter is both the sdkmetric.Reader that collects from the
 // instrumented MeterProvider and the http.Handler that serves what it
@@ -115,8 +112,10 @@ func WithNativeMaxBuckets(n int) Option {
 	return optionFunc(func(c config) config { c.nativeMax = n; return c })
 }
 
-// ErrInvalid is wrapped by the errors New returns for bad options.
-var ErrInvalid = errors.New("promexport: invalid option")
+// ErrConfig is matched, under errors.Is, by the errors New returns for bad
+// options; it is the module's one configuration sentinel,
+// metricsbridge.ErrConfig.
+var ErrConfig = metricsbridge.ErrConfig
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
@@ -128,19 +127,19 @@ func New(opts ...Option) (*Exporter, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if err := buckets.Validate(c.buckets); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	switch c.names {
 	case NamesInstrumentator, NamesSemconv, NamesBoth:
 	default:
-		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesInstrumentator, NamesSemconv, NamesBoth)
+		return nil, fmt.Errorf("promexport: %w: names %q, want %q, %q or %q", ErrConfig, c.names, NamesInstrumentator, NamesSemconv, NamesBoth)
 	}
 	prefix, err := semconv.Prefix(c.ns, c.sub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	if err := buckets.ValidateNative(c.nativeMax); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
@@ -193,15 +192,12 @@ func newHandler(g prometheus.Gatherer, logger *slog.Logger) http.Handler {
 func (e *Exporter) Reader() sdkmetric.Reader { return e.source }
 
 // Shutdown releases the exporter's own provider; scrapes from then on get
-// 503 with ShutDownBody. The Reader is shut down by the provider it was
+// 503 with shutDownBody. The Reader is shut down by the provider it was
 // registered with.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.closed.Store(true)
 	return e.mp.Shutdown(ctx)
 }
-
-// Gatherer returns the registry the endpoint serves.
-func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }
 
 // ServeHTTP serves the current metrics, gzip'd when the client accepts it,
 // or 503 once shut down: an empty 200 would read as a target without
@@ -230,13 +226,13 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Println(v ...any) { a.l.Error("serving metrics", "err", fmt.Sprint(v...)) }
 
-// DisabledBody is the Python gateway's answer when metrics are off, to
+// disabledBody is the Python gateway's answer when metrics are off, to
 // the byte (mcpgateway/services/metrics.py), so a client written against
 // the gateway recognises it.
-const DisabledBody = `{"error": "Metrics collection is disabled"}`
+const disabledBody = `{"error": "Metrics collection is disabled"}`
 
 // Disabled returns the handler mounted in place of the exporter when
-// metrics are off: 503 with DisabledBody, never cached. Authentication,
+// metrics are off: 503 with disabledBody, never cached. Authentication,
 // when configured, wraps it, so a caller without a valid token learns
 // nothing about the switch.
 func Disabled() http.Handler {
@@ -245,7 +241,7 @@ func Disabled() http.Handler {
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(DisabledBody))
+		_, _ = w.Write([]byte(disabledBody))
 	})
 }
 

@@ -42,7 +42,7 @@ func endpoint(t *testing.T) http.Handler {
 }
 
 func get(h http.Handler, header map[string]string) *http.Response {
-	r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+	r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}
@@ -132,7 +132,7 @@ func TestDisabled(t *testing.T) {
 
 func ExampleDisabled() {
 	rec := httptest.NewRecorder()
-	promexport.Disabled().ServeHTTP(rec, httptest.NewRequest("GET", promexport.Path, nil))
+	promexport.Disabled().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/prometheus", nil))
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 503 {"error": "Metrics collection is disabled"}

@@ -1,6 +1,7 @@
 package promexport_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/metricsbridge/metricsbridge"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
@@ -58,6 +60,27 @@ func TestNilOptionsKeepTheDefault(t *testing.T) {
 				if rec.Code != http.StatusOK || !strings.Contains(text, want) {
 					t.Errorf("status %d, no %s in\n%s", rec.Code, want, text)
 				}
+			}
+		})
+	}
+}
+
+// A bad option is a configuration error like any other of the module's.
+func TestNewRefusesBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  promexport.Option
+		want string
+	}{
+		{"names", promexport.WithNames("seed"), `names "seed"`},
+		{"buckets", promexport.WithBuckets([]float64{1, 0.5}), "strictly increasing"},
+		{"prefix", promexport.WithPrefix("a__b", ""), `namespace "a__b"`},
+		{"native buckets", promexport.WithNativeMaxBuckets(1), "native"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := promexport.New(tc.opt)
+			if !errors.Is(err, promexport.ErrConfig) || !errors.Is(err, metricsbridge.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New: %v, want ErrConfig and %q", err, tc.want)
 			}
 		})
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 func TestDashboardSettings(t *testing.T) {
@@ -74,11 +73,11 @@ func TestDashboardProtection(t *testing.T) {
 		}},
 		{"disabled with a key: token first", map[string]string{"JWT_SECRET_KEY": testSecret}, []probe{
 			{pathSummary, nil, 401, `"error":"unauthorized"`},
-			{pathSummary, bearer, 503, promexport.DisabledBody},
+			{pathSummary, bearer, 503, `{"error": "Metrics collection is disabled"}`},
 			{pathDashboard, nil, 200, `<main id="panels" hidden>`},
 		}},
 		{"disabled without a key", nil, []probe{
-			{pathSummary, nil, 503, promexport.DisabledBody},
+			{pathSummary, nil, 503, `{"error": "Metrics collection is disabled"}`},
 		}},
 		{"AUTH_REQUIRED=false", map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false"}, []probe{
 			{pathSummary, nil, 200, `"window_seconds":900`},
@@ -86,7 +85,7 @@ func TestDashboardProtection(t *testing.T) {
 		{"METRICS_DASHBOARD=false", map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_DASHBOARD": "false"}, []probe{
 			{pathSummary, nil, 404, ``},
 			{pathDashboard, nil, 404, ``},
-			{promexport.Path, nil, 200, `http_requests_total`},
+			{pathMetrics, nil, 200, `http_requests_total`},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,12 +23,12 @@ import (
 	"github.com/metricsbridge/metricsbridge/collector"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
-// The bridge's own probes, next to promexport.Path, and the dashboard's
-// page and data, which the page expects as siblings.
+// The scrape endpoint, the bridge's own probes, and the dashboard's page
+// and data, which the page expects as siblings.
 const (
+	pathMetrics   = "/metrics/prometheus"
 	pathHealth    = "/health"
 	pathReady     = "/ready"
 	pathDashboard = "/metrics/dashboard"
@@ -181,7 +181,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 	case s.metrics.Enabled:
 		b.authState = "OFF"
 		b.logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
-			"metrics", promexport.Path)
+			"metrics", pathMetrics)
 	}
 	return exitOK, nil
 }
@@ -304,7 +304,7 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 			return exitFail, false
 		}
 	}
-	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
+	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+pathMetrics,
 		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
 	b.logDashboard(ownBase)
 
@@ -403,7 +403,7 @@ func (b *server) drain(deadline time.Time) {
 // registerOwn mounts the bridge's endpoints. They answer without a scrape
 // token: probes carry none, and they reveal nothing.
 func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, logger *slog.Logger) {
-	mux.Handle("GET "+promexport.Path, metrics)
+	mux.Handle("GET "+pathMetrics, metrics)
 	mux.HandleFunc("GET "+pathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
 	})
@@ -446,7 +446,7 @@ func dialUpstream(ctx context.Context, u *url.URL) error {
 func withOwn(own *http.ServeMux, px *proxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case promexport.Path, pathHealth, pathReady, pathSummary, pathDashboard:
+		case pathMetrics, pathHealth, pathReady, pathSummary, pathDashboard:
 			own.ServeHTTP(w, r)
 		default:
 			if dashboardAsset(r.URL.Path) {
