@@ -3,6 +3,7 @@ package otelmetrics
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -86,7 +87,7 @@ type Config struct {
 	Histograms       Histograms
 	NativeMaxBuckets int
 	// Host and Port are where a program built from this configuration
-	// listens (HOST, PORT); the Provider itself opens no socket.
+	// listens (HOST, PORT, joined by Addr); the Provider opens no socket.
 	Host string
 	Port int
 	// Dashboard shapes the snapshots behind DashboardHandler and
@@ -129,6 +130,10 @@ func DefaultConfig() Config {
 		Dashboard:        dashboard.Config{Enabled: true},
 	}
 }
+
+// Addr is the listen address HOST:PORT, for a program that serves what the
+// Provider measures.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv
 // and by NewProvider's for a Config it cannot use. It is the module's one

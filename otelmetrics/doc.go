@@ -11,13 +11,13 @@
 //	cfg, err := otelmetrics.ConfigFromEnv(os.LookupEnv)
 //	p, err := otelmetrics.NewProvider(cfg)
 //	mux.Handle("GET /metrics/prometheus", p.MetricsHandler())
-//	http.ListenAndServe(":8080", p.Middleware(mux))
+//	http.ListenAndServe(cfg.Addr(), p.Middleware(mux))
 //
 // Instrumentation that already records the semantic conventions needs no
 // middleware of ours: otelhttp or otelgin handed p.MeterProvider() give the
 // same series.
 //
-//	http.ListenAndServe(":8080", otelhttp.NewHandler(mux, "svc",
+//	http.ListenAndServe(cfg.Addr(), otelhttp.NewHandler(mux, "svc",
 //		otelhttp.WithMeterProvider(p.MeterProvider()), otelhttp.WithFilter(p.Filter())))
 //
 // Requests are labelled with the route template they matched (http.route),
@@ -38,7 +38,8 @@
 //   - METRICS_HISTOGRAMS, METRICS_NATIVE_MAX_BUCKETS: classic or native
 //   - METRICS_DASHBOARD, METRICS_DASHBOARD_INTERVAL, METRICS_DASHBOARD_WINDOW:
 //     through dashboard.ConfigFromEnv, into Config.Dashboard
-//   - HOST, PORT: Config.Host and Config.Port, for the program to listen on
+//   - HOST, PORT: Config.Host and Config.Port (Config.Addr), where the
+//     program listens
 //
 // The instruments' scope is github.com/metricsbridge/metricsbridge/otelmetrics.
 package otelmetrics

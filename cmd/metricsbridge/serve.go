@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -291,7 +290,7 @@ func (b *server) closeListeners() {
 // fails (not ok, with the exit status).
 func (b *server) serve(ctx context.Context) (int, bool) {
 	s := b.s
-	addr := net.JoinHostPort(s.metrics.Host, strconv.Itoa(s.metrics.Port))
+	addr := s.metrics.Addr()
 	base, err := b.listen(addr, b.app)
 	if err != nil {
 		b.logger.Error("cannot listen", "addr", addr, "err", err)

@@ -12,11 +12,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -67,9 +65,8 @@ func run(name string, logger *slog.Logger, handler handlerFunc) error {
 		return errors.Join(err, p.Shutdown(context.Background()))
 	}
 
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)) // HOST, PORT
 	srv := &http.Server{
-		Addr:              addr,
+		Addr:              cfg.Addr(),
 		Handler:           handler(p, verifier.Middleware(p.MetricsHandler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -78,7 +75,7 @@ func run(name string, logger *slog.Logger, handler handlerFunc) error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info(name+" listening", "addr", "http://"+addr, "metrics", "http://"+addr+"/metrics/prometheus")
+	logger.Info(name+" listening", "addr", "http://"+cfg.Addr(), "metrics", "http://"+cfg.Addr()+"/metrics/prometheus")
 	select {
 	case err := <-errc:
 		return errors.Join(err, p.Shutdown(context.Background()))

@@ -15,11 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -69,9 +67,8 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "order %s\n", r.PathValue("id"))
 	})
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)) // HOST, PORT
-	srv := &http.Server{Addr: addr, Handler: p.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("otlppush serving", "addr", addr, "otlp", pushCfg.URL, "temporality", pushCfg.Temporality)
+	srv := &http.Server{Addr: cfg.Addr(), Handler: p.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("otlppush serving", "addr", cfg.Addr(), "otlp", pushCfg.URL, "temporality", pushCfg.Temporality)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
