@@ -1091,11 +1091,11 @@ func TestDashboardModel(t *testing.T) {
 		"Latency percentiles":      "timeseries",
 		"Status code distribution": "piechart",
 		"Top endpoints":            "table",
-		// Beside the seed's five: the quantiles of a native histogram.
+		// Beside the Python gateway's five: the quantiles of a native histogram.
 		"Latency percentiles (native histograms)": "timeseries",
 	}
 	if len(d.Panels) != len(want) {
-		t.Errorf("%d panels, want the seed's five and the native latency panel", len(d.Panels))
+		t.Errorf("%d panels, want the Python gateway's five and the native latency panel", len(d.Panels))
 	}
 	ids := map[int]bool{}
 	for _, p := range d.Panels {

@@ -64,7 +64,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"otelhttp-bridge-provider", otelhttpBridge},
 		{"bridge", bridge},
 		// serve's default: its probes left out, checked on every request.
-		{"bridge-excluding-probes", newTestProvider(b, map[string]string{EnvExcludedHandlers: "^/health$,^/ready$"}).Middleware(mux)},
+		{"bridge-excluding-probes", newTestProvider(b, map[string]string{envExcludedHandlers: "^/health$,^/ready$"}).Middleware(mux)},
 		// Behind request-copying middleware the route travels in the
 		// context, which costs the request copy.
 		{"bridge-route-pattern", p.Middleware(RoutePattern(mux))},
@@ -132,7 +132,7 @@ func BenchmarkSeriesGrowth(b *testing.B) {
 			var elapsed time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				p := newTestProvider(b, map[string]string{EnvCardinalityLimit: strconv.Itoa(n + 10)})
+				p := newTestProvider(b, map[string]string{envCardinalityLimit: strconv.Itoa(n + 10)})
 				var i int
 				// The handler sets the pattern as a mux would, without the
 				// cost of a mux of n routes in the measurement.

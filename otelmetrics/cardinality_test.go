@@ -83,7 +83,7 @@ func TestCardinalityAttack(t *testing.T) {
 		overflow bool
 		native   bool // METRICS_HISTOGRAMS=native
 	}{
-		{"default series limit", DefaultCardinalityLimit, 0, false, false},
+		{"default series limit", defaultCardinalityLimit, 0, false, false},
 		{"series limit reached", 8, 0, true, false},
 		// Exponential points merge over status like classic ones, the
 		// overflow point included.
@@ -93,9 +93,9 @@ func TestCardinalityAttack(t *testing.T) {
 		{"many route templates over a small limit", 50, 2_000, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			vars := map[string]string{EnvEnableMetrics: "true", EnvCardinalityLimit: strconv.Itoa(tc.limit)}
+			vars := map[string]string{envEnableMetrics: "true", envCardinalityLimit: strconv.Itoa(tc.limit)}
 			if tc.native {
-				vars[EnvHistograms] = HistogramsNative
+				vars[envHistograms] = string(HistogramsNative)
 			}
 			cfg, err := ConfigFromEnv(env.Map(vars))
 			if err != nil {

@@ -11,39 +11,43 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/metricsbridge/metricsbridge"
 	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/semconv"
+	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
-// Environment variables read by ConfigFromEnv.
+// Environment variables read by ConfigFromEnv, listed in the package
+// documentation.
 const (
-	EnvEnableMetrics    = "ENABLE_METRICS"
-	EnvExcludedHandlers = "METRICS_EXCLUDED_HANDLERS"
-	EnvNamespace        = "METRICS_NAMESPACE"
-	EnvSubsystem        = "METRICS_SUBSYSTEM"
-	EnvCustomLabels     = "METRICS_CUSTOM_LABELS"
-	EnvLatencyBuckets   = "METRICS_LATENCY_BUCKETS"
-	EnvCardinalityLimit = "METRICS_CARDINALITY_LIMIT"
-	EnvPrometheusNames  = "METRICS_PROMETHEUS_NAMES"
-	EnvBodySizes        = "METRICS_BODY_SIZES"
-	EnvExemplars        = "METRICS_EXEMPLARS"
-	EnvHistograms       = "METRICS_HISTOGRAMS"
-	EnvNativeMaxBuckets = "METRICS_NATIVE_MAX_BUCKETS"
-	EnvHost             = "HOST"
-	EnvPort             = "PORT"
+	envEnableMetrics    = "ENABLE_METRICS"
+	envExcludedHandlers = "METRICS_EXCLUDED_HANDLERS"
+	envNamespace        = "METRICS_NAMESPACE"
+	envSubsystem        = "METRICS_SUBSYSTEM"
+	envCustomLabels     = "METRICS_CUSTOM_LABELS"
+	envLatencyBuckets   = "METRICS_LATENCY_BUCKETS"
+	envCardinalityLimit = "METRICS_CARDINALITY_LIMIT"
+	envPrometheusNames  = "METRICS_PROMETHEUS_NAMES"
+	envBodySizes        = "METRICS_BODY_SIZES"
+	envExemplars        = "METRICS_EXEMPLARS"
+	envHistograms       = "METRICS_HISTOGRAMS"
+	envNativeMaxBuckets = "METRICS_NATIVE_MAX_BUCKETS"
+	envHost             = "HOST"
+	envPort             = "PORT"
 )
 
-// Limits on METRICS_CUSTOM_LABELS: app_info is meant for a handful of
-// low-cardinality deployment facts, not for arbitrary data.
+// Limits on METRICS_CUSTOM_LABELS (20 pairs, values of 128 bytes): app_info
+// is meant for a handful of low-cardinality deployment facts, not for
+// arbitrary data.
 const (
-	MaxCustomLabels     = 20
-	MaxCustomLabelValue = 128
+	maxCustomLabels     = 20
+	maxCustomLabelValue = 128
 )
 
-// DefaultCardinalityLimit bounds the series of each instrument.
-const DefaultCardinalityLimit = 2000
+// defaultCardinalityLimit bounds the series of each instrument (2000).
+const defaultCardinalityLimit = 2000
 
 // Label is one static app_info label.
 type Label struct{ Key, Value string }
@@ -53,7 +57,7 @@ type Label struct{ Key, Value string }
 type Config struct {
 	// Enabled serves the scrape endpoint; when false it answers 503.
 	Enabled bool
-	// ExcludedHandlers are Go regular expressions. As in the reference
+	// ExcludedHandlers are Go regular expressions. As in the Python
 	// gateway each is an unanchored search: a request is not recorded when
 	// one matches its route template or its raw path ("/metrics" also
 	// leaves out "/metrics/prometheus"; anchor with ^...$).
@@ -64,10 +68,11 @@ type Config struct {
 	LatencyBuckets   []float64
 	CardinalityLimit int
 	// PrometheusNames is the form of the HTTP series on the scrape
-	// endpoint: "seed" (http_requests_total and
-	// http_request_duration_seconds), "semconv" (the OTel exporter's
+	// endpoint: "instrumentator" (http_requests_total and
+	// http_request_duration_seconds, as prometheus-fastapi-instrumentator
+	// names them), "semconv" (the OTel exporter's
 	// http_server_request_duration_seconds) or "both".
-	PrometheusNames string
+	PrometheusNames promexport.Names
 	// BodySizes keeps the http.server.{request,response}.body.size
 	// histograms an instrumentation such as otelhttp records.
 	BodySizes bool
@@ -79,11 +84,19 @@ type Config struct {
 	// HistogramsClassic (the LatencyBuckets) or HistogramsNative (a base-2
 	// exponential histogram of at most NativeMaxBuckets buckets, served
 	// as a Prometheus native histogram and pushed as an exponential one).
-	Histograms       string
+	Histograms       Histograms
 	NativeMaxBuckets int
-	Host             string
-	Port             int
+	// Host and Port are where a program built from this configuration
+	// listens (HOST, PORT, joined by Addr); the Provider opens no socket.
+	Host string
+	Port int
+	// Dashboard shapes the snapshots behind DashboardHandler and
+	// SummaryHandler; with Enabled false SummaryHandler answers 503.
+	Dashboard dashboard.Config
 }
+
+// Histograms is the aggregation of http.server.request.duration.
+type Histograms string
 
 // The values of Config.Histograms.
 //
@@ -93,42 +106,45 @@ type Config struct {
 // has one aggregation per reader, so the endpoint has nothing to take
 // classic buckets from without a second histogram per series.
 const (
-	HistogramsClassic = "classic"
-	HistogramsNative  = "native"
+	HistogramsClassic Histograms = "classic"
+	HistogramsNative  Histograms = "native"
 )
 
 // DefaultConfig returns a library user's settings: metrics enabled, since
 // a program that mounts MetricsHandler wants it to answer, and every other
 // field as when no variable is set. ConfigFromEnv starts from it but keeps
-// the reference gateway's ENABLE_METRICS default, false, so the binary and
+// the Python gateway's ENABLE_METRICS default, false, so the binary and
 // any service configured by those variables behave as the gateway does.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:          true,
 		Namespace:        "default",
 		LatencyBuckets:   slices.Clone(buckets.Default()),
-		CardinalityLimit: DefaultCardinalityLimit,
-		PrometheusNames:  string(promexport.NamesSeed),
+		CardinalityLimit: defaultCardinalityLimit,
+		PrometheusNames:  promexport.NamesInstrumentator,
 		Exemplars:        true,
 		Histograms:       HistogramsClassic,
 		NativeMaxBuckets: buckets.NativeDefault,
 		Host:             "127.0.0.1",
 		Port:             4444,
+		Dashboard:        dashboard.Config{Enabled: true},
 	}
 }
 
-// Addr is the listen address HOST:PORT.
+// Addr is the listen address HOST:PORT, for a program that serves what the
+// Provider measures.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// ErrInvalidConfig is matched, under errors.Is, by every error of
-// ConfigFromEnv and Validate, and by NewProvider's for a Config it cannot
-// use.
-var ErrInvalidConfig = errors.New("invalid configuration")
+// ErrConfig is matched, under errors.Is, by every error of ConfigFromEnv
+// and by NewProvider's for a Config it cannot use. It is the module's one
+// configuration sentinel, metricsbridge.ErrConfig.
+var ErrConfig = metricsbridge.ErrConfig
 
 // ConfigFromEnv reads the METRICS_*, ENABLE_METRICS, HOST and PORT variables
-// through lookup (normally os.LookupEnv). Every bad value is reported, one
+// (the METRICS_DASHBOARD* ones through dashboard.ConfigFromEnv) through lookup (normally os.LookupEnv). Every bad value is reported, one
 // line each naming the variable and the value; the error matches
-// ErrInvalidConfig.
+// ErrConfig. The former spelling of METRICS_PROMETHEUS_NAMES=instrumentator
+// is read as instrumentator.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	l := env.Lookup(lookup)
 	c := DefaultConfig()
@@ -140,64 +156,75 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	var err error
 
-	c.Enabled, err = env.Bool(l, EnvEnableMetrics, false)
+	c.Enabled, err = env.Bool(l, envEnableMetrics, false)
 	keep(err)
 
-	c.ExcludedHandlers, err = env.List(l, EnvExcludedHandlers)
+	c.ExcludedHandlers, err = env.List(l, envExcludedHandlers)
 	keep(err)
 	if err == nil {
 		_, err = compileExcluded(c.ExcludedHandlers)
 		keep(err)
 	}
 
-	c.Namespace = env.String(l, EnvNamespace, c.Namespace)
-	c.Subsystem = env.String(l, EnvSubsystem, "")
+	c.Namespace = env.String(l, envNamespace, c.Namespace)
+	c.Subsystem = env.String(l, envSubsystem, "")
 	if c.Namespace != "" && c.Namespace != "default" {
 		if err := semconv.CheckNamePart(c.Namespace); err != nil {
-			keep(env.Errorf(EnvNamespace, c.Namespace, "%s", err))
+			keep(env.Errorf(envNamespace, c.Namespace, "%s", err))
 		}
 	}
 	if c.Subsystem != "" {
 		if err := semconv.CheckNamePart(c.Subsystem); err != nil {
-			keep(env.Errorf(EnvSubsystem, c.Subsystem, "%s", err))
+			keep(env.Errorf(envSubsystem, c.Subsystem, "%s", err))
 		}
 	}
 
 	c.CustomLabels, err = parseCustomLabels(l)
 	keep(err)
 
-	if raw := env.String(l, EnvLatencyBuckets, ""); raw != "" {
+	if raw := env.String(l, envLatencyBuckets, ""); raw != "" {
 		c.LatencyBuckets, err = parseBuckets(raw)
 		keep(err)
 	}
 
-	c.CardinalityLimit, err = env.Int(l, EnvCardinalityLimit, DefaultCardinalityLimit, 2, 1_000_000)
+	c.CardinalityLimit, err = env.Int(l, envCardinalityLimit, defaultCardinalityLimit, 2, 1_000_000)
 	keep(err)
 
-	c.PrometheusNames = env.String(l, EnvPrometheusNames, c.PrometheusNames)
+	c.PrometheusNames = promexport.Names(env.String(l, envPrometheusNames, string(c.PrometheusNames)))
+	if c.PrometheusNames == formerInstrumentator {
+		c.PrometheusNames = promexport.NamesInstrumentator
+	}
 	if err := checkNames(c.PrometheusNames); err != nil {
-		keep(env.Errorf(EnvPrometheusNames, c.PrometheusNames, "%s", err))
+		keep(env.Errorf(envPrometheusNames, string(c.PrometheusNames), "%s", err))
 	}
-	c.BodySizes, err = env.Bool(l, EnvBodySizes, false)
+	c.BodySizes, err = env.Bool(l, envBodySizes, false)
 	keep(err)
-	c.Exemplars, err = env.Bool(l, EnvExemplars, true)
+	c.Exemplars, err = env.Bool(l, envExemplars, true)
 	keep(err)
-	c.Histograms = env.String(l, EnvHistograms, c.Histograms)
+	c.Histograms = Histograms(env.String(l, envHistograms, string(c.Histograms)))
 	if err := checkHistogramMode(c.Histograms); err != nil {
-		keep(env.Errorf(EnvHistograms, c.Histograms, "%s", err))
+		keep(env.Errorf(envHistograms, string(c.Histograms), "%s", err))
 	}
-	c.NativeMaxBuckets, err = env.Int(l, EnvNativeMaxBuckets, c.NativeMaxBuckets, buckets.NativeMin, buckets.NativeMax)
+	c.NativeMaxBuckets, err = env.Int(l, envNativeMaxBuckets, c.NativeMaxBuckets, buckets.NativeMin, buckets.NativeMax)
 	keep(err)
 
-	c.Host = env.String(l, EnvHost, c.Host)
-	c.Port, err = env.Int(l, EnvPort, c.Port, 0, 65535)
+	c.Host = env.String(l, envHost, c.Host)
+	c.Port, err = env.Int(l, envPort, c.Port, 0, 65535)
 	keep(err)
 
-	return c, env.Join(ErrInvalidConfig, errs...)
+	c.Dashboard, err = dashboard.ConfigFromEnv(lookup)
+	keep(err)
+
+	return c, env.Join(ErrConfig, errs...)
 }
 
+// formerInstrumentator is the earlier spelling of
+// METRICS_PROMETHEUS_NAMES=instrumentator, still accepted so that existing
+// deployments keep their series; the binary warns about it.
+const formerInstrumentator promexport.Names = "seed"
+
 // Settings returns the effective configuration as NAME=value lines, one
-// per variable ConfigFromEnv reads and in the order of the constants above,
+// per variable ConfigFromEnv reads, the dashboard's before HOST and PORT,
 // as `metricsbridge check` prints them. Values are unquoted; none is secret.
 func (c Config) Settings() []string {
 	labels := make([]string, len(c.CustomLabels))
@@ -208,64 +235,53 @@ func (c Config) Settings() []string {
 	for i, b := range c.LatencyBuckets {
 		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
 	}
-	return []string{
-		EnvEnableMetrics + "=" + strconv.FormatBool(c.Enabled),
-		EnvExcludedHandlers + "=" + strings.Join(c.ExcludedHandlers, ","),
-		EnvNamespace + "=" + c.Namespace,
-		EnvSubsystem + "=" + c.Subsystem,
-		EnvCustomLabels + "=" + strings.Join(labels, ","),
-		EnvLatencyBuckets + "=" + strings.Join(buckets, ","),
-		EnvCardinalityLimit + "=" + strconv.Itoa(c.CardinalityLimit),
-		EnvPrometheusNames + "=" + c.PrometheusNames,
-		EnvExemplars + "=" + strconv.FormatBool(c.Exemplars),
-		EnvBodySizes + "=" + strconv.FormatBool(c.BodySizes),
-		EnvHistograms + "=" + c.Histograms,
-		EnvNativeMaxBuckets + "=" + strconv.Itoa(c.NativeMaxBuckets),
-		EnvHost + "=" + c.Host,
-		EnvPort + "=" + strconv.Itoa(c.Port),
+	lines := []string{
+		envEnableMetrics + "=" + strconv.FormatBool(c.Enabled),
+		envExcludedHandlers + "=" + strings.Join(c.ExcludedHandlers, ","),
+		envNamespace + "=" + c.Namespace,
+		envSubsystem + "=" + c.Subsystem,
+		envCustomLabels + "=" + strings.Join(labels, ","),
+		envLatencyBuckets + "=" + strings.Join(buckets, ","),
+		envCardinalityLimit + "=" + strconv.Itoa(c.CardinalityLimit),
+		envPrometheusNames + "=" + string(c.PrometheusNames),
+		envExemplars + "=" + strconv.FormatBool(c.Exemplars),
+		envBodySizes + "=" + strconv.FormatBool(c.BodySizes),
+		envHistograms + "=" + string(c.Histograms),
+		envNativeMaxBuckets + "=" + strconv.Itoa(c.NativeMaxBuckets),
 	}
+	lines = append(lines, c.Dashboard.Settings()...)
+	return append(lines, envHost+"="+c.Host, envPort+"="+strconv.Itoa(c.Port))
 }
 
-// Validate checks a Config built in code the same way ConfigFromEnv checks
-// the environment.
-func (c Config) Validate() error {
+// validate checks the settings this package owns, in one pass: the views
+// check the name prefix and the buckets, the scrape endpoint the series
+// naming, the dashboard its ring, each when NewProvider builds it.
+func (c Config) validate() error {
 	var errs []error
 	if _, err := compileExcluded(c.ExcludedHandlers); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := semconv.Prefix(c.Namespace, c.Subsystem); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
-	}
-	if err := checkNames(c.PrometheusNames); err != nil {
-		errs = append(errs, fmt.Errorf("%w: Prometheus names %q: %s", ErrInvalidConfig, c.PrometheusNames, err))
-	}
-	if err := buckets.Validate(c.LatencyBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
-	}
 	if err := validateLabels(c.CustomLabels); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidConfig, err))
+		errs = append(errs, fmt.Errorf("%w: custom labels: %s", ErrConfig, err))
 	}
 	if err := checkHistogramMode(c.Histograms); err != nil {
-		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", ErrInvalidConfig, c.Histograms, err))
-	}
-	if err := buckets.ValidateNative(c.NativeMaxBuckets); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+		errs = append(errs, fmt.Errorf("%w: histograms %q: %s", ErrConfig, c.Histograms, err))
 	}
 	if c.CardinalityLimit < 2 {
-		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", ErrInvalidConfig, c.CardinalityLimit))
+		errs = append(errs, fmt.Errorf("%w: cardinality limit %d is below 2", ErrConfig, c.CardinalityLimit))
 	}
-	return env.Join(ErrInvalidConfig, errs...)
+	return errors.Join(errs...)
 }
 
-func checkNames(n string) error {
-	switch promexport.Names(n) {
-	case promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth:
+func checkNames(n promexport.Names) error {
+	switch n {
+	case promexport.NamesInstrumentator, promexport.NamesSemconv, promexport.NamesBoth:
 		return nil
 	}
-	return fmt.Errorf("want %s, %s or %s", promexport.NamesSeed, promexport.NamesSemconv, promexport.NamesBoth)
+	return fmt.Errorf("want %s, %s or %s", promexport.NamesInstrumentator, promexport.NamesSemconv, promexport.NamesBoth)
 }
 
-func checkHistogramMode(h string) error {
+func checkHistogramMode(h Histograms) error {
 	switch h {
 	case HistogramsClassic, HistogramsNative:
 		return nil
@@ -277,7 +293,7 @@ func checkHistogramMode(h string) error {
 
 // compileExcluded joins the patterns into one alternation, so a request
 // pays for one search whatever the list length. Each stays unanchored, as
-// the reference gateway's re.search is.
+// the Python gateway's re.search is.
 func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 	if len(patterns) == 0 {
 		return nil, nil
@@ -290,7 +306,7 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 			if errors.As(err, &rerr) {
 				reason = fmt.Sprintf("%s in pattern %q", rerr.Code, p)
 			}
-			return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "item %d is not a valid Go regular expression: %s", i+1, reason)
+			return nil, env.Errorf(envExcludedHandlers, strings.Join(patterns, ","), "item %d is not a valid Go regular expression: %s", i+1, reason)
 		}
 		alts[i] = "(?:" + p + ")"
 	}
@@ -304,7 +320,7 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 		if errors.As(err, &rerr) {
 			reason = string(rerr.Code)
 		}
-		return nil, env.Errorf(EnvExcludedHandlers, strings.Join(patterns, ","), "the items joined into one alternation are not a valid Go regular expression: %s", reason)
+		return nil, env.Errorf(envExcludedHandlers, strings.Join(patterns, ","), "the items joined into one alternation are not a valid Go regular expression: %s", reason)
 	}
 	return re, nil
 }
@@ -313,8 +329,8 @@ func compileExcluded(patterns []string) (*regexp.Regexp, error) {
 var reservedLabels = []string{"version", "job", "instance", "le", "quantile"}
 
 func parseCustomLabels(l env.Lookup) ([]Label, error) {
-	raw := env.String(l, EnvCustomLabels, "")
-	pairs, err := env.Pairs(EnvCustomLabels, raw, false)
+	raw := env.String(l, envCustomLabels, "")
+	pairs, err := env.Pairs(envCustomLabels, raw, false)
 	if err != nil || pairs == nil {
 		return nil, err
 	}
@@ -323,14 +339,14 @@ func parseCustomLabels(l env.Lookup) ([]Label, error) {
 		labels[i] = Label{Key: kv[0], Value: kv[1]}
 	}
 	if err := validateLabels(labels); err != nil {
-		return nil, env.Errorf(EnvCustomLabels, raw, "%s", err)
+		return nil, env.Errorf(envCustomLabels, raw, "%s", err)
 	}
 	return labels, nil
 }
 
 func validateLabels(labels []Label) error {
-	if len(labels) > MaxCustomLabels {
-		return fmt.Errorf("%d pairs, at most %d allowed", len(labels), MaxCustomLabels)
+	if len(labels) > maxCustomLabels {
+		return fmt.Errorf("%d pairs, at most %d allowed", len(labels), maxCustomLabels)
 	}
 	seen := make(map[string]bool, len(labels))
 	for _, lb := range labels {
@@ -347,8 +363,8 @@ func validateLabels(labels []Label) error {
 			return fmt.Errorf("key %q appears more than once", lb.Key)
 		case lb.Value == "":
 			return fmt.Errorf("key %q has an empty value", lb.Key)
-		case len(lb.Value) > MaxCustomLabelValue:
-			return fmt.Errorf("value of %q is %d bytes, at most %d allowed", lb.Key, len(lb.Value), MaxCustomLabelValue)
+		case len(lb.Value) > maxCustomLabelValue:
+			return fmt.Errorf("value of %q is %d bytes, at most %d allowed", lb.Key, len(lb.Value), maxCustomLabelValue)
 		case !utf8.ValidString(lb.Value):
 			return fmt.Errorf("value of %q is not valid UTF-8", lb.Key)
 		}
@@ -373,7 +389,7 @@ func validLabelName(s string) bool {
 func parseBuckets(raw string) ([]float64, error) {
 	// Counted before anything is parsed, so a huge list costs nothing.
 	if n := strings.Count(raw, ",") + 1; n > buckets.Max {
-		return nil, env.Errorf(EnvLatencyBuckets, truncate(raw, 64), "%d boundaries: at most %d are accepted", n, buckets.Max)
+		return nil, env.Errorf(envLatencyBuckets, truncate(raw, 64), "%d boundaries: at most %d are accepted", n, buckets.Max)
 	}
 	parts := strings.Split(raw, ",")
 	out := make([]float64, 0, len(parts))
@@ -383,19 +399,19 @@ func parseBuckets(raw string) ([]float64, error) {
 			// ParseFloat takes Go's digit separators: 1_000 would be a
 			// thousand seconds where a typo for 1,000 (two boundaries)
 			// or 1.000 is as likely.
-			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q: digit separators (_) are not accepted; want plain decimal seconds like 0.1,0.5,1", p)
+			return nil, env.Errorf(envLatencyBuckets, raw, "%q: digit separators (_) are not accepted; want plain decimal seconds like 0.1,0.5,1", p)
 		}
 		f, err := strconv.ParseFloat(p, 64)
 		if errors.Is(err, strconv.ErrRange) {
-			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is out of range for a 64-bit float; want ascending positive seconds like 0.1,0.5,1", p)
+			return nil, env.Errorf(envLatencyBuckets, raw, "%q is out of range for a 64-bit float; want ascending positive seconds like 0.1,0.5,1", p)
 		}
 		if err != nil {
-			return nil, env.Errorf(EnvLatencyBuckets, raw, "%q is not a number; want ascending positive seconds like 0.1,0.5,1", p)
+			return nil, env.Errorf(envLatencyBuckets, raw, "%q is not a number; want ascending positive seconds like 0.1,0.5,1", p)
 		}
 		out = append(out, f)
 	}
 	if err := buckets.Validate(out); err != nil {
-		return nil, env.Errorf(EnvLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), buckets.ErrInvalid.Error()+": "))
+		return nil, env.Errorf(envLatencyBuckets, raw, "%s", strings.TrimPrefix(err.Error(), buckets.ErrInvalid.Error()+": "))
 	}
 	return out, nil
 }

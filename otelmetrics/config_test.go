@@ -18,7 +18,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Enabled || c.Namespace != "default" || c.Subsystem != "" || c.Addr() != "127.0.0.1:4444" ||
+	if c.Enabled || c.Namespace != "default" || c.Subsystem != "" || c.Host != "127.0.0.1" || c.Port != 4444 ||
 		c.CardinalityLimit != 2000 || len(c.ExcludedHandlers) != 0 || len(c.CustomLabels) != 0 ||
 		!slices.Equal(c.LatencyBuckets, []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {
 		t.Errorf("defaults: %+v", c)
@@ -27,15 +27,15 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 
 func TestConfigFromEnvValues(t *testing.T) {
 	c, err := ConfigFromEnv(env.Map(map[string]string{
-		EnvEnableMetrics:    "TRUE",
-		EnvExcludedHandlers: "/servers/.*/sse,/static/.*",
-		EnvNamespace:        "mcp",
-		EnvSubsystem:        "gateway",
-		EnvCustomLabels:     "env=production,region=us-east-1,url=a=b",
-		EnvLatencyBuckets:   "0.1,0.5,1",
-		EnvCardinalityLimit: "500",
-		EnvHost:             "::1",
-		EnvPort:             "9090",
+		envEnableMetrics:    "TRUE",
+		envExcludedHandlers: "/servers/.*/sse,/static/.*",
+		envNamespace:        "mcp",
+		envSubsystem:        "gateway",
+		envCustomLabels:     "env=production,region=us-east-1,url=a=b",
+		envLatencyBuckets:   "0.1,0.5,1",
+		envCardinalityLimit: "500",
+		envHost:             "::1",
+		envPort:             "9090",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 	wantLabels := []Label{{"env", "production"}, {"region", "us-east-1"}, {"url", "a=b"}}
 	if !c.Enabled || c.Namespace != "mcp" || c.Subsystem != "gateway" || !slices.Equal(c.CustomLabels, wantLabels) ||
 		!slices.Equal(c.LatencyBuckets, []float64{0.1, 0.5, 1}) || c.CardinalityLimit != 500 ||
-		c.Addr() != "[::1]:9090" || !slices.Equal(c.ExcludedHandlers, []string{"/servers/.*/sse", "/static/.*"}) {
+		c.Host != "::1" || c.Port != 9090 || !slices.Equal(c.ExcludedHandlers, []string{"/servers/.*/sse", "/static/.*"}) {
 		t.Errorf("parsed: %+v", c)
 	}
 }
@@ -53,55 +53,55 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		name, variable, value string
 		want                  string // substring of the one-line message
 	}{
-		{"bool", EnvEnableMetrics, "maybe", `invalid ENABLE_METRICS="maybe": want true or false`},
-		{"bad regexp", EnvExcludedHandlers, "/ok,/servers/(.*/sse", `invalid METRICS_EXCLUDED_HANDLERS="/ok,/servers/(.*/sse": item 2 is not a valid Go regular expression: missing closing ) in pattern "/servers/(.*/sse"`},
-		{"empty regexp item", EnvExcludedHandlers, "/a,,/b", `item 2 of the comma-separated list is empty`},
-		{"namespace", EnvNamespace, "my-app", `invalid METRICS_NAMESPACE="my-app": want a name matching`},
-		{"namespace digit", EnvNamespace, "1app", `invalid METRICS_NAMESPACE="1app"`},
-		{"subsystem", EnvSubsystem, "a.b", `invalid METRICS_SUBSYSTEM="a.b"`},
-		{"label without =", EnvCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": item 2 is not key=value`},
-		{"label key", EnvCustomLabels, "my-env=prod", `key "my-env" is not a label name`},
-		{"reserved label", EnvCustomLabels, "version=2", `key "version" is reserved`},
-		{"reserved prefix", EnvCustomLabels, "__name__=x", `key "__name__" is reserved`},
-		{"duplicate label", EnvCustomLabels, "env=a,env=b", `key "env" appears more than once`},
-		{"empty value", EnvCustomLabels, "env=", `key "env" has an empty value`},
-		{"trailing comma", EnvCustomLabels, "env=a,", `item 2 of the comma-separated list is empty`},
-		{"too many labels", EnvCustomLabels, manyLabels(21), `21 pairs, at most 20 allowed`},
-		{"long value", EnvCustomLabels, "env=" + strings.Repeat("x", 129), `value of "env" is 129 bytes, at most 128 allowed`},
-		{"bucket not a number", EnvLatencyBuckets, "0.1,fast,1", `invalid METRICS_LATENCY_BUCKETS="0.1,fast,1": "fast" is not a number`},
-		{"bucket unsorted", EnvLatencyBuckets, "0.5,0.1", `strictly increasing (0.1 after 0.5)`},
-		{"bucket duplicate", EnvLatencyBuckets, "0.1,0.1", `strictly increasing`},
-		{"bucket negative", EnvLatencyBuckets, "-1,1", `bucket boundary -1 must be a positive finite number`},
-		{"bucket zero", EnvLatencyBuckets, "0,1", `bucket boundary 0 must be`},
-		{"bucket inf", EnvLatencyBuckets, "1,+Inf", `bucket boundary +Inf must be`},
-		{"bucket NaN", EnvLatencyBuckets, "NaN", `bucket boundary NaN must be`},
+		{"bool", envEnableMetrics, "maybe", `invalid ENABLE_METRICS="maybe": want true or false`},
+		{"bad regexp", envExcludedHandlers, "/ok,/servers/(.*/sse", `invalid METRICS_EXCLUDED_HANDLERS="/ok,/servers/(.*/sse": item 2 is not a valid Go regular expression: missing closing ) in pattern "/servers/(.*/sse"`},
+		{"empty regexp item", envExcludedHandlers, "/a,,/b", `item 2 of the comma-separated list is empty`},
+		{"namespace", envNamespace, "my-app", `invalid METRICS_NAMESPACE="my-app": want a name matching`},
+		{"namespace digit", envNamespace, "1app", `invalid METRICS_NAMESPACE="1app"`},
+		{"subsystem", envSubsystem, "a.b", `invalid METRICS_SUBSYSTEM="a.b"`},
+		{"label without =", envCustomLabels, "env=prod,region", `invalid METRICS_CUSTOM_LABELS="env=prod,region": item 2 is not key=value`},
+		{"label key", envCustomLabels, "my-env=prod", `key "my-env" is not a label name`},
+		{"reserved label", envCustomLabels, "version=2", `key "version" is reserved`},
+		{"reserved prefix", envCustomLabels, "__name__=x", `key "__name__" is reserved`},
+		{"duplicate label", envCustomLabels, "env=a,env=b", `key "env" appears more than once`},
+		{"empty value", envCustomLabels, "env=", `key "env" has an empty value`},
+		{"trailing comma", envCustomLabels, "env=a,", `item 2 of the comma-separated list is empty`},
+		{"too many labels", envCustomLabels, manyLabels(21), `21 pairs, at most 20 allowed`},
+		{"long value", envCustomLabels, "env=" + strings.Repeat("x", 129), `value of "env" is 129 bytes, at most 128 allowed`},
+		{"bucket not a number", envLatencyBuckets, "0.1,fast,1", `invalid METRICS_LATENCY_BUCKETS="0.1,fast,1": "fast" is not a number`},
+		{"bucket unsorted", envLatencyBuckets, "0.5,0.1", `strictly increasing (0.1 after 0.5)`},
+		{"bucket duplicate", envLatencyBuckets, "0.1,0.1", `strictly increasing`},
+		{"bucket negative", envLatencyBuckets, "-1,1", `bucket boundary -1 must be a positive finite number`},
+		{"bucket zero", envLatencyBuckets, "0,1", `bucket boundary 0 must be`},
+		{"bucket inf", envLatencyBuckets, "1,+Inf", `bucket boundary +Inf must be`},
+		{"bucket NaN", envLatencyBuckets, "NaN", `bucket boundary NaN must be`},
 		// Accepted before, then renamed or dropped by the exporter.
-		{"label key with repeated underscores", EnvCustomLabels, "a__b=x", `key "a__b" has repeated underscores or nothing but underscores`},
-		{"label key of underscores only", EnvCustomLabels, "_=x", `key "_" has repeated underscores`},
-		{"namespace leading underscore", EnvNamespace, "_x", `invalid METRICS_NAMESPACE="_x": leading, trailing or repeated underscores`},
-		{"namespace repeated underscores", EnvNamespace, "a__b", `leading, trailing or repeated underscores`},
-		{"subsystem trailing underscore", EnvSubsystem, "api_", `invalid METRICS_SUBSYSTEM="api_": leading, trailing`},
-		{"subsystem of underscores only", EnvSubsystem, "_", `leading, trailing or repeated underscores`},
-		{"namespace word total", EnvNamespace, "total", `the word "total" would be removed`},
-		{"subsystem word seconds", EnvSubsystem, "api_seconds", `the word "seconds" would be removed`},
-		{"excluded item nests too deeply", EnvExcludedHandlers, nested(1000, "/x"), `invalid METRICS_EXCLUDED_HANDLERS="((((`},
-		{"excluded item nests too deeply, reason", EnvExcludedHandlers, nested(1000, "/x"), `not a valid Go regular expression: expression nests too deeply`},
-		{"bucket out of range", EnvLatencyBuckets, "0.1,1e400", `"1e400" is out of range for a 64-bit float`},
-		{"bucket with a digit separator", EnvLatencyBuckets, "0.5,1_000", `invalid METRICS_LATENCY_BUCKETS="0.5,1_000": "1_000": digit separators (_) are not accepted`},
-		{"bucket hex digit separator", EnvLatencyBuckets, "0x1_0p0", `digit separators (_) are not accepted`},
-		{"buckets past the cap", EnvLatencyBuckets, ascending(129), `129 boundaries: at most 128 are accepted`},
-		{"ten thousand buckets", EnvLatencyBuckets, ascending(10000), `10000 boundaries: at most 128 are accepted`},
-		{"cardinality", EnvCardinalityLimit, "lots", `invalid METRICS_CARDINALITY_LIMIT="lots": want an integer from 2 to 1000000`},
-		{"cardinality low", EnvCardinalityLimit, "1", `want an integer from 2`},
-		{"port", EnvPort, "70000", `invalid PORT="70000": want an integer from 0 to 65535`},
+		{"label key with repeated underscores", envCustomLabels, "a__b=x", `key "a__b" has repeated underscores or nothing but underscores`},
+		{"label key of underscores only", envCustomLabels, "_=x", `key "_" has repeated underscores`},
+		{"namespace leading underscore", envNamespace, "_x", `invalid METRICS_NAMESPACE="_x": leading, trailing or repeated underscores`},
+		{"namespace repeated underscores", envNamespace, "a__b", `leading, trailing or repeated underscores`},
+		{"subsystem trailing underscore", envSubsystem, "api_", `invalid METRICS_SUBSYSTEM="api_": leading, trailing`},
+		{"subsystem of underscores only", envSubsystem, "_", `leading, trailing or repeated underscores`},
+		{"namespace word total", envNamespace, "total", `the word "total" would be removed`},
+		{"subsystem word seconds", envSubsystem, "api_seconds", `the word "seconds" would be removed`},
+		{"excluded item nests too deeply", envExcludedHandlers, nested(1000, "/x"), `invalid METRICS_EXCLUDED_HANDLERS="((((`},
+		{"excluded item nests too deeply, reason", envExcludedHandlers, nested(1000, "/x"), `not a valid Go regular expression: expression nests too deeply`},
+		{"bucket out of range", envLatencyBuckets, "0.1,1e400", `"1e400" is out of range for a 64-bit float`},
+		{"bucket with a digit separator", envLatencyBuckets, "0.5,1_000", `invalid METRICS_LATENCY_BUCKETS="0.5,1_000": "1_000": digit separators (_) are not accepted`},
+		{"bucket hex digit separator", envLatencyBuckets, "0x1_0p0", `digit separators (_) are not accepted`},
+		{"buckets past the cap", envLatencyBuckets, ascending(129), `129 boundaries: at most 128 are accepted`},
+		{"ten thousand buckets", envLatencyBuckets, ascending(10000), `10000 boundaries: at most 128 are accepted`},
+		{"cardinality", envCardinalityLimit, "lots", `invalid METRICS_CARDINALITY_LIMIT="lots": want an integer from 2 to 1000000`},
+		{"cardinality low", envCardinalityLimit, "1", `want an integer from 2`},
+		{"port", envPort, "70000", `invalid PORT="70000": want an integer from 0 to 65535`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ConfigFromEnv(env.Map(map[string]string{tc.variable: tc.value}))
 			if err == nil {
 				t.Fatalf("%s=%q accepted", tc.variable, tc.value)
 			}
-			if !errors.Is(err, ErrInvalidConfig) {
-				t.Errorf("error %v does not wrap ErrInvalidConfig", err)
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %v does not wrap ErrConfig", err)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.variable) || strings.Contains(msg, "\n") {
@@ -114,9 +114,9 @@ func TestConfigFromEnvErrors(t *testing.T) {
 // Names the exporter keeps as they are, next to the refused ones above.
 func TestConfigFromEnvKeepsExportableNames(t *testing.T) {
 	c, err := ConfigFromEnv(env.Map(map[string]string{
-		EnvNamespace:    "Total",
-		EnvSubsystem:    "my_seconds2",
-		EnvCustomLabels: "_env=a,env_=b,a_b_c=d",
+		envNamespace:    "Total",
+		envSubsystem:    "my_seconds2",
+		envCustomLabels: "_env=a,env_=b,a_b_c=d",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestConfigFromEnvKeepsExportableNames(t *testing.T) {
 // deepest item the parser takes is still accepted once joined, and works.
 func TestExcludedHandlersAtParserLimits(t *testing.T) {
 	deepest := nested(999, "/x")
-	c, err := ConfigFromEnv(env.Map(map[string]string{EnvExcludedHandlers: deepest}))
+	c, err := ConfigFromEnv(env.Map(map[string]string{envExcludedHandlers: deepest}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func TestExcludedHandlersAtParserLimits(t *testing.T) {
 		}
 	}
 	c.ExcludedHandlers = []string{nested(1000, "/x")}
-	if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), EnvExcludedHandlers) {
-		t.Errorf("Validate: %v", err)
+	if _, err := NewProvider(c); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), envExcludedHandlers) {
+		t.Errorf("NewProvider: %v", err)
 	}
 }
 
@@ -155,7 +155,7 @@ func nested(depth int, inner string) string {
 	return strings.Repeat("(", depth) + inner + strings.Repeat(")", depth)
 }
 
-func TestValidateRefusesWhatTheExporterWouldRename(t *testing.T) {
+func TestNewProviderRefusesWhatTheExporterWouldRename(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change func(*Config)
@@ -168,29 +168,35 @@ func TestValidateRefusesWhatTheExporterWouldRename(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tc.change(&c)
-			err := c.Validate()
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("Validate = %v, want %q", err, tc.want)
-			}
-			if _, err := NewProvider(c); !errors.Is(err, ErrInvalidConfig) {
-				t.Errorf("NewProvider = %v", err)
+			if _, err := NewProvider(c); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewProvider = %v, want %q", err, tc.want)
 			}
 		})
 	}
 }
 
 func TestConfigFromEnvReportsEveryBadValue(t *testing.T) {
-	_, err := ConfigFromEnv(env.Map(map[string]string{EnvPort: "x", EnvLatencyBuckets: "y"}))
+	_, err := ConfigFromEnv(env.Map(map[string]string{envPort: "x", envLatencyBuckets: "y"}))
 	if err == nil || len(strings.Split(err.Error(), "\n")) != 2 {
 		t.Errorf("want one line per bad variable, got %v", err)
 	}
 }
 
+// NewProvider reports every bad setting of a Config built in code at once,
+// each checked by the package that owns it.
 func TestNewProviderValidatesConfig(t *testing.T) {
 	c := DefaultConfig()
 	c.LatencyBuckets = []float64{2, 1}
-	if _, err := NewProvider(c); !errors.Is(err, ErrInvalidConfig) {
-		t.Errorf("NewProvider with unsorted buckets: %v", err)
+	c.CardinalityLimit = 1
+	c.Histograms = "both"
+	_, err := NewProvider(c)
+	if !errors.Is(err, ErrConfig) {
+		t.Fatalf("NewProvider: %v", err)
+	}
+	for _, want := range []string{"cardinality limit 1", `histograms "both"`, "strictly increasing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("NewProvider's error lacks %q: %v", want, err)
+		}
 	}
 }
 
@@ -216,7 +222,7 @@ func ascending(n int) string {
 
 // The cap itself is accepted: it bounds, it does not bite.
 func TestLatencyBucketsAtTheCap(t *testing.T) {
-	c, err := ConfigFromEnv(env.Map(map[string]string{EnvLatencyBuckets: ascending(buckets.Max)}))
+	c, err := ConfigFromEnv(env.Map(map[string]string{envLatencyBuckets: ascending(buckets.Max)}))
 	if err != nil || len(c.LatencyBuckets) != buckets.Max {
 		t.Fatalf("%d boundaries: %d accepted, %v", buckets.Max, len(c.LatencyBuckets), err)
 	}
@@ -224,22 +230,22 @@ func TestLatencyBucketsAtTheCap(t *testing.T) {
 
 // Callers can test a configuration error without naming the module's
 // internal packages.
-func TestErrInvalidConfig(t *testing.T) {
-	_, err := ConfigFromEnv(func(k string) (string, bool) { return "x", k == EnvLatencyBuckets })
-	if !errors.Is(err, ErrInvalidConfig) {
-		t.Errorf("err %v does not wrap ErrInvalidConfig", err)
+func TestErrConfig(t *testing.T) {
+	_, err := ConfigFromEnv(func(k string) (string, bool) { return "x", k == envLatencyBuckets })
+	if !errors.Is(err, ErrConfig) {
+		t.Errorf("err %v does not wrap ErrConfig", err)
 	}
 }
 
 // A library user who starts from DefaultConfig and mounts MetricsHandler
-// gets metrics; ConfigFromEnv with nothing set keeps the reference
+// gets metrics; ConfigFromEnv with nothing set keeps the Python
 // gateway's 503 until ENABLE_METRICS=true.
 func TestDefaultConfigServesMetrics(t *testing.T) {
 	fromEnv, err := ConfigFromEnv(env.Map(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	enabled, err := ConfigFromEnv(env.Map(map[string]string{EnvEnableMetrics: "true"}))
+	enabled, err := ConfigFromEnv(env.Map(map[string]string{envEnableMetrics: "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}

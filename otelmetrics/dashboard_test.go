@@ -2,13 +2,14 @@ package otelmetrics
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 // dashboardProvider is a provider whose snapshots run every interval from
@@ -17,7 +18,8 @@ func dashboardProvider(t testing.TB, interval time.Duration) *Provider {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Enabled = true
-	p, err := NewProvider(cfg, WithVersion("test"), WithDashboard(dashboard.WithInterval(interval), dashboard.WithWindow(100*interval)))
+	cfg.Dashboard.Interval, cfg.Dashboard.Window = interval, 100*interval
+	p, err := NewProvider(cfg, WithVersion("test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestProviderSummary(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		rec := httptest.NewRecorder()
-		p.SummaryHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, dashboard.SummaryPath, nil))
+		p.SummaryHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/summary", nil))
 		var s dashboard.Summary
 		if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil {
 			t.Fatal(err)
@@ -50,7 +52,7 @@ func TestProviderSummary(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	rec := httptest.NewRecorder()
-	p.DashboardHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, dashboard.PagePath, nil))
+	p.DashboardHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/dashboard", nil))
 	if rec.Code != 200 || rec.Header().Get("Content-Security-Policy") == "" {
 		t.Errorf("page: %d %v", rec.Code, rec.Header())
 	}
@@ -61,25 +63,44 @@ func TestProviderSummary(t *testing.T) {
 }
 
 func TestProviderSummaryDisabled(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Enabled = false
-	p, err := NewProvider(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown(t.Context())
-	rec := httptest.NewRecorder()
-	p.SummaryHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, dashboard.SummaryPath, nil))
-	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != promexport.DisabledBody {
-		t.Errorf("disabled summary: %d %s", rec.Code, rec.Body)
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"metrics disabled", func(c *Config) { c.Enabled = false }},
+		{"dashboard disabled", func(c *Config) { c.Dashboard.Enabled = false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.edit(&cfg)
+			p, err := NewProvider(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Shutdown(t.Context())
+			rec := httptest.NewRecorder()
+			p.SummaryHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/summary", nil))
+			if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != `{"error": "Metrics collection is disabled"}` {
+				t.Errorf("disabled summary: %d %s", rec.Code, rec.Body)
+			}
+		})
 	}
 }
 
-func TestProviderDashboardOptions(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Enabled = true
-	if _, err := NewProvider(cfg, WithDashboard(dashboard.WithInterval(time.Hour), dashboard.WithWindow(time.Minute))); err == nil {
-		t.Error("a window shorter than the interval was accepted")
+// ConfigFromEnv reads the dashboard's variables into Config.Dashboard, and
+// NewProvider refuses a ring the dashboard cannot keep.
+func TestProviderDashboardConfig(t *testing.T) {
+	cfg, err := ConfigFromEnv(env.Map(map[string]string{"METRICS_DASHBOARD_INTERVAL": "1s", "METRICS_DASHBOARD_WINDOW": "1m"}))
+	if err != nil || cfg.Dashboard != (dashboard.Config{Enabled: true, Interval: time.Second, Window: time.Minute}) {
+		t.Errorf("ConfigFromEnv: %+v, %v", cfg.Dashboard, err)
+	}
+	if _, err := ConfigFromEnv(env.Map(map[string]string{"METRICS_DASHBOARD_INTERVAL": "5"})); !errors.Is(err, ErrConfig) {
+		t.Errorf("ConfigFromEnv with a bad interval: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Dashboard.Interval, cfg.Dashboard.Window = time.Hour, time.Minute
+	if _, err := NewProvider(cfg); !errors.Is(err, ErrConfig) {
+		t.Errorf("a window shorter than the interval: %v", err)
 	}
 }
 

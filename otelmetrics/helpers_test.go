@@ -22,7 +22,7 @@ import (
 // metrics enabled unless the map says otherwise.
 func newTestProvider(t testing.TB, vars map[string]string) *Provider {
 	t.Helper()
-	m := map[string]string{EnvEnableMetrics: "true"}
+	m := map[string]string{envEnableMetrics: "true"}
 	for k, v := range vars {
 		m[k] = v
 	}

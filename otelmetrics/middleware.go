@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 //go:generate go run ./internal/writergen
 
 // HandlerNone is the handler label of a request that matched no route.
-const HandlerNone = promexport.HandlerNone
+const HandlerNone = "none"
 
 // Middleware wraps next so every finished request is recorded once in
 // http.server.request.duration, from which the scrape endpoint derives

@@ -80,7 +80,7 @@ func TestExposition(t *testing.T) {
 		},
 		{
 			name: "namespace and subsystem prefix every series",
-			env:  map[string]string{EnvNamespace: "shop", EnvSubsystem: "api"},
+			env:  map[string]string{envNamespace: "shop", envSubsystem: "api"},
 			reqs: []req{{"GET", "/health"}},
 			want: []string{
 				`shop_api_app_info{version="test"} 1`,
@@ -93,7 +93,7 @@ func TestExposition(t *testing.T) {
 		},
 		{
 			name: "default namespace with a subsystem",
-			env:  map[string]string{EnvNamespace: "default", EnvSubsystem: "gw"},
+			env:  map[string]string{envNamespace: "default", envSubsystem: "gw"},
 			reqs: []req{{"GET", "/health"}},
 			want: []string{
 				`gw_app_info{version="test"} 1`,
@@ -105,10 +105,10 @@ func TestExposition(t *testing.T) {
 			},
 		},
 		{
-			// The reference gateway's re.search: a pattern matches anywhere
+			// The Python gateway's re.search: a pattern matches anywhere
 			// in the raw path or in the route template.
 			name: "excluded patterns search the path and the template",
-			env:  map[string]string{EnvExcludedHandlers: `/static/, ^/health$,\{id\}`},
+			env:  map[string]string{envExcludedHandlers: `/static/, ^/health$,\{id\}`},
 			reqs: []req{
 				{"GET", "/static/a.css"},     // unanchored: a prefix is enough
 				{"GET", "/api/static/a.css"}, // and so is the middle
@@ -130,7 +130,7 @@ func TestExposition(t *testing.T) {
 		},
 		{
 			name: "custom labels on app_info only",
-			env:  map[string]string{EnvCustomLabels: "env=production, region=us-east-1"},
+			env:  map[string]string{envCustomLabels: "env=production, region=us-east-1"},
 			reqs: []req{{"GET", "/health"}},
 			want: []string{
 				`app_info{env="production",region="us-east-1",version="test"} 1`,
@@ -143,7 +143,7 @@ func TestExposition(t *testing.T) {
 		},
 		{
 			name: "series limit folds new label sets into one overflow series",
-			env:  map[string]string{EnvCardinalityLimit: "3"},
+			env:  map[string]string{envCardinalityLimit: "3"},
 			reqs: []req{
 				{"GET", "/health"}, {"GET", "/unavailable"}, // fill the 2 real series
 				{"POST", "/tools/invoke"}, {"GET", "/nope"}, {"GET", "/nope"},
@@ -184,7 +184,7 @@ func TestExposition(t *testing.T) {
 }
 
 func TestLatencyBuckets(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvLatencyBuckets: "0.1, 0.5,1"})
+	p := newTestProvider(t, map[string]string{envLatencyBuckets: "0.1, 0.5,1"})
 	do(p.Middleware(testMux()), "GET", "/health")
 	text := scrape(t, p)
 	checkHistograms(t, text, []float64{0.1, 0.5, 1})
@@ -262,7 +262,7 @@ func TestAbortedStreamKeepsItsStatus(t *testing.T) {
 
 func TestTwoProvidersInOneProcess(t *testing.T) {
 	a := newTestProvider(t, nil)
-	b := newTestProvider(t, map[string]string{EnvNamespace: "b"})
+	b := newTestProvider(t, map[string]string{envNamespace: "b"})
 	do(a.Middleware(testMux()), "GET", "/health")
 	do(b.Middleware(testMux()), "GET", "/health")
 	do(b.Middleware(testMux()), "GET", "/health")
@@ -275,7 +275,7 @@ func TestTwoProvidersInOneProcess(t *testing.T) {
 }
 
 func TestDisabledRecordsNothingAndAnswers503(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvEnableMetrics: "false"})
+	p := newTestProvider(t, map[string]string{envEnableMetrics: "false"})
 	h := p.Middleware(testMux())
 	if code := do(h, "GET", "/health"); code != http.StatusOK {
 		t.Fatalf("request through a disabled provider: %d", code)

@@ -22,8 +22,8 @@ import (
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// ScopeName is the instrumentation scope of every metricsbridge instrument.
-const ScopeName = "github.com/metricsbridge/metricsbridge/otelmetrics"
+// scopeName is the instrumentation scope of every metricsbridge instrument.
+const scopeName = "github.com/metricsbridge/metricsbridge/otelmetrics"
 
 type options struct {
 	noUnroutedWarning bool
@@ -31,7 +31,6 @@ type options struct {
 	version           string
 	readers           []sdkmetric.Reader
 	res               *resource.Resource
-	dashboard         []dashboard.Option
 }
 
 // Option configures NewProvider.
@@ -41,9 +40,15 @@ type optionFunc func(options) options
 
 func (f optionFunc) apply(o options) options { return f(o) }
 
-// WithLogger sets the logger for overflow warnings and exporter errors.
+// WithLogger sets the logger for overflow warnings and exporter errors; by
+// default, slog.Default(). A nil logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(o options) options { o.logger = l; return o })
+	return optionFunc(func(o options) options {
+		if l != nil {
+			o.logger = l
+		}
+		return o
+	})
 }
 
 // WithoutUnroutedWarning leaves out the start-up-time hint that requests
@@ -61,28 +66,26 @@ func WithVersion(v string) Option {
 }
 
 // WithReader adds a reader (an OTLP PeriodicReader, say) beside the
-// Prometheus one, so the same measurements are pushed as well.
+// Prometheus one, so the same measurements are pushed as well. A nil
+// reader adds nothing.
 func WithReader(r sdkmetric.Reader) Option {
-	return optionFunc(func(o options) options { o.readers = append(o.readers, r); return o })
+	return optionFunc(func(o options) options {
+		if r != nil {
+			o.readers = append(o.readers, r)
+		}
+		return o
+	})
 }
 
 // WithResource sets the resource pushed readers report (service.name and
 // the like). The scrape endpoint does not show it: it has no target_info.
+// A nil resource keeps the default, the SDK's.
 func WithResource(r *resource.Resource) Option {
 	return optionFunc(func(o options) options { o.res = r; return o })
 }
 
-// WithDashboard shapes the snapshots behind DashboardHandler and
-// SummaryHandler (dashboard.WithInterval, dashboard.WithWindow). By
-// default, a snapshot every 5 s over 15 minutes. Repeated uses add up, the
-// later option winning.
-func WithDashboard(opts ...dashboard.Option) Option {
-	return optionFunc(func(o options) options { o.dashboard = append(o.dashboard, opts...); return o })
-}
-
 // Provider owns the MeterProvider, the scrape endpoint and the instruments.
 type Provider struct {
-	cfg      Config
 	mp       *sdkmetric.MeterProvider
 	exporter *promexport.Exporter
 	inst     *instruments
@@ -97,10 +100,7 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	for _, opt := range opts {
 		o = opt.apply(o)
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("otelmetrics: %w", err)
-	}
-	excluded := newExcluder(cfg.ExcludedHandlers) // validated above
+	ownErr := cfg.validate()
 
 	infoKeys := make([]string, len(cfg.CustomLabels))
 	for i, l := range cfg.CustomLabels {
@@ -117,13 +117,14 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		views.WithBuckets(cfg.LatencyBuckets),
 		views.WithInfoLabels(infoKeys...),
 		views.WithBodySizes(cfg.BodySizes),
-		views.WithTrustedScope(ScopeName),
+		views.WithTrustedScope(scopeName),
 	)
-	if err != nil {
+	if err := errors.Join(ownErr, err); err != nil {
 		return nil, fmt.Errorf("otelmetrics: %w", err)
 	}
+	excluded := newExcluder(cfg.ExcludedHandlers) // validated above
 
-	p := &Provider{cfg: cfg}
+	p := &Provider{}
 	// The SDK's default filter, made explicit: OTEL_METRICS_EXEMPLAR_FILTER
 	// is not how this is configured here.
 	filter := exemplar.TraceBasedFilter
@@ -138,7 +139,7 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	if cfg.Enabled {
 		p.exporter, err = promexport.New(
 			promexport.WithLogger(o.logger),
-			promexport.WithNames(promexport.Names(cfg.PrometheusNames)),
+			promexport.WithNames(cfg.PrometheusNames),
 			promexport.WithNativeMaxBuckets(cfg.NativeMaxBuckets),
 			promexport.WithPrefix(cfg.Namespace, cfg.Subsystem),
 			promexport.WithBuckets(cfg.LatencyBuckets))
@@ -146,11 +147,13 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 			return nil, fmt.Errorf("otelmetrics: %w", err)
 		}
 		mpOpts = append(mpOpts, sdkmetric.WithReader(p.exporter.Reader()))
-		// The dashboard reads the scrape endpoint's reader: a reader of
-		// its own would double the work of every measurement.
-		p.dash, err = dashboard.New(p.exporter.Reader(), append([]dashboard.Option{dashboard.WithLogger(o.logger)}, o.dashboard...)...)
-		if err != nil {
-			return nil, fmt.Errorf("otelmetrics: %w", err)
+		if cfg.Dashboard.Enabled {
+			// The dashboard reads the scrape endpoint's reader: a reader
+			// of its own would double the work of every measurement.
+			p.dash, err = dashboard.New(p.exporter.Reader(), cfg.Dashboard, dashboard.WithLogger(o.logger))
+			if err != nil {
+				return nil, fmt.Errorf("otelmetrics: %w", err)
+			}
 		}
 	}
 	for _, r := range o.readers {
@@ -163,15 +166,12 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	p.mp = sdkmetric.NewMeterProvider(mpOpts...)
 
-	p.inst, err = newInstruments(p.mp.Meter(ScopeName), cfg, o, excluded)
+	p.inst, err = newInstruments(p.mp.Meter(scopeName), cfg, o, excluded)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("otelmetrics: %w", err), p.mp.Shutdown(context.Background()))
 	}
 	return p, nil
 }
-
-// Config returns the configuration the Provider was built from.
-func (p *Provider) Config() Config { return p.cfg }
 
 // MeterProvider exposes the SDK provider for instruments of the caller's own;
 // they pass through the same readers.
@@ -201,7 +201,7 @@ func (p *Provider) MetricsHandler() http.Handler {
 	return p.exporter
 }
 
-// DashboardHandler serves the page that draws the reference gateway's five
+// DashboardHandler serves the page that draws the Python gateway's five
 // panels from SummaryHandler's JSON; mount it at "GET /metrics/dashboard"
 // and "GET /metrics/dashboard/" (its script and style sheet), beside the
 // summary at "GET /metrics/summary". The page holds no data, so it needs no
@@ -209,7 +209,8 @@ func (p *Provider) MetricsHandler() http.Handler {
 func (p *Provider) DashboardHandler() http.Handler { return dashboard.PageHandler() }
 
 // SummaryHandler serves the dashboard's JSON (dashboard.Summary), or 503
-// with the scrape endpoint's body when metrics are disabled. The first call
+// with the scrape endpoint's body when metrics or the dashboard
+// (Config.Dashboard.Enabled) are disabled. The first call
 // starts the snapshots, taken off the request path until Shutdown.
 // Authentication wraps it from outside.
 func (p *Provider) SummaryHandler() http.Handler {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
 
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
@@ -118,21 +117,6 @@ func MatchRoutes(m RouteMatcher, next http.Handler) http.Handler {
 			SetRoute(r.Context(), t)
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// ExtractTraceContext makes a W3C traceparent (and tracestate) the
-// request's remote span context for next, so that a service with no tracer
-// of its own still gets exemplars carrying its callers' trace IDs when the
-// caller sampled the trace. The headers are left as they are.
-func ExtractTraceContext(next http.Handler) http.Handler {
-	var tc propagation.TraceContext
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Header["Traceparent"]; !ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(tc.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
 	})
 }
 

@@ -289,7 +289,7 @@ func TestExemplars(t *testing.T) {
 	}{
 		{"sampled", nil, true, true},
 		{"not sampled", nil, false, false},
-		{"switched off", map[string]string{EnvExemplars: "false"}, true, false},
+		{"switched off", map[string]string{envExemplars: "false"}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newTestProvider(t, tc.vars)

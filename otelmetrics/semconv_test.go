@@ -37,12 +37,12 @@ var errorType = regexp.MustCompile(`error_type="5\d\d",`)
 // gives exactly the series the bridge's middleware gives for the same
 // traffic: the views drop what otelhttp records beyond the conventions'
 // core (server.address, server.port, network.protocol.*) and its body-size
-// histograms, and the endpoint derives the reference gateway's series
+// histograms, and the endpoint derives the Python gateway's series
 // from http.server.request.duration whoever recorded it.
 func TestOtelhttpGivesTheSameSeries(t *testing.T) {
-	for _, names := range []string{"seed", "both"} {
+	for _, names := range []string{"instrumentator", "both"} {
 		t.Run(names, func(t *testing.T) {
-			vars := map[string]string{EnvPrometheusNames: names}
+			vars := map[string]string{envPrometheusNames: names}
 			bridge := newTestProvider(t, vars)
 			withOtelhttp := newTestProvider(t, vars)
 			hb := bridge.Middleware(testMux())
@@ -56,7 +56,7 @@ func TestOtelhttpGivesTheSameSeries(t *testing.T) {
 			}
 			got, want := scrape(t, withOtelhttp), scrape(t, bridge)
 			// The conventions ask for error.type on 5xx responses, which
-			// otelhttp v0.72 leaves out; the reference gateway's series do
+			// otelhttp v0.72 leaves out; the Python gateway's series do
 			// not have it either way.
 			g, w := seriesOf(t, got), seriesOf(t, want)
 			for i := range w {
@@ -107,7 +107,7 @@ func TestOtelhttpUpperCasesMethods(t *testing.T) {
 }
 
 func TestBodySizesKeptWhenAskedFor(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvBodySizes: "true", EnvPrometheusNames: "semconv"})
+	p := newTestProvider(t, map[string]string{envBodySizes: "true", envPrometheusNames: "semconv"})
 	h := otelhttp.NewHandler(testMux(), "svc", otelhttp.WithMeterProvider(p.MeterProvider()),
 		otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()))
 	do(h, "POST", "/tools/invoke")
@@ -122,10 +122,10 @@ func TestBodySizesKeptWhenAskedFor(t *testing.T) {
 	}
 }
 
-// METRICS_PROMETHEUS_NAMES chooses the reference gateway's series, the
+// METRICS_PROMETHEUS_NAMES chooses the Python gateway's series, the
 // semantic conventions as the OTel exporter names them, or both.
 func TestPrometheusNames(t *testing.T) {
-	seed := []string{
+	instrumentator := []string{
 		`http_request_duration_seconds_count{handler="/unavailable",method="GET"} 1`,
 		`http_requests_total{handler="/unavailable",method="GET",status="503"} 1`,
 	}
@@ -136,12 +136,13 @@ func TestPrometheusNames(t *testing.T) {
 		names string
 		want  []string
 	}{
-		{"seed", seed},
+		{"instrumentator", instrumentator},
+		{"seed", instrumentator}, // the older spelling of instrumentator
 		{"semconv", semconv},
-		{"both", append(slices.Clone(seed), semconv...)},
+		{"both", append(slices.Clone(instrumentator), semconv...)},
 	} {
 		t.Run(tc.names, func(t *testing.T) {
-			p := newTestProvider(t, map[string]string{EnvPrometheusNames: tc.names})
+			p := newTestProvider(t, map[string]string{envPrometheusNames: tc.names})
 			do(p.Middleware(testMux()), "GET", "/unavailable")
 			text := scrape(t, p)
 			// The self-metrics are there whatever the form.
@@ -184,7 +185,7 @@ func TestCounterAndHistogramAgree(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	check := func(t *testing.T, limit int, traffic []struct{ method, target string }) {
-		p := newTestProvider(t, map[string]string{EnvCardinalityLimit: strconv.Itoa(limit)})
+		p := newTestProvider(t, map[string]string{envCardinalityLimit: strconv.Itoa(limit)})
 		h := p.Middleware(mux)
 		for _, r := range traffic {
 			do(h, r.method, r.target)
@@ -227,7 +228,7 @@ func withoutStatus(lps []*dto.LabelPair) []*dto.LabelPair {
 
 // Filter hands METRICS_EXCLUDED_HANDLERS to otelhttp.
 func TestFilterForOtelhttp(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvExcludedHandlers: "^/health$,/static/"})
+	p := newTestProvider(t, map[string]string{envExcludedHandlers: "^/health$,/static/"})
 	h := otelhttp.NewHandler(testMux(), "svc", otelhttp.WithMeterProvider(p.MeterProvider()),
 		otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()), otelhttp.WithFilter(p.Filter()))
 	for _, target := range []string{"/health", "/static/x.css", "/healthz", "/unavailable"} {
@@ -250,7 +251,7 @@ func TestFilterForOtelhttp(t *testing.T) {
 
 // Requests over TLS are recorded with url.scheme https.
 func TestSchemeHTTPS(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvPrometheusNames: "semconv"})
+	p := newTestProvider(t, map[string]string{envPrometheusNames: "semconv"})
 	srv := httptest.NewTLSServer(p.Middleware(testMux()))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL + "/health")

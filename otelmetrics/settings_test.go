@@ -32,8 +32,8 @@ func TestSettingsNameEveryVariable(t *testing.T) {
 
 func TestSettingsValues(t *testing.T) {
 	vars := map[string]string{
-		EnvEnableMetrics: "true", EnvCustomLabels: "env=prod, region=eu", EnvLatencyBuckets: "0.1,1,2.5",
-		EnvExcludedHandlers: "^/a$,/b", EnvPort: "8080",
+		envEnableMetrics: "true", envCustomLabels: "env=prod, region=eu", envLatencyBuckets: "0.1,1,2.5",
+		envExcludedHandlers: "^/a$,/b", envPort: "8080",
 	}
 	c, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
 	if err != nil {

@@ -127,7 +127,7 @@ func (d *discardWriter) WriteHeader(int)             {}
 // so the route survives middleware that copies the request again, around a
 // ServeMux as around anything else.
 func TestMiddlewareSteadyStateAllocations(t *testing.T) {
-	p := newTestProvider(t, map[string]string{EnvExcludedHandlers: "/static/.*"})
+	p := newTestProvider(t, map[string]string{envExcludedHandlers: "/static/.*"})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /tools/invoke", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusAccepted)

@@ -66,7 +66,7 @@ func BenchmarkCoalesce(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const scrapers = 8
-			r := httptest.NewRequest(http.MethodGet, Path, nil)
+			r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 			b.ReportAllocs()
 			for b.Loop() {
 				var wg sync.WaitGroup

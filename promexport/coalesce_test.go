@@ -38,7 +38,7 @@ func TestConcurrentScrapesShareOneCollection(t *testing.T) {
 	h := newHandler(g, slog.New(slog.DiscardHandler))
 	scrape := func() string {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path, nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil))
 		b, _ := io.ReadAll(rec.Body)
 		return string(b)
 	}

@@ -51,7 +51,7 @@ func bridge(t *testing.T, logs io.Writer, edit func(*otelmetrics.Config)) *otelm
 // scrapeOnce returns the status and text body of one scrape of h.
 func scrapeOnce(t *testing.T, h http.Handler, accept string) (int, string) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+	r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 	if accept != "" {
 		r.Header.Set("Accept", accept)
 	}
@@ -266,7 +266,7 @@ func TestForeignHistogramsAreRebucketed(t *testing.T) {
 func TestSemconvFormReportsOverflow(t *testing.T) {
 	var logs logbuf.Buffer
 	p := bridge(t, &logs, func(c *otelmetrics.Config) {
-		c.PrometheusNames = string(promexport.NamesSemconv)
+		c.PrometheusNames = promexport.NamesSemconv
 		c.CardinalityLimit = 3
 	})
 	mux := http.NewServeMux()
@@ -333,7 +333,7 @@ func TestScrapeAfterShutdownIs503(t *testing.T) {
 func TestExemplarsCarryOnlyTheTrace(t *testing.T) {
 	p := bridge(t, io.Discard, func(c *otelmetrics.Config) {
 		c.BodySizes = true
-		c.PrometheusNames = string(promexport.NamesBoth)
+		c.PrometheusNames = promexport.NamesBoth
 	})
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

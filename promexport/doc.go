@@ -4,7 +4,7 @@
 // the otel_scope_* or target_info noise.
 //
 // Requests are recorded as the semantic convention
-// http.server.request.duration; the endpoint derives the reference
+// http.server.request.duration; the endpoint derives the Python
 // gateway's http_requests_total{method,handler,status} and
 // http_request_duration_seconds{method,handler} from that one histogram, so
 // the two always agree, and can serve the convention as it is as well

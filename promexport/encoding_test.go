@@ -80,7 +80,7 @@ func TestAcceptEncoding(t *testing.T) {
 		{"long token", []string{strings.Repeat("g", 1<<20)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+			r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 			if tc.values != nil {
 				r.Header["Accept-Encoding"] = tc.values
 			}
@@ -149,7 +149,7 @@ func TestGatherErrorIsPlainWhateverTheEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ae := range []string{"", "gzip"} {
-		r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+		r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 		r.Header.Set("Accept-Encoding", ae)
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, r)

@@ -36,7 +36,7 @@ func ExampleNew() {
 	}
 
 	rec := httptest.NewRecorder()
-	exp.ServeHTTP(rec, httptest.NewRequest("GET", promexport.Path, nil))
+	exp.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/prometheus", nil))
 	for line := range strings.Lines(rec.Body.String()) {
 		if strings.HasPrefix(line, "http_requests_total") || strings.HasPrefix(line, "http_request_duration_seconds_count") {
 			fmt.Print(line)

@@ -91,8 +91,8 @@ func TestGoldenScrape(t *testing.T) {
 		traced bool
 	}{
 		{name: "default_names"},
-		{name: "semconv_names", edit: func(c *otelmetrics.Config) { c.PrometheusNames = string(promexport.NamesSemconv) }},
-		{name: "both_names", edit: func(c *otelmetrics.Config) { c.PrometheusNames = string(promexport.NamesBoth) }},
+		{name: "semconv_names", edit: func(c *otelmetrics.Config) { c.PrometheusNames = promexport.NamesSemconv }},
+		{name: "both_names", edit: func(c *otelmetrics.Config) { c.PrometheusNames = promexport.NamesBoth }},
 		{name: "namespace_subsystem", edit: func(c *otelmetrics.Config) { c.Namespace, c.Subsystem = "shop", "api" }},
 		{
 			name: "custom_labels_app_info",

@@ -61,7 +61,7 @@ func newGuard(prefix string, names Names) *guard {
 		g.reserved[prefix+mbsemconv.NameRequests] = true
 		g.reserved[prefix+mbsemconv.NameDuration+"_seconds"] = true
 	}
-	if names != NamesSeed {
+	if names != NamesInstrumentator {
 		g.reserved["http_server_request_duration_seconds"] = true
 	}
 	return g
@@ -373,14 +373,14 @@ func (r reader) Shutdown(ctx context.Context) error {
 	return r.ManualReader.Shutdown(ctx)
 }
 
-// ShutDownBody is the endpoint's answer, with 503, once it or the provider
+// shutDownBody is the endpoint's answer, with 503, once it or the provider
 // it reads was shut down.
-const ShutDownBody = `{"error": "Metrics endpoint is shut down"}`
+const shutDownBody = `{"error": "Metrics endpoint is shut down"}`
 
 func serveShutDown(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(ShutDownBody))
+	_, _ = w.Write([]byte(shutDownBody))
 }

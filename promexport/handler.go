@@ -3,7 +3,6 @@ package promexport
 import (
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,16 +17,14 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/metricsbridge/metricsbridge"
 	"github.com/metricsbridge/metricsbridge/internal/buckets"
 	"github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
-// Path is where the scrape endpoint is mounted by metricsbridge.
-const Path = "/metrics/prometheus"
-
 // Exporter is both the sdkmetric.Reader that collects from the
 // instrumented MeterProvider and the http.Handler that serves what it
-// collects, translated into the reference gateway's series.
+// collects, translated into the Python gateway's series.
 //
 // The OTel Prometheus exporter does the encoding. It sits on a
 // MeterProvider of its own with no instruments, fed by a producer that
@@ -61,17 +58,20 @@ func (f optionFunc) apply(c config) config { return f(c) }
 
 // WithRegistry collects into reg instead of a fresh registry, so a caller
 // can serve collectors of its own on the same endpoint. Never pass
-// prometheus.DefaultRegisterer's registry from library code.
+// prometheus.DefaultRegisterer's registry from library code. A nil
+// registry keeps the default, a fresh one.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return optionFunc(func(c config) config { c.registry = reg; return c })
 }
 
-// WithLogger receives errors from gathering and encoding.
+// WithLogger receives errors from gathering and encoding and the
+// series-limit warning. By default, and with a nil logger, nothing is
+// logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c config) config { c.logger = l; return c })
 }
 
-// WithNames chooses the form of the HTTP series; the default is NamesSeed.
+// WithNames chooses the form of the HTTP series; the default is NamesInstrumentator.
 func WithNames(n Names) Option {
 	return optionFunc(func(c config) config { c.names = n; return c })
 }
@@ -92,13 +92,18 @@ func WithPrefix(namespace, subsystem string) Option {
 // 2.5, 5 and 10. Native (exponential) points keep their own buckets and are
 // converted to seconds too, each bucket moved whole: a request may be served
 // up to 4.4% away from its bucket in seconds, the same factor for every
-// request of a series.
+// request of a series. An empty or nil list keeps the default.
 func WithBuckets(b []float64) Option {
-	return optionFunc(func(c config) config { c.buckets = slices.Clone(b); return c })
+	return optionFunc(func(c config) config {
+		if len(b) > 0 {
+			c.buckets = slices.Clone(b)
+		}
+		return c
+	})
 }
 
 // WithNativeMaxBuckets bounds the buckets per sign of each native
-// histogram the endpoint serves. Points merged into one series (the seed
+// histogram the endpoint serves. Points merged into one series (the instrumentator
 // form merges over status) can span a wider range than any one of them;
 // such a series is downscaled until it fits, as the SDK does within a
 // point. By default the bound is 160; it should be
@@ -107,12 +112,14 @@ func WithNativeMaxBuckets(n int) Option {
 	return optionFunc(func(c config) config { c.nativeMax = n; return c })
 }
 
-// ErrInvalid is wrapped by the errors New returns for bad options.
-var ErrInvalid = errors.New("promexport: invalid option")
+// ErrConfig is matched, under errors.Is, by the errors New returns for bad
+// options; it is the module's one configuration sentinel,
+// metricsbridge.ErrConfig.
+var ErrConfig = metricsbridge.ErrConfig
 
 // New creates the exporter and its registry.
 func New(opts ...Option) (*Exporter, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), names: NamesSeed, buckets: buckets.Default(), nativeMax: buckets.NativeDefault}
+	c := config{logger: slog.New(slog.DiscardHandler), names: NamesInstrumentator, buckets: buckets.Default(), nativeMax: buckets.NativeDefault}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
@@ -120,19 +127,19 @@ func New(opts ...Option) (*Exporter, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if err := buckets.Validate(c.buckets); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	switch c.names {
-	case NamesSeed, NamesSemconv, NamesBoth:
+	case NamesInstrumentator, NamesSemconv, NamesBoth:
 	default:
-		return nil, fmt.Errorf("%w: names %q, want %q, %q or %q", ErrInvalid, c.names, NamesSeed, NamesSemconv, NamesBoth)
+		return nil, fmt.Errorf("promexport: %w: names %q, want %q, %q or %q", ErrConfig, c.names, NamesInstrumentator, NamesSemconv, NamesBoth)
 	}
 	prefix, err := semconv.Prefix(c.ns, c.sub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	if err := buckets.ValidateNative(c.nativeMax); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("promexport: %w: %w", ErrConfig, err)
 	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
@@ -185,15 +192,12 @@ func newHandler(g prometheus.Gatherer, logger *slog.Logger) http.Handler {
 func (e *Exporter) Reader() sdkmetric.Reader { return e.source }
 
 // Shutdown releases the exporter's own provider; scrapes from then on get
-// 503 with ShutDownBody. The Reader is shut down by the provider it was
+// 503 with shutDownBody. The Reader is shut down by the provider it was
 // registered with.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.closed.Store(true)
 	return e.mp.Shutdown(ctx)
 }
-
-// Gatherer returns the registry the endpoint serves.
-func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }
 
 // ServeHTTP serves the current metrics, gzip'd when the client accepts it,
 // or 503 once shut down: an empty 200 would read as a target without
@@ -222,13 +226,13 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Println(v ...any) { a.l.Error("serving metrics", "err", fmt.Sprint(v...)) }
 
-// DisabledBody is the reference gateway's answer when metrics are off, to
+// disabledBody is the Python gateway's answer when metrics are off, to
 // the byte (mcpgateway/services/metrics.py), so a client written against
 // the gateway recognises it.
-const DisabledBody = `{"error": "Metrics collection is disabled"}`
+const disabledBody = `{"error": "Metrics collection is disabled"}`
 
 // Disabled returns the handler mounted in place of the exporter when
-// metrics are off: 503 with DisabledBody, never cached. Authentication,
+// metrics are off: 503 with disabledBody, never cached. Authentication,
 // when configured, wraps it, so a caller without a valid token learns
 // nothing about the switch.
 func Disabled() http.Handler {
@@ -237,7 +241,7 @@ func Disabled() http.Handler {
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(DisabledBody))
+		_, _ = w.Write([]byte(disabledBody))
 	})
 }
 

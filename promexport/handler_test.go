@@ -42,7 +42,7 @@ func endpoint(t *testing.T) http.Handler {
 }
 
 func get(h http.Handler, header map[string]string) *http.Response {
-	r := httptest.NewRequest(http.MethodGet, promexport.Path, nil)
+	r := httptest.NewRequest(http.MethodGet, "/metrics/prometheus", nil)
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}
@@ -111,7 +111,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	promtest.CheckMetricsWith(t, promtest.Legacy(t, "promtool"), text)
 }
 
-// The reference gateway's 503, to the byte.
+// The Python gateway's 503, to the byte.
 func TestDisabled(t *testing.T) {
 	resp := get(promexport.Disabled(), nil)
 	if resp.StatusCode != http.StatusServiceUnavailable {
@@ -132,7 +132,7 @@ func TestDisabled(t *testing.T) {
 
 func ExampleDisabled() {
 	rec := httptest.NewRecorder()
-	promexport.Disabled().ServeHTTP(rec, httptest.NewRequest("GET", promexport.Path, nil))
+	promexport.Disabled().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/prometheus", nil))
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 503 {"error": "Metrics collection is disabled"}

@@ -40,9 +40,9 @@ type expBuckets struct {
 }
 
 // mergeExponential is Produce's loop body for exponential points: they are
-// merged into the semconv form by attribute set and into the seed form by
+// merged into the semconv form by attribute set and into the instrumentator form by
 // method and handler, counted per status.
-func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.ExponentialHistogram[float64], semconvForm, seed bool,
+func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.ExponentialHistogram[float64], semconvForm, instr bool,
 	semconvMerged *mergedHistograms[attribute.Distinct], merged *mergedHistograms[histKey],
 ) {
 	if semconvForm {
@@ -56,10 +56,10 @@ func (t *translator) mergeExponential(m metricdata.Metrics, h metricdata.Exponen
 			a.addExp(dp, nil, t.nativeMax)
 		}
 	}
-	if seed {
+	if instr {
 		t.mu.Lock()
 		for _, dp := range h.DataPoints {
-			l := t.seedLabels(dp.Attributes)
+			l := t.instrLabels(dp.Attributes)
 			a, created := merged.accExp(l.hist, dp, true)
 			if created {
 				a.attrs = l.histAttrs
@@ -83,7 +83,7 @@ func (m *mergedHistograms[K]) accExp(key K, dp metricdata.ExponentialHistogramDa
 // scale, a coarser one downscales the series; a series that would need more
 // than maxBuckets buckets on either sign is downscaled until it fits, as
 // the SDK does within one point.
-func (a *histAcc) addExp(dp metricdata.ExponentialHistogramDataPoint[float64], status *seedLabels, maxBuckets int) {
+func (a *histAcc) addExp(dp metricdata.ExponentialHistogramDataPoint[float64], status *instrLabels, maxBuckets int) {
 	if a.exp == nil {
 		a.addExpToClassic(dp)
 	} else {
@@ -138,7 +138,7 @@ func (a *histAcc) addExpToClassic(dp metricdata.ExponentialHistogramDataPoint[fl
 // bucket's count goes to the exponential bucket holding its upper bound
 // (the +Inf bucket's to the one above the last bound), so no request is
 // lost.
-func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], status *seedLabels) {
+func (a *histAcc) addClassicToExp(dp metricdata.HistogramDataPoint[float64], status *instrLabels) {
 	e := a.exp
 	for i, c := range dp.BucketCounts {
 		if c == 0 {

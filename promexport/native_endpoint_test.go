@@ -23,7 +23,7 @@ const acceptProto = "application/vnd.google.protobuf;proto=io.prometheus.client.
 // nativeEndpoint returns the metrics handler of a provider in the given
 // histogram mode, with n requests recorded on GET /items/{id} under three
 // statuses, and a manual reader standing in for an OTLP push reader.
-func nativeEndpoint(t *testing.T, mode string, n int) (http.Handler, *sdkmetric.ManualReader) {
+func nativeEndpoint(t *testing.T, mode otelmetrics.Histograms, n int) (http.Handler, *sdkmetric.ManualReader) {
 	t.Helper()
 	cfg := otelmetrics.DefaultConfig()
 	cfg.Enabled = true
@@ -160,7 +160,7 @@ func TestNativeHistogramsOnEveryFormat(t *testing.T) {
 	}
 }
 
-// The default stays classic everywhere: the seed's buckets on the scrape in
+// The default stays classic everywhere: the Python gateway's buckets on the scrape in
 // every format, explicit buckets to OTLP readers.
 func TestClassicHistogramsByDefault(t *testing.T) {
 	h, push := nativeEndpoint(t, otelmetrics.DefaultConfig().Histograms, 3)

@@ -53,7 +53,7 @@ func TestMergeExponentialScales(t *testing.T) {
 			dp := expPoint(values, int32(rng.IntN(14))-2)
 			status := []string{"200", "404", "500"}[p%3]
 			a, _ = m.accExp("k", dp, true)
-			a.addExp(dp, &seedLabels{status: status}, 1<<20)
+			a.addExp(dp, &instrLabels{status: status}, 1<<20)
 			statusCount[status] += uint64(n)
 			all = append(all, values...)
 		}

@@ -22,28 +22,24 @@ import (
 // Names chooses which form of the HTTP server histogram the endpoint serves.
 type Names string
 
-// The forms the endpoint can serve. NamesSeed is the reference gateway's
-// dialect, http_requests_total{method,handler,status} and
-// http_request_duration_seconds{method,handler}; NamesSemconv is
+// The forms the endpoint can serve. NamesInstrumentator is the series of
+// prometheus-fastapi-instrumentator, http_requests_total{method,handler,status}
+// and http_request_duration_seconds{method,handler}; NamesSemconv is
 // http.server.request.duration as the OTel exporter names it,
 // http_server_request_duration_seconds{http_request_method,http_route,...};
 // NamesBoth serves both, for teams moving dashboards from one to the other.
 const (
-	NamesSeed    Names = "seed"
-	NamesSemconv Names = "semconv"
-	NamesBoth    Names = "both"
+	NamesInstrumentator Names = "instrumentator"
+	NamesSemconv        Names = "semconv"
+	NamesBoth           Names = "both"
 )
-
-// HandlerNone is the handler label of requests that matched no route: the
-// histogram points without http.route.
-const HandlerNone = "none"
 
 // scope is the instrumentation scope of the derived series; the
 // exporter is configured to show no scope labels, so it is not visible.
 var scope = instrumentation.Scope{Name: "github.com/metricsbridge/metricsbridge/promexport"}
 
 // translator is the metric.Producer behind the endpoint. It collects the
-// instrumented MeterProvider through source and derives the reference
+// instrumented MeterProvider through source and derives the Python
 // gateway's series from every http.server.request.duration point, from
 // whichever instrumentation scope recorded it. Since both series come from
 // the same points, the counter summed over status always equals the
@@ -64,7 +60,7 @@ type translator struct {
 	// labels caches what a point's attribute set translates to; the sets
 	// are bounded by the cardinality limit, the cache by maxLabelCache.
 	mu     sync.Mutex
-	labels map[attribute.Distinct]seedLabels
+	labels map[attribute.Distinct]instrLabels
 
 	// rm is collected into on every scrape, so the SDK reuses the
 	// duration histogram's points and bucket counts instead of allocating
@@ -73,15 +69,15 @@ type translator struct {
 	rm        metricdata.ResourceMetrics
 
 	// How many series each form had at the previous scrape.
-	seedSeries, semconvSeries atomic.Int64
+	instrSeries, semconvSeries atomic.Int64
 }
 
 const maxLabelCache = 1 << 16
 
-// seedLabels is what one source attribute set becomes. The attribute sets
+// instrLabels is what one source attribute set becomes. The attribute sets
 // of the derived series are built once here, not on every scrape: building
 // them was a tenth of a scrape's allocations.
-type seedLabels struct {
+type instrLabels struct {
 	hist      histKey
 	status    string
 	histAttrs attribute.Set // http_request_duration_seconds'
@@ -112,9 +108,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		t.guard.collectFailed(t.logger, err)
 	}
 	out := make([]metricdata.ScopeMetrics, 0, len(rm.ScopeMetrics)+1)
-	seed := t.names != NamesSemconv
-	semconvForm := t.names != NamesSeed
-	merged := mergedHistograms[histKey]{bounds: t.bounds, size: int(t.seedSeries.Load())}
+	instr := t.names != NamesSemconv
+	semconvForm := t.names != NamesInstrumentator
+	merged := mergedHistograms[histKey]{bounds: t.bounds, size: int(t.instrSeries.Load())}
 	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds, size: int(t.semconvSeries.Load())}
 	var overflow overflowAcc
 	for _, sm := range rm.ScopeMetrics {
@@ -125,7 +121,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					continue
 				}
 				overflow.addExp(e.DataPoints)
-				t.mergeExponential(m, e, semconvForm, seed, &semconvMerged, &merged)
+				t.mergeExponential(m, e, semconvForm, instr, &semconvMerged, &merged)
 				continue
 			}
 			h, ok := m.Data.(metricdata.Histogram[float64])
@@ -151,10 +147,10 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 					a.add(dp, nil)
 				}
 			}
-			if seed {
+			if instr {
 				t.mu.Lock()
 				for _, dp := range h.DataPoints {
-					l := t.seedLabels(dp.Attributes)
+					l := t.instrLabels(dp.Attributes)
 					a, created := merged.acc(l.hist, dp, true)
 					if created {
 						a.attrs = l.histAttrs
@@ -169,7 +165,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		}
 	}
 
-	t.seedSeries.Store(int64(len(merged.order)))
+	t.instrSeries.Store(int64(len(merged.order)))
 	t.semconvSeries.Store(int64(len(semconvMerged.order)))
 	derived := metricdata.ScopeMetrics{Scope: scope}
 	if semconvForm && len(semconvMerged.order) > 0 {
@@ -177,8 +173,8 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		m.Data = semconvMerged.data()
 		derived.Metrics = append(derived.Metrics, m)
 	}
-	if seed {
-		derived.Metrics = append(derived.Metrics, t.seedMetrics(&merged)...)
+	if instr {
+		derived.Metrics = append(derived.Metrics, t.instrMetrics(&merged)...)
 	}
 	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
 	out = append(out, derived)
@@ -204,14 +200,14 @@ func detach(rm *metricdata.ResourceMetrics) {
 	}
 }
 
-// seedLabels returns the cached translation of a point's attributes; t.mu
+// instrLabels returns the cached translation of a point's attributes; t.mu
 // is held.
-func (t *translator) seedLabels(set attribute.Set) seedLabels {
+func (t *translator) instrLabels(set attribute.Set) instrLabels {
 	d := set.Equivalent()
 	if l, ok := t.labels[d]; ok {
 		return l
 	}
-	var l seedLabels
+	var l instrLabels
 	if v, ok := set.Value(mbsemconv.KeyOverflow); ok && v.AsBool() {
 		l.hist.overflow = true
 	} else {
@@ -226,14 +222,14 @@ func (t *translator) seedLabels(set attribute.Set) seedLabels {
 	l.histAttrs = l.hist.attrs()
 	l.reqAttrs = l.hist.requestAttrs(l.status)
 	if t.labels == nil || len(t.labels) >= maxLabelCache {
-		t.labels = make(map[attribute.Distinct]seedLabels)
+		t.labels = make(map[attribute.Distinct]instrLabels)
 	}
 	t.labels[d] = l
 	return l
 }
 
-// seedMetrics turns the merged points into the reference gateway's series.
-func (t *translator) seedMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
+// instrMetrics turns the merged points into the Python gateway's series.
+func (t *translator) instrMetrics(m *mergedHistograms[histKey]) []metricdata.Metrics {
 	n := 0
 	for _, a := range m.order {
 		n += len(a.statuses)
@@ -382,7 +378,7 @@ func (m *mergedHistograms[K]) register(key K, first histAcc, byStatus bool) *his
 }
 
 // add merges dp, counted under status when the series keeps statuses.
-func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status *seedLabels) {
+func (a *histAcc) add(dp metricdata.HistogramDataPoint[float64], status *instrLabels) {
 	if a.exp != nil {
 		a.addClassicToExp(dp, status)
 		return
@@ -428,7 +424,7 @@ type statusCount struct {
 // countStatus adds n requests under l's status, when the series keeps
 // statuses. A slice searched in order costs less than a map for the few
 // statuses one route answers with; the SDK's cardinality limit bounds them.
-func (a *histAcc) countStatus(l *seedLabels, n uint64) {
+func (a *histAcc) countStatus(l *instrLabels, n uint64) {
 	if !a.byStatus {
 		return
 	}
@@ -492,5 +488,5 @@ func handlerLabel(route string) string {
 	if t := mbsemconv.Route(route); t != "" {
 		return t
 	}
-	return HandlerNone
+	return mbsemconv.HandlerNone
 }

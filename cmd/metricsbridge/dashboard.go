@@ -3,8 +3,6 @@ package main
 import (
 	"net/http"
 	"strings"
-
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // registerDashboard mounts the page and its summary beside the scrape
@@ -14,7 +12,7 @@ import (
 // not mounted and answer 404, still from the bridge: in proxy mode they
 // are never forwarded.
 func (b *server) registerDashboard(own *http.ServeMux) {
-	if !b.s.dashboard.Enabled {
+	if !b.s.metrics.Dashboard.Enabled {
 		return
 	}
 	summary := b.provider.SummaryHandler()
@@ -22,21 +20,21 @@ func (b *server) registerDashboard(own *http.ServeMux) {
 		summary = b.guard(summary)
 	}
 	page := b.provider.DashboardHandler()
-	own.Handle("GET "+dashboard.SummaryPath, summary)
-	own.Handle("GET "+dashboard.PagePath, page)
-	own.Handle("GET "+dashboard.PagePath+"/", page)
+	own.Handle("GET "+pathSummary, summary)
+	own.Handle("GET "+pathDashboard, page)
+	own.Handle("GET "+pathDashboard+"/", page)
 }
 
 // dashboardAsset reports whether a path is one of the page's files, which
 // the bridge serves itself in proxy mode.
 func dashboardAsset(path string) bool {
-	return strings.HasPrefix(path, dashboard.PagePath+"/")
+	return strings.HasPrefix(path, pathDashboard+"/")
 }
 
 // logDashboard says where the page is, since a newcomer looks there first.
 func (b *server) logDashboard(ownBase string) {
-	if b.s.dashboard.Enabled {
-		b.logger.Info("dashboard", "url", ownBase+dashboard.PagePath, "summary", ownBase+dashboard.SummaryPath,
-			"every", b.s.dashboard.Interval, "window", b.s.dashboard.Window)
+	if b.s.metrics.Dashboard.Enabled {
+		b.logger.Info("dashboard", "url", ownBase+pathDashboard, "summary", ownBase+pathSummary,
+			"every", b.s.metrics.Dashboard.Interval, "window", b.s.metrics.Dashboard.Window)
 	}
 }

@@ -30,7 +30,7 @@ const (
 // gateway (40 req/s: echo, 10 % tool failures answered 500, slow calls of
 // 10, 60 and 150 ms) while a real Prometheus scrapes the same bridge, then
 // compares /metrics/summary's rate, 5xx rate, error ratio and p50/p95/p99
-// over its 20 s window with the seed's PromQL over the same 20 s.
+// over its 20 s window with the Python gateway's PromQL over the same 20 s.
 func TestSummaryAgreesWithPrometheus(t *testing.T) {
 	const window = 20 * time.Second
 	b := startBridge(t, map[string]string{

@@ -11,8 +11,6 @@ import (
 
 	"github.com/metricsbridge/metricsbridge/auth"
 	"github.com/metricsbridge/metricsbridge/internal/env"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
 func TestDashboardSettings(t *testing.T) {
@@ -67,27 +65,27 @@ func TestDashboardProtection(t *testing.T) {
 		probes []probe
 	}{
 		{"enabled with a key", map[string]string{"ENABLE_METRICS": "true", "JWT_SECRET_KEY": testSecret}, []probe{
-			{dashboard.SummaryPath, nil, 401, `"error":"unauthorized"`},
-			{dashboard.SummaryPath, http.Header{"Authorization": {"Bearer " + tok + "x"}}, 401, `signature does not verify`},
-			{dashboard.SummaryPath, bearer, 200, `"histogram":"classic"`},
-			{dashboard.PagePath, nil, 200, `<script src="dashboard/dashboard.js" defer></script>`},
-			{dashboard.PagePath + "/dashboard.js", nil, 200, `sessionStorage`},
+			{pathSummary, nil, 401, `"error":"unauthorized"`},
+			{pathSummary, http.Header{"Authorization": {"Bearer " + tok + "x"}}, 401, `signature does not verify`},
+			{pathSummary, bearer, 200, `"histogram":"classic"`},
+			{pathDashboard, nil, 200, `<script src="dashboard/dashboard.js" defer></script>`},
+			{pathDashboard + "/dashboard.js", nil, 200, `sessionStorage`},
 		}},
 		{"disabled with a key: token first", map[string]string{"JWT_SECRET_KEY": testSecret}, []probe{
-			{dashboard.SummaryPath, nil, 401, `"error":"unauthorized"`},
-			{dashboard.SummaryPath, bearer, 503, promexport.DisabledBody},
-			{dashboard.PagePath, nil, 200, `<main id="panels" hidden>`},
+			{pathSummary, nil, 401, `"error":"unauthorized"`},
+			{pathSummary, bearer, 503, `{"error": "Metrics collection is disabled"}`},
+			{pathDashboard, nil, 200, `<main id="panels" hidden>`},
 		}},
 		{"disabled without a key", nil, []probe{
-			{dashboard.SummaryPath, nil, 503, promexport.DisabledBody},
+			{pathSummary, nil, 503, `{"error": "Metrics collection is disabled"}`},
 		}},
 		{"AUTH_REQUIRED=false", map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false"}, []probe{
-			{dashboard.SummaryPath, nil, 200, `"window_seconds":900`},
+			{pathSummary, nil, 200, `"window_seconds":900`},
 		}},
 		{"METRICS_DASHBOARD=false", map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "METRICS_DASHBOARD": "false"}, []probe{
-			{dashboard.SummaryPath, nil, 404, ``},
-			{dashboard.PagePath, nil, 404, ``},
-			{promexport.Path, nil, 200, `http_requests_total`},
+			{pathSummary, nil, 404, ``},
+			{pathDashboard, nil, 404, ``},
+			{pathMetrics, nil, 200, `http_requests_total`},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,7 +120,7 @@ func TestDashboardPathsNotForwarded(t *testing.T) {
 			seen = nil
 			mu.Unlock()
 			b := startBridge(t, map[string]string{"ENABLE_METRICS": "true", "AUTH_REQUIRED": "false", "UPSTREAM_URL": upstream.URL, "METRICS_DASHBOARD": on})
-			for _, path := range []string{dashboard.SummaryPath, dashboard.PagePath, dashboard.PagePath + "/dashboard.js", dashboard.PagePath + "/unknown"} {
+			for _, path := range []string{pathSummary, pathDashboard, pathDashboard + "/dashboard.js", pathDashboard + "/unknown"} {
 				code, body := get(t, http.DefaultClient, b.base+path, nil)
 				if body == "upstream" {
 					t.Errorf("GET %s was forwarded (%d)", path, code)

@@ -29,7 +29,7 @@ func summaryOf(t *testing.T, base, token string) dashboard.Summary {
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
-	code, body := get(t, http.DefaultClient, base+dashboard.SummaryPath, h)
+	code, body := get(t, http.DefaultClient, base+pathSummary, h)
 	if code != http.StatusOK {
 		t.Fatalf("summary: %d %s", code, body)
 	}
@@ -156,7 +156,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	br := browsertest.Start(t)
 	page := br.NewPage(1280, 1000)
-	if err := page.Navigate(b.base + dashboard.PagePath); err != nil {
+	if err := page.Navigate(b.base + pathDashboard); err != nil {
 		t.Fatal(err)
 	}
 	if err := page.WaitFor(`document.body.dataset.state === "login" && !document.getElementById("login").hidden`, 10*time.Second); err != nil {
@@ -309,7 +309,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The only errors allowed are the browser's own notes of the 401s
 	// the wrong token and the first load drew.
 	for _, p := range page.Problems() {
-		if p.Source == "log/network" && strings.HasSuffix(p.URL, dashboard.SummaryPath) && strings.Contains(p.Text, "401") {
+		if p.Source == "log/network" && strings.HasSuffix(p.URL, pathSummary) && strings.Contains(p.Text, "401") {
 			continue
 		}
 		t.Errorf("browser reported %s", p)
@@ -351,7 +351,7 @@ func TestDashboardManyRoutes(t *testing.T) {
 
 	br := browsertest.Start(t)
 	page := br.NewPage(1280, 1000)
-	if err := page.Navigate(b.base + dashboard.PagePath); err != nil {
+	if err := page.Navigate(b.base + pathDashboard); err != nil {
 		t.Fatal(err)
 	}
 	if err := page.WaitFor(`document.body.dataset.state === "ready" && document.querySelectorAll('#endpoints tbody tr').length >= 500`, 20*time.Second); err != nil {

@@ -208,7 +208,7 @@ func runPy(t *testing.T, py string, args ...string) (string, bool) {
 	return strings.TrimSpace(string(out)), true
 }
 
-// Tokens cross between metricsbridge and PyJWT, the reference gateway's
+// Tokens cross between metricsbridge and PyJWT, the Python gateway's
 // JWT library, in both directions: the gateway's own token shape (HS256;
 // username, sub, iat, iss=mcpgateway, aud=mcpgateway-api, jti; no exp)
 // passes here with the gateway's audience and issuer, and ours passes in

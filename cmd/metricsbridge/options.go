@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
-	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/otelmetrics/routes"
 )
 
@@ -47,8 +46,8 @@ type option struct {
 }
 
 var serveOptions = []option{
-	{"host", otelmetrics.EnvHost, "listen address (default 127.0.0.1)"},
-	{"port", otelmetrics.EnvPort, "listen port; 0 picks a free one (default 4444)"},
+	{"host", "HOST", "listen address (default 127.0.0.1)"},
+	{"port", "PORT", "listen port; 0 picks a free one (default 4444)"},
 	{"upstream", envUpstream, "proxy every request to this http(s) URL, e.g. http://127.0.0.1:8080; without it the demo gateway runs"},
 	{"routes", envRoutes, "comma-separated route templates in http.ServeMux syntax that become the handler label in proxy mode, e.g. 'POST /tools/invoke,GET /servers/{id}/sse'; other requests are handler=none"},
 	{"openapi", envOpenAPI, "OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) whose path templates become the handler label in proxy mode: a file, an http(s) URL, or a path on the upstream such as /openapi.json; --routes templates win over it"},

@@ -17,7 +17,6 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/jwtkeys"
 	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
 )
 
 // Exit codes: 2 is reserved for configuration the program refuses.
@@ -93,14 +92,21 @@ type settings struct {
 	auth         auth.Config
 	otlp         collector.Config
 	// push is whether instruments are pushed over OTLP.
-	push      bool
-	resource  *resource.Resource
-	server    serverSettings
-	dashboard dashboard.Config
+	push     bool
+	resource *resource.Resource
+	server   serverSettings
 	// warnings are about settings that work but deserve a look; serve
 	// logs each once at start, check prints them.
 	warnings []string
 }
+
+// Variables otelmetrics.ConfigFromEnv reads that serve and check look at
+// as well: whether METRICS_HISTOGRAMS was set beside the OTel aggregation
+// variable, and METRICS_PROMETHEUS_NAMES for its former value.
+const (
+	envHistograms      = "METRICS_HISTOGRAMS"
+	envPrometheusNames = "METRICS_PROMETHEUS_NAMES"
+)
 
 // envAuthRequired turns bearer-token checks on the metrics endpoint on or off.
 const envAuthRequired = "AUTH_REQUIRED"
@@ -123,16 +129,19 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 	errs = append(errs, err)
 	s.server, err = loadServerSettings(ctx, lookup)
 	errs = append(errs, err)
-	s.dashboard, err = dashboard.ConfigFromEnv(lookup)
-	errs = append(errs, err)
 	// The bridge's own probes would otherwise outnumber real traffic on a
 	// quiet service; an explicit METRICS_EXCLUDED_HANDLERS (even empty)
 	// replaces this default.
-	if _, ok := lookup(otelmetrics.EnvExcludedHandlers); !ok {
+	if _, ok := lookup("METRICS_EXCLUDED_HANDLERS"); !ok {
 		s.metrics.ExcludedHandlers = []string{"^" + pathHealth + "$", "^" + pathReady + "$"}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return s, err
+	}
+	// ConfigFromEnv reads a former spelling as the value's present name.
+	if v, _ := lookup(envPrometheusNames); strings.TrimSpace(v) != "" && strings.TrimSpace(v) != string(s.metrics.PrometheusNames) {
+		s.warnings = append(s.warnings, fmt.Sprintf("%s=%s is the former name of %s=%s, which selects the same series; write %s",
+			envPrometheusNames, strings.TrimSpace(v), envPrometheusNames, s.metrics.PrometheusNames, s.metrics.PrometheusNames))
 	}
 	// ENABLE_METRICS stays the master switch; OTEL_METRICS_EXPORTER picks
 	// where the metrics go.
@@ -144,7 +153,7 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 	}
 	if n := len(s.metrics.LatencyBuckets) + 1; s.otlp.OTLP && s.otlp.MaxBuckets > 0 && s.metrics.Histograms == otelmetrics.HistogramsClassic && n > s.otlp.MaxBuckets {
 		// The destination would drop the histogram whole, silently.
-		return s, env.Errorf(otelmetrics.EnvLatencyBuckets, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.metrics.LatencyBuckets)), ","), "[]"),
+		return s, env.Errorf("METRICS_LATENCY_BUCKETS", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.metrics.LatencyBuckets)), ","), "[]"),
 			"%d boundaries make %d buckets; %s=%s keeps histograms of at most %d buckets, so give at most %d boundaries",
 			len(s.metrics.LatencyBuckets), n, otlpenv.EnvVendor, s.otlp.Vendor, s.otlp.MaxBuckets, s.otlp.MaxBuckets-1)
 	}
@@ -161,10 +170,10 @@ func loadSettings(ctx context.Context, lookup env.Lookup) (settings, error) {
 // when METRICS_HISTOGRAMS is unset and must agree with it otherwise. A
 // destination that takes explicit buckets only refuses native ones.
 func pushHistograms(s *settings, lookup env.Lookup) error {
-	_, histogramsSet := lookup(otelmetrics.EnvHistograms)
+	_, histogramsSet := lookup(envHistograms)
 	_, aggregationSet := lookup(otlpenv.EnvHistogramAggregation)
 	native := s.metrics.Histograms == otelmetrics.HistogramsNative
-	from, value := otelmetrics.EnvHistograms, s.metrics.Histograms // what asked for native
+	from, value := envHistograms, string(s.metrics.Histograms) // what asked for native
 	switch exponential := s.otlp.HistogramAggregation == otlpenv.HistogramExponential; {
 	case aggregationSet && !histogramsSet && exponential:
 		s.metrics.Histograms = otelmetrics.HistogramsNative
@@ -173,11 +182,11 @@ func pushHistograms(s *settings, lookup env.Lookup) error {
 	case aggregationSet && histogramsSet && exponential != native:
 		return env.Errorf(otlpenv.EnvHistogramAggregation, s.otlp.HistogramAggregation,
 			"%s=%s asks for the other aggregation, and the scrape and the push share one; set them alike or unset one",
-			otelmetrics.EnvHistograms, s.metrics.Histograms)
+			envHistograms, s.metrics.Histograms)
 	}
 	if native && s.otlp.ExplicitOnly {
 		return env.Errorf(from, value, "%s=%s takes explicit-bucket histograms only (%s=%s)",
-			otlpenv.EnvVendor, s.otlp.Vendor, otelmetrics.EnvHistograms, otelmetrics.HistogramsClassic)
+			otlpenv.EnvVendor, s.otlp.Vendor, envHistograms, otelmetrics.HistogramsClassic)
 	}
 	return nil
 }
@@ -190,7 +199,7 @@ func noKeyError(lookup env.Lookup) error {
 	if _, set := lookup(envAuthRequired); set {
 		why = "AUTH_REQUIRED=true"
 	}
-	return env.Errorf(otelmetrics.EnvEnableMetrics, "true",
+	return env.Errorf("ENABLE_METRICS", "true",
 		"scrapes need a bearer token (%s) and no key is set to verify one: set %s or %s (HS256/384/512), or %s with %s (RS*, ES*, EdDSA); or set %s=false to serve metrics without authentication",
 		why, jwtkeys.EnvSecret, jwtkeys.EnvSecretFile, jwtkeys.EnvPublicKeyPath, jwtkeys.EnvAlgorithm, envAuthRequired)
 }

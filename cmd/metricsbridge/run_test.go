@@ -108,7 +108,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"buckets", map[string]string{"METRICS_LATENCY_BUCKETS": "1,0.5"}, `invalid METRICS_LATENCY_BUCKETS="1,0.5"`},
 		{"bool", map[string]string{"AUTH_REQUIRED": "sometimes"}, `invalid AUTH_REQUIRED="sometimes"`},
 		{"port", map[string]string{"PORT": "http"}, `invalid PORT="http"`},
-		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want seed, semconv or both`},
+		{"names", map[string]string{"METRICS_PROMETHEUS_NAMES": "otel"}, `invalid METRICS_PROMETHEUS_NAMES="otel": want instrumentator, semconv or both`},
 		{"exemplars", map[string]string{"METRICS_EXEMPLARS": "maybe"}, `invalid METRICS_EXEMPLARS="maybe"`},
 		{"histograms", map[string]string{"METRICS_HISTOGRAMS": "exponential"}, `invalid METRICS_HISTOGRAMS="exponential": want classic or native`},
 		{"histograms both", map[string]string{"METRICS_HISTOGRAMS": "both"}, `invalid METRICS_HISTOGRAMS="both": want classic or native; both is not offered`},
@@ -199,13 +199,29 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
-		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=seed\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=instrumentator\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
 	}
 	if code, _, errOut := cli(t, nil, "", "serve", "extra"); code != exitConfig || !strings.Contains(errOut, `unexpected argument "extra"`) {
 		t.Errorf("serve extra: exit %d, %q", code, errOut)
+	}
+}
+
+// METRICS_PROMETHEUS_NAMES=seed, the value's former spelling, still
+// selects the instrumentator's series, with one warning naming the value
+// to write instead.
+func TestPrometheusNamesFormerValue(t *testing.T) {
+	code, out, errOut := cli(t, map[string]string{"METRICS_PROMETHEUS_NAMES": "seed"}, "", "check")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "METRICS_PROMETHEUS_NAMES=instrumentator\n") {
+		t.Errorf("check output lacks METRICS_PROMETHEUS_NAMES=instrumentator:\n%s", out)
+	}
+	if n := strings.Count(errOut, "warning: "); n != 1 || !strings.Contains(errOut, "METRICS_PROMETHEUS_NAMES=seed") || !strings.Contains(errOut, "instrumentator") {
+		t.Errorf("want one warning naming instrumentator, got %d:\n%s", n, errOut)
 	}
 }
 
@@ -280,7 +296,7 @@ func TestServeWithoutConfiguration(t *testing.T) {
 	}
 }
 
-// As in the reference gateway, a disabled endpoint checks the bearer token
+// As in the Python gateway, a disabled endpoint checks the bearer token
 // first when a key is configured: without a valid token a caller gets 401
 // and learns nothing about the switch.
 func TestDisabledEndpointChecksTokenFirst(t *testing.T) {

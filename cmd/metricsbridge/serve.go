@@ -23,14 +23,16 @@ import (
 	"github.com/metricsbridge/metricsbridge/internal/env"
 	"github.com/metricsbridge/metricsbridge/internal/otlpenv"
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
-	"github.com/metricsbridge/metricsbridge/otelmetrics/dashboard"
-	"github.com/metricsbridge/metricsbridge/promexport"
 )
 
-// The bridge's own probes, next to promexport.Path.
+// The scrape endpoint, the bridge's own probes, and the dashboard's page
+// and data, which the page expects as siblings.
 const (
-	pathHealth = "/health"
-	pathReady  = "/ready"
+	pathMetrics   = "/metrics/prometheus"
+	pathHealth    = "/health"
+	pathReady     = "/ready"
+	pathDashboard = "/metrics/dashboard"
+	pathSummary   = "/metrics/summary"
 )
 
 const serveSummary = `Without --upstream, runs the instrumented demo gateway. With --upstream,
@@ -123,8 +125,7 @@ func (b *server) start(ctx context.Context) (int, error) {
 // second reader when push is on.
 func (b *server) startProviders(ctx context.Context) (int, error) {
 	s := b.s
-	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource),
-		otelmetrics.WithDashboard(s.dashboard.Options()...)}
+	popts := []otelmetrics.Option{otelmetrics.WithLogger(b.logger), otelmetrics.WithVersion(appVersion()), otelmetrics.WithResource(s.resource)}
 	if s.server.upstream != nil {
 		// Paths outside --routes are forwarded unlabelled by design.
 		popts = append(popts, otelmetrics.WithoutUnroutedWarning())
@@ -161,7 +162,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 	b.authState = "n/a (metrics disabled: the endpoint answers 503; set ENABLE_METRICS=true)"
 	switch {
 	case !s.metrics.Enabled && s.authRequired && hasKey(s.auth):
-		// As in the reference gateway, the token is checked before the
+		// As in the Python gateway, the token is checked before the
 		// 503, so a caller without one learns nothing about the switch.
 		v, err := auth.NewVerifier(s.auth, auth.WithMeterProvider(b.provider.MeterProvider()), auth.WithLogger(b.logger))
 		if err != nil {
@@ -181,7 +182,7 @@ func (b *server) startAuth(context.Context) (int, error) {
 	case s.metrics.Enabled:
 		b.authState = "OFF"
 		b.logger.Warn("AUTH_REQUIRED=false: the metrics endpoint is served WITHOUT authentication; anyone who can reach this port can read every series",
-			"metrics", promexport.Path)
+			"metrics", pathMetrics)
 	}
 	return exitOK, nil
 }
@@ -244,7 +245,7 @@ func (b *server) newServer(h http.Handler) *http.Server {
 	srv := b.s.server
 	h = b.provider.Middleware(h)
 	if b.s.metrics.Exemplars {
-		h = otelmetrics.ExtractTraceContext(h)
+		h = extractTraceContext(h)
 	}
 	var tc *tls.Config
 	if b.tls != nil {
@@ -291,9 +292,10 @@ func (b *server) closeListeners() {
 // fails (not ok, with the exit status).
 func (b *server) serve(ctx context.Context) (int, bool) {
 	s := b.s
-	base, err := b.listen(s.metrics.Addr(), b.app)
+	addr := s.metrics.Addr()
+	base, err := b.listen(addr, b.app)
 	if err != nil {
-		b.logger.Error("cannot listen", "addr", s.metrics.Addr(), "err", err)
+		b.logger.Error("cannot listen", "addr", addr, "err", err)
 		return exitFail, false
 	}
 	ownBase := base
@@ -303,7 +305,7 @@ func (b *server) serve(ctx context.Context) (int, bool) {
 			return exitFail, false
 		}
 	}
-	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+promexport.Path,
+	b.logger.Info("metricsbridge serving", "gateway", base, "mode", b.mode, "metrics", ownBase+pathMetrics,
 		"metrics_enabled", s.metrics.Enabled, "auth", b.authState, "otlp", b.otlpState, "version", appVersion())
 	b.logDashboard(ownBase)
 
@@ -402,7 +404,7 @@ func (b *server) drain(deadline time.Time) {
 // registerOwn mounts the bridge's endpoints. They answer without a scrape
 // token: probes carry none, and they reveal nothing.
 func registerOwn(mux *http.ServeMux, metrics http.Handler, upstream *url.URL, logger *slog.Logger) {
-	mux.Handle("GET "+promexport.Path, metrics)
+	mux.Handle("GET "+pathMetrics, metrics)
 	mux.HandleFunc("GET "+pathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
 	})
@@ -445,7 +447,7 @@ func dialUpstream(ctx context.Context, u *url.URL) error {
 func withOwn(own *http.ServeMux, px *proxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case promexport.Path, pathHealth, pathReady, dashboard.SummaryPath, dashboard.PagePath:
+		case pathMetrics, pathHealth, pathReady, pathSummary, pathDashboard:
 			own.ServeHTTP(w, r)
 		default:
 			if dashboardAsset(r.URL.Path) {

@@ -294,7 +294,7 @@ func setUsage(fs *flag.FlagSet, name, summary string) {
 	}
 }
 
-// expiry is --exp: a bare number is minutes, as in the reference gateway's
+// expiry is --exp: a bare number is minutes, as in the Python gateway's
 // token tool; anything else a Go duration such as 1h or 90m.
 type expiry time.Duration
 

@@ -194,7 +194,7 @@ func TestPrometheusScrapesWithToken(t *testing.T) {
 	}
 	prom := promtest.Start(t, cfg.String())
 	for job, tok := range map[string]string{"good": good, "wrong": wrong, "noscope": noScope} {
-		// As the seed writes it: echo -n, no trailing newline.
+		// As the Python gateway writes it: echo -n, no trailing newline.
 		if err := os.WriteFile(filepath.Join(prom.Dir(), job+".jwt"), []byte(tok), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,11 @@ const (
 	KeyErrorType  = otelsemconv.ErrorTypeKey
 )
 
-// Label names of the Prometheus series in the reference gateway's dialect,
+// HandlerNone is the handler label of requests that matched no route: the
+// histogram points without http.route.
+const HandlerNone = "none"
+
+// Label names of the Prometheus series in the Python gateway's dialect,
 // derived from http.server.request.duration at the scrape endpoint, and the
 // attribute keys of metricsbridge's own instruments.
 const (

@@ -18,7 +18,8 @@ const (
 type Config struct {
 	// Enabled serves the page and the summary (default true).
 	Enabled bool
-	// Interval and Window shape the snapshot ring.
+	// Interval and Window shape the snapshot ring: a snapshot every
+	// Interval, kept for Window. Zero keeps the default (5 s, 15 minutes).
 	Interval, Window time.Duration
 }
 
@@ -38,11 +39,6 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	return c, env.Join(ErrConfig, errs[:]...)
-}
-
-// Options turns the configuration into New's options.
-func (c Config) Options() []Option {
-	return []Option{WithInterval(c.Interval), WithWindow(c.Window)}
 }
 
 // Settings returns the effective configuration as NAME=value lines, one per

@@ -4,7 +4,8 @@
 // snapshots of the duration histogram, a JSON summary computed from it, and
 // one embedded page that draws it as SVG.
 //
-//	d, err := dashboard.New(reader) // an sdkmetric.Reader of the instrumented provider
+//	cfg, err := dashboard.ConfigFromEnv(os.LookupEnv)
+//	d, err := dashboard.New(reader, cfg) // an sdkmetric.Reader of the instrumented provider
 //	d.Start()
 //	defer d.Stop()
 //	mux.Handle("GET /metrics/summary", auth(d.SummaryHandler()))
@@ -15,7 +16,7 @@
 // and SummaryHandler.
 //
 // Snapshots are taken off the request path, every 5 s over 15 min by
-// default (WithInterval, WithWindow). Each keeps only what changed since
+// default (Config.Interval, Config.Window). Each keeps only what changed since
 // the one before, per series: its request count, sum and bucket deltas. So
 // the ring holds at most series × window/interval entries, and the series
 // are bounded by the SDK's cardinality limit.

@@ -21,7 +21,7 @@ func ExampleNew() {
 	duration, _ := mp.Meter("example").Float64Histogram("http.server.request.duration",
 		metric.WithExplicitBucketBoundaries(0.01, 0.1, 1))
 
-	d, _ := dashboard.New(reader)
+	d, _ := dashboard.New(reader, dashboard.Config{})
 	_ = d.Snapshot(context.Background()) // the baseline; d.Start() would take one every 5 s
 
 	ok := metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String("GET"), semconv.HTTPRouteKey.String("/items/{id}"), semconv.HTTPResponseStatusCodeKey.Int(200)))

@@ -10,14 +10,6 @@ import (
 //go:embed static
 var static embed.FS
 
-// Paths where metricsbridge mounts the page and its data. The page fetches
-// the summary by the relative URL "summary", so the two stay siblings
-// wherever a service mounts them.
-const (
-	PagePath    = "/metrics/dashboard"
-	SummaryPath = "/metrics/summary"
-)
-
 // contentSecurityPolicy is sent with the page, its files and the summary:
 // nothing but the bridge's own script, style and data, no inline code, no
 // framing.
@@ -45,7 +37,9 @@ func secure(h http.Header) {
 // it at both "GET /x/dashboard" and "GET /x/dashboard/". The page is the
 // same bytes for everyone and holds no data: every number comes from the
 // summary, fetched with the bearer token the page asks for and keeps in
-// the tab's sessionStorage.
+// the tab's sessionStorage. The page fetches the summary by the relative URL
+// "summary", so the two are mounted as siblings: metricsbridge serves them
+// at /metrics/dashboard and /metrics/summary.
 func PageHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := path.Base(r.URL.Path)

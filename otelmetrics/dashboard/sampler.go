@@ -55,28 +55,6 @@ type optionFunc func(config) config
 
 func (f optionFunc) apply(c config) config { return f(c) }
 
-// WithInterval sets how often a snapshot is taken. By default, every 5 s.
-// A value of zero or less keeps the default.
-func WithInterval(d time.Duration) Option {
-	return optionFunc(func(c config) config {
-		if d > 0 {
-			c.interval = d
-		}
-		return c
-	})
-}
-
-// WithWindow sets how far back the ring reaches. By default, 15 minutes.
-// A value of zero or less keeps the default.
-func WithWindow(d time.Duration) Option {
-	return optionFunc(func(c config) config {
-		if d > 0 {
-			c.window = d
-		}
-		return c
-	})
-}
-
 // WithInstrument names the duration histogram to read. By default,
 // http.server.request.duration, which the bridge's middleware, otelhttp
 // and otelgin record.
@@ -210,16 +188,28 @@ type pendingExp struct {
 	start, end int
 }
 
-// New returns a Dashboard reading from src. Call Start to take snapshots
-// in the background, or Snapshot to take them by hand.
-func New(src Collector, opts ...Option) (*Dashboard, error) {
+// New returns a Dashboard reading from src, with the ring shaped by cfg
+// (ConfigFromEnv's, or a Config built in code: a zero Interval or Window
+// keeps the default of 5 s or 15 minutes; Enabled is for the caller, who
+// mounts the handlers or not). Call Start to take snapshots in the
+// background, or Snapshot to take them by hand.
+func New(src Collector, cfg Config, opts ...Option) (*Dashboard, error) {
 	c := config{interval: defaultInterval, window: defaultWindow, instrument: mbsemconv.InstrumentHTTPServerDuration,
 		maxSeries: defaultMaxSeries, logger: slog.New(slog.DiscardHandler)}
+	if cfg.Interval != 0 {
+		c.interval = cfg.Interval
+	}
+	if cfg.Window != 0 {
+		c.window = cfg.Window
+	}
 	for _, o := range opts {
 		c = o.apply(c)
 	}
 	if src == nil {
 		return nil, fmt.Errorf("dashboard: %w: no collector", ErrConfig)
+	}
+	if c.interval < 0 || c.window < 0 {
+		return nil, fmt.Errorf("dashboard: %w: a negative interval %s or window %s", ErrConfig, c.interval, c.window)
 	}
 	if reason := checkRing(c.interval, c.window); reason != "" {
 		return nil, fmt.Errorf("dashboard: %w: %s", ErrConfig, reason)
@@ -238,12 +228,6 @@ func checkRing(interval, window time.Duration) string {
 	}
 	return ""
 }
-
-// Interval is the time between snapshots.
-func (d *Dashboard) Interval() time.Duration { return d.cfg.interval }
-
-// Window is how far back the ring reaches.
-func (d *Dashboard) Window() time.Duration { return d.cfg.window }
 
 // Start takes a snapshot now and then every interval until Stop. Calls
 // after the first do nothing.

@@ -63,7 +63,7 @@ func snapshot(t testing.TB, d *dashboard.Dashboard) {
 
 func TestSummary(t *testing.T) {
 	r, h := pipeline(t, false, 0)
-	d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(3*time.Second))
+	d, err := dashboard.New(r, dashboard.Config{Interval: time.Second, Window: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestSummary(t *testing.T) {
 
 func TestSummaryExponential(t *testing.T) {
 	r, h := pipeline(t, true, 0)
-	d, err := dashboard.New(r)
+	d, err := dashboard.New(r, dashboard.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,21 +161,23 @@ func TestSummaryExponential(t *testing.T) {
 	}
 }
 
-func TestOptions(t *testing.T) {
+func TestNewConfig(t *testing.T) {
 	r, _ := pipeline(t, false, 0)
 	for _, tc := range []struct {
 		name string
-		opts []dashboard.Option
+		cfg  dashboard.Config
 		ok   bool
 	}{
-		{"defaults", nil, true},
-		{"zero keeps defaults", []dashboard.Option{dashboard.WithInterval(0), dashboard.WithWindow(-1)}, true},
-		{"window below interval", []dashboard.Option{dashboard.WithInterval(time.Minute), dashboard.WithWindow(time.Second)}, false},
-		{"too many slots", []dashboard.Option{dashboard.WithInterval(time.Second), dashboard.WithWindow(24 * time.Hour)}, false},
+		{"defaults", dashboard.Config{}, true},
+		{"zero interval keeps its default", dashboard.Config{Window: time.Minute}, true},
+		{"zero window keeps its default", dashboard.Config{Interval: time.Minute}, true},
+		{"negative window", dashboard.Config{Window: -1}, false},
+		{"window below interval", dashboard.Config{Interval: time.Minute, Window: time.Second}, false},
+		{"too many slots", dashboard.Config{Interval: time.Second, Window: 24 * time.Hour}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := dashboard.New(r, tc.opts...)
-			if (err == nil) != tc.ok {
+			_, err := dashboard.New(r, tc.cfg)
+			if (err == nil) != tc.ok || err != nil && !errors.Is(err, dashboard.ErrConfig) {
 				t.Errorf("New: %v", err)
 			}
 		})
@@ -209,7 +211,7 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestHandlers(t *testing.T) {
 	r, h := pipeline(t, false, 0)
-	d, _ := dashboard.New(r)
+	d, _ := dashboard.New(r, dashboard.Config{})
 	snapshot(t, d)
 	record(h, "GET", "/<script>", 200, 0.01, 1)
 	snapshot(t, d)
@@ -315,7 +317,7 @@ func TestMemoryBound(t *testing.T) {
 		series = 200
 	}
 	r, h := pipeline(t, false, series+1)
-	d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(slots*time.Second))
+	d, err := dashboard.New(r, dashboard.Config{Interval: time.Second, Window: slots * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +361,7 @@ func TestMemoryBound(t *testing.T) {
 // ring: 0.6 s read back as 0.6 s, not as somewhere in (0.5, 1].
 func TestSummaryExponentialKeepsScale(t *testing.T) {
 	r, h := pipeline(t, true, 0)
-	d, _ := dashboard.New(r)
+	d, _ := dashboard.New(r, dashboard.Config{})
 	snapshot(t, d)
 	record(h, "GET", "/x", 200, 0.6, 100)
 	snapshot(t, d)
@@ -375,7 +377,7 @@ func TestSummaryExponentialKeepsScale(t *testing.T) {
 func BenchmarkSummary(b *testing.B) {
 	const series, slots = 2000, 180
 	r, h := pipeline(b, false, series+1)
-	d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(slots*time.Second))
+	d, err := dashboard.New(r, dashboard.Config{Interval: time.Second, Window: slots * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -410,7 +412,7 @@ func BenchmarkSummary(b *testing.B) {
 // The served summary is cached per snapshot, and only per snapshot.
 func TestSummaryCache(t *testing.T) {
 	r, h := pipeline(t, false, 0)
-	d, _ := dashboard.New(r)
+	d, _ := dashboard.New(r, dashboard.Config{})
 	snapshot(t, d)
 	requests := func() uint64 {
 		rec := httptest.NewRecorder()
@@ -451,7 +453,7 @@ func TestSummaryTwoScopes(t *testing.T) {
 		}
 		hs = append(hs, h)
 	}
-	d, _ := dashboard.New(r)
+	d, _ := dashboard.New(r, dashboard.Config{})
 	record(hs[0], "GET", "/a", 200, 0.01, 5)
 	record(hs[1], "GET", "/a", 200, 0.01, 50)
 	snapshot(t, d)
@@ -480,7 +482,7 @@ func TestSummaryBothAggregations(t *testing.T) {
 		}}}}
 		return nil
 	})
-	d, _ := dashboard.New(src)
+	d, _ := dashboard.New(src, dashboard.Config{})
 	snapshot(t, d)
 	n = 10
 	snapshot(t, d)
@@ -535,7 +537,7 @@ func TestSummaryMixedBucketLayouts(t *testing.T) {
 			t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 			ha, _ := mp.Meter("middleware").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(tc.a...))
 			hb, _ := mp.Meter("otelhttp").Float64Histogram(mbsemconv.InstrumentHTTPServerDuration, metric.WithExplicitBucketBoundaries(tc.b...))
-			d, _ := dashboard.New(r)
+			d, _ := dashboard.New(r, dashboard.Config{})
 			snapshot(t, d)
 			record(ha, "GET", "/a", 200, 0.15, 10)
 			record(hb, "GET", "/a", 200, 25, 10)
@@ -591,7 +593,7 @@ func BenchmarkRingByAggregation(b *testing.B) {
 	}{{"classic", false}, {"native", true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			r, h := pipeline(b, mode.exponential, series+1)
-			d, err := dashboard.New(r, dashboard.WithInterval(time.Second), dashboard.WithWindow(slots*time.Second))
+			d, err := dashboard.New(r, dashboard.Config{Interval: time.Second, Window: slots * time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}

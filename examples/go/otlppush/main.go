@@ -26,7 +26,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Fatal(http.ListenAndServe(p.Config().Addr(), newHandler(p)))
+	log.Fatal(http.ListenAndServe(otelmetrics.DefaultConfig().Addr(), newHandler(p)))
 }
 
 // newProvider builds a provider whose only output is the OTLP push that
