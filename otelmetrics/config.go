@@ -223,36 +223,6 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 // deployments keep their series; the binary warns about it.
 const formerInstrumentator promexport.Names = "seed"
 
-// Settings returns the effective configuration as NAME=value lines, one
-// per variable ConfigFromEnv reads, the dashboard's before HOST and PORT,
-// as `metricsbridge check` prints them. Values are unquoted; none is secret.
-func (c Config) Settings() []string {
-	labels := make([]string, len(c.CustomLabels))
-	for i, l := range c.CustomLabels {
-		labels[i] = l.Key + "=" + l.Value
-	}
-	buckets := make([]string, len(c.LatencyBuckets))
-	for i, b := range c.LatencyBuckets {
-		buckets[i] = strconv.FormatFloat(b, 'g', -1, 64)
-	}
-	lines := []string{
-		envEnableMetrics + "=" + strconv.FormatBool(c.Enabled),
-		envExcludedHandlers + "=" + strings.Join(c.ExcludedHandlers, ","),
-		envNamespace + "=" + c.Namespace,
-		envSubsystem + "=" + c.Subsystem,
-		envCustomLabels + "=" + strings.Join(labels, ","),
-		envLatencyBuckets + "=" + strings.Join(buckets, ","),
-		envCardinalityLimit + "=" + strconv.Itoa(c.CardinalityLimit),
-		envPrometheusNames + "=" + string(c.PrometheusNames),
-		envExemplars + "=" + strconv.FormatBool(c.Exemplars),
-		envBodySizes + "=" + strconv.FormatBool(c.BodySizes),
-		envHistograms + "=" + string(c.Histograms),
-		envNativeMaxBuckets + "=" + strconv.Itoa(c.NativeMaxBuckets),
-	}
-	lines = append(lines, c.Dashboard.Settings()...)
-	return append(lines, envHost+"="+c.Host, envPort+"="+strconv.Itoa(c.Port))
-}
-
 // validate checks the settings this package owns, in one pass: the views
 // check the name prefix and the buckets, the scrape endpoint the series
 // naming, the dashboard its ring, each when NewProvider builds it.

@@ -24,7 +24,7 @@ type setting struct{ name, value string }
 // the raw values of the file and path variables. Each package's Config
 // prints its own settings; this only groups them.
 func settingGroups(s settings, lookup env.Lookup) []settingGroup {
-	metrics := settingGroup{title: "metrics", items: fromLines(s.metrics.Settings())}
+	metrics := settingGroup{title: "metrics", items: fromLines(metricsSettings(s.metrics))}
 	tokens := settingGroup{title: "scrape tokens", items: append(
 		[]setting{{envAuthRequired, strconv.FormatBool(s.authRequired)}},
 		fromLines(authSettings(s.auth, lookup))...)}

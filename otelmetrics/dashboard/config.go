@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
@@ -39,14 +38,4 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	return c, env.Join(ErrConfig, errs[:]...)
-}
-
-// Settings returns the effective configuration as NAME=value lines, one per
-// variable ConfigFromEnv reads, as `metricsbridge check` prints them.
-func (c Config) Settings() []string {
-	return []string{
-		envDashboard + "=" + strconv.FormatBool(c.Enabled),
-		envInterval + "=" + c.Interval.String(),
-		envWindow + "=" + c.Window.String(),
-	}
 }

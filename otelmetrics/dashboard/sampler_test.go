@@ -497,25 +497,6 @@ func (f collectorFunc) Collect(ctx context.Context, rm *metricdata.ResourceMetri
 	return f(ctx, rm)
 }
 
-func TestConfigSettings(t *testing.T) {
-	vars := map[string]string{"METRICS_DASHBOARD": "off", "METRICS_DASHBOARD_INTERVAL": "2s"}
-	var read []string
-	c, err := dashboard.ConfigFromEnv(func(k string) (string, bool) { read = append(read, k); v, ok := vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := c.Settings()
-	want := []string{"METRICS_DASHBOARD=false", "METRICS_DASHBOARD_INTERVAL=2s", "METRICS_DASHBOARD_WINDOW=" + dashboard.DefaultWindow.String()}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("Settings() = %q, want %q", got, want)
-	}
-	for _, name := range read {
-		if !strings.Contains(strings.Join(got, "\n"), name+"=") {
-			t.Errorf("ConfigFromEnv reads %s but Settings does not print it", name)
-		}
-	}
-}
-
 // Two instrumentations of one route with bucket layouts of the same
 // length but different bounds: their counts cannot be added bucket by
 // bucket. Where the layouts share bounds, the percentile is read from the
