@@ -11,7 +11,7 @@ import (
 
 // A scrape credential as `metricsbridge token create --exp 0` makes it: no
 // exp claim, so it never expires; sub, iat and a random jti, as the
-// reference gateway's tokens carry.
+// Python gateway's tokens carry.
 func ExampleMint() {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	issued := time.Unix(1764000000, 0)

@@ -52,7 +52,7 @@ var errMint = fmt.Errorf("%w: cannot mint a token", ErrConfig)
 // reservedClaims are the ones Mint sets itself.
 var reservedClaims = []string{"sub", "iat", "exp", "nbf", "aud", "iss", "scope", "jti"}
 
-// Mint signs a token. Like the reference gateway's token tool it always
+// Mint signs a token. Like the Python gateway's token tool it always
 // sets sub, iat and a random jti (128 bits, base64url), plus exp, aud, iss
 // and scope when asked. The header carries only alg and typ, so any
 // standard JWT library can verify it with the same key. Options it cannot

@@ -297,7 +297,7 @@ func (v *Verifier) Verify(authorization string) (Claims, error) {
 // checkClaims holds a token to the one claim every issuer writes: whom it
 // was issued to (sub, a non-empty string). A token of {} names no one and
 // is refused, whoever holds the key; exp and iat stay optional, as the
-// reference gateway's own tokens have no exp and other libraries may omit
+// Python gateway's own tokens (PyJWT) have no exp and other libraries may omit
 // iat. With a maximum age, iat is needed and judged.
 func (v *Verifier) checkClaims(c jwt.MapClaims) error {
 	if sub, _ := c["sub"].(string); strings.TrimSpace(sub) == "" {

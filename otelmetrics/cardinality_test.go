@@ -212,7 +212,7 @@ func templatesMux(n int) (*http.ServeMux, []string) {
 }
 
 // sumSeries adds up a counter's values or a histogram's counts and checks
-// that every series is labelled by the contract: a route template or
+// that every series is labelled as documented: a route template or
 // "none", a standard method or "_OTHER", and a three-digit status, or is
 // the overflow series when that is expected.
 func sumSeries(t *testing.T, mf *dto.MetricFamily, handlers []string, overflow bool) (total float64, series int) {

@@ -46,7 +46,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-# PyJWT, the reference gateway's JWT library. Debian's python3 is asked,
+# PyJWT, the JWT library of the Python gateway whose tokens are accepted. Debian's python3 is asked,
 # since another python3 may come first in PATH.
 if ! /usr/bin/python3 -c "import jwt" >/dev/null 2>&1; then
 	sudo=$(need_root python3-jwt)

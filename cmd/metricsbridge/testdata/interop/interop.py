@@ -1,5 +1,5 @@
 """Signs and verifies HS256 tokens with PyJWT (Debian's python3-jwt), the
-library the reference gateway mints its tokens with, so the Go tests can
+library the Python gateway (ContextForge) mints its tokens with, so the Go tests can
 check that tokens cross in both directions.
 
   python3 interop.py gateway <secret-file>                      prints a token made as the gateway makes it
