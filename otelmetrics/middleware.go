@@ -48,16 +48,14 @@ type middleware struct {
 	inst *instruments
 }
 
-// reqState is one request's status and route, and the request copy that
-// carries it to the router: its context and the response writer both
-// point here. It is never reused, so a handler goroutine that outlives its
-// request cannot write into another one.
+// reqState is one request's status and route. The request's context and
+// the response writer both point here. It is never reused, so a handler
+// goroutine that outlives its request cannot write into another one.
 type reqState struct {
-	req     http.Request // what next is served, its context holding the state
-	parent  context.Context
+	parent  context.Context // the request's context before the middleware's
 	w       http.ResponseWriter
-	status  int
 	written int64 // body bytes written
+	status  int
 	// wroteHeader: the status is final. flushed: it reached the
 	// connection's buffer, so the client gets it even if the handler
 	// aborts.
@@ -68,10 +66,10 @@ type reqState struct {
 	// records: under http.TimeoutHandler it runs on the handler's, maybe
 	// after the middleware gave up waiting.
 	mu       sync.Mutex
-	route    string
 	routed   bool
-	sets     int  // SetRoute calls so far, for RoutePattern
-	recorded bool // SetRoute comes too late
+	recorded bool  // SetRoute comes too late
+	sets     int32 // SetRoute calls so far, for RoutePattern
+	route    string
 }
 
 // netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
@@ -83,14 +81,23 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	start := time.Now()
-	// One allocation: the state with the request copy inside it.
-	// WithContext's own copy is inlined and stays on the stack, so the
-	// route survives request copies further down, nested routers under a
-	// ServeMux included, for the price of the state alone.
-	s := &reqState{parent: r.Context(), w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
-	s.req = *r.WithContext(stateCtx{s})
-	r2 := &s.req
+	start := time.Since(epoch)
+	s := &reqState{w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
+	s.parent = r.Context()
+	if c, ok := s.parent.(stateCtx); ok && c.s.done() {
+		// The caller serves the same request again (a test, a retry):
+		// the context it holds is the one a finished pass installed.
+		s.parent = c.s.parent
+	}
+	// The state goes into the context of the request itself, not of a
+	// copy: a copy escapes to the heap (its 250 bytes were most of what
+	// the middleware allocated), and the routers below, nested ones under
+	// a ServeMux included, and whatever copies the request on the way all
+	// see this request's context. WithContext's own copy is inlined and
+	// stays on the stack. The context is set once, before next runs and
+	// never again, so goroutines next starts read it without a race; the
+	// caller sees a context that answers as its own did.
+	*r = *r.WithContext(stateCtx{s})
 	defer func() {
 		status := s.status
 		p := recover()
@@ -106,17 +113,29 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		pattern := false
 		if !routed {
-			route, pattern = r2.Pattern, true
-			if route != "" && redirectStatus(status) && muxRedirect(r2, route) {
+			route, pattern = r.Pattern, true
+			if route != "" && redirectStatus(status) && muxRedirect(r, route) {
 				route = ""
 			}
 		}
-		m.inst.record(r2, status, route, pattern, time.Since(start))
+		m.inst.record(s.parent, r, status, route, pattern, time.Since(epoch)-start)
 		if p != nil {
 			panic(p) // recorded; net/http (or an outer recoverer) handles it as before
 		}
 	}()
-	m.next.ServeHTTP(wrap(s, w), r2)
+	m.next.ServeHTTP(wrap(s, w), r)
+}
+
+// epoch is what the middleware reads the monotonic clock against:
+// time.Since reads only that clock, time.Now the wall clock as well, which
+// a request's duration does not need.
+var epoch = time.Now()
+
+// done reports whether the request was recorded.
+func (s *reqState) done() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recorded
 }
 
 // sent reports whether the status can have reached the client.
@@ -137,7 +156,7 @@ func (s *reqState) setRoute(route string) bool {
 }
 
 // setCount is how many routes were set so far; 0 for a nil state.
-func (s *reqState) setCount() int {
+func (s *reqState) setCount() int32 {
 	if s == nil {
 		return 0
 	}
@@ -175,7 +194,7 @@ func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 
 // record measures one request; route is a ServeMux pattern when pattern
 // is true.
-func (in *instruments) record(r *http.Request, status int, route string, pattern bool, d time.Duration) {
+func (in *instruments) record(ctx context.Context, r *http.Request, status int, route string, pattern bool, d time.Duration) {
 	if route == "" && !routelessStatus(status) {
 		in.unrouted()
 	}
@@ -189,7 +208,7 @@ func (in *instruments) record(r *http.Request, status int, route string, pattern
 	if s.excluded {
 		return
 	}
-	in.duration.Record(r.Context(), d.Seconds(), s.rec...)
+	in.duration.Record(ctx, d.Seconds(), s.rec...)
 }
 
 // routelessStatus is true of the answers a router gives when nothing
