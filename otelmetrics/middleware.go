@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -46,6 +48,28 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 type middleware struct {
 	next http.Handler
 	inst *instruments
+	// seen is the wrapper for the first type of writer served, which is
+	// nearly always the type of every writer: the server's. Asking a
+	// writer for each of the seven optional interfaces costs more than
+	// comparing its type.
+	seen atomic.Pointer[wrapperFor]
+}
+
+// wrapperFor is the wrapper that fits writers of type t.
+type wrapperFor struct {
+	t    reflect.Type
+	wrap func(*reqState) http.ResponseWriter
+}
+
+// wrapper returns the wrapper for w's optional interfaces.
+func (m *middleware) wrapper(w http.ResponseWriter) func(*reqState) http.ResponseWriter {
+	t := reflect.TypeOf(w)
+	if seen := m.seen.Load(); seen != nil && seen.t == t {
+		return seen.wrap
+	}
+	f := wrappers[writerMask(w)]
+	m.seen.CompareAndSwap(nil, &wrapperFor{t, f})
+	return f
 }
 
 // reqState is one request's status and route. The request's context and
@@ -67,9 +91,10 @@ type reqState struct {
 	// after the middleware gave up waiting.
 	mu       sync.Mutex
 	routed   bool
-	recorded bool  // SetRoute comes too late
-	sets     int32 // SetRoute calls so far, for RoutePattern
+	pattern  bool        // route is a ServeMux pattern, from RoutePattern
+	recorded atomic.Bool // SetRoute comes too late; written under mu
 	route    string
+	sets     atomic.Int32 // routes set so far, for RoutePattern; written under mu
 }
 
 // netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
@@ -108,10 +133,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusInternalServerError
 		}
 		s.mu.Lock()
-		s.recorded = true
-		route, routed := s.route, s.routed
+		s.recorded.Store(true)
+		route, routed, pattern := s.route, s.routed, s.pattern
 		s.mu.Unlock()
-		pattern := false
 		if !routed {
 			route, pattern = r.Pattern, true
 			if route != "" && redirectStatus(status) && muxRedirect(r, route) {
@@ -123,7 +147,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(p) // recorded; net/http (or an outer recoverer) handles it as before
 		}
 	}()
-	m.next.ServeHTTP(wrap(s, w), r)
+	m.next.ServeHTTP(m.wrapper(w)(s), r)
 }
 
 // epoch is what the middleware reads the monotonic clock against:
@@ -132,11 +156,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var epoch = time.Now()
 
 // done reports whether the request was recorded.
-func (s *reqState) done() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.recorded
-}
+func (s *reqState) done() bool { return s.recorded.Load() }
 
 // sent reports whether the status can have reached the client.
 func (s *reqState) sent() bool {
@@ -147,26 +167,34 @@ func (s *reqState) sent() bool {
 func (s *reqState) setRoute(route string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.recorded {
+	if s.recorded.Load() {
 		return false
 	}
-	s.route, s.routed = route, true
-	s.sets++
+	s.route, s.routed, s.pattern = route, true, false
+	s.sets.Add(1)
 	return true
 }
 
-// setCount is how many routes were set so far; 0 for a nil state.
-func (s *reqState) setCount() int32 {
-	if s == nil {
-		return 0
-	}
+// setPattern is RoutePattern's: the ServeMux pattern, unless a router
+// nested below set a route since sets were counted (the innermost
+// template is the more precise) or the request was recorded.
+func (s *reqState) setPattern(pattern string, sets int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sets
+	if s.recorded.Load() || s.sets.Load() != sets {
+		return
+	}
+	s.route, s.routed, s.pattern = pattern, true, true
+	s.sets.Add(1)
 }
 
 // wrap returns the writer for s with the optional interfaces of w.
 func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
+	return wrappers[writerMask(w)](s)
+}
+
+// writerMask is the mask of w's optional interfaces.
+func writerMask(w http.ResponseWriter) int {
 	var mask int
 	if _, ok := w.(http.Flusher); ok {
 		mask |= hasFlusher
@@ -189,7 +217,7 @@ func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 	if _, ok := w.(flushErrorer); ok {
 		mask |= hasFlushErrorer
 	}
-	return wrappers[mask](s)
+	return mask
 }
 
 // record measures one request; route is a ServeMux pattern when pattern
