@@ -91,8 +91,9 @@ type reqState struct {
 	// after the middleware gave up waiting.
 	mu       sync.Mutex
 	routed   bool
-	pattern  bool        // route is a ServeMux pattern, from RoutePattern
-	recorded atomic.Bool // SetRoute comes too late; written under mu
+	pattern  bool          // route is a ServeMux pattern, from RoutePattern
+	muxReq   *http.Request // the request a ServeMux gave the pattern, if it did
+	recorded atomic.Bool   // SetRoute comes too late; written under mu
 	route    string
 	sets     atomic.Int32 // routes set so far, for RoutePattern; written under mu
 }
@@ -134,8 +135,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.recorded.Store(true)
-		route, routed, pattern := s.route, s.routed, s.pattern
+		route, routed, pattern, muxReq := s.route, s.routed, s.pattern, s.muxReq
 		s.mu.Unlock()
+		if muxReq != nil && redirectStatus(status) && muxRedirect(muxReq, route) {
+			route = ""
+		}
 		if !routed {
 			route, pattern = r.Pattern, true
 			if route != "" && redirectStatus(status) && muxRedirect(r, route) {
@@ -170,7 +174,7 @@ func (s *reqState) setRoute(route string) bool {
 	if s.recorded.Load() {
 		return false
 	}
-	s.route, s.routed, s.pattern = route, true, false
+	s.route, s.routed, s.pattern, s.muxReq = route, true, false, nil
 	s.sets.Add(1)
 	return true
 }
@@ -178,13 +182,13 @@ func (s *reqState) setRoute(route string) bool {
 // setPattern is RoutePattern's: the ServeMux pattern, unless a router
 // nested below set a route since sets were counted (the innermost
 // template is the more precise) or the request was recorded.
-func (s *reqState) setPattern(pattern string, sets int32) {
+func (s *reqState) setPattern(pattern string, muxReq *http.Request, sets int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.recorded.Load() || s.sets.Load() != sets {
 		return
 	}
-	s.route, s.routed, s.pattern = pattern, true, true
+	s.route, s.routed, s.pattern, s.muxReq = pattern, true, true, muxReq
 	s.sets.Add(1)
 }
 

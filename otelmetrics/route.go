@@ -86,19 +86,27 @@ func RoutePattern(next http.Handler) http.Handler {
 			sets = s.sets.Load()
 		}
 		defer func() {
-			// The handler's goroutine may not be the middleware's (under
-			// http.TimeoutHandler), so the status is not known here; for a
-			// ServeMux the request's path alone tells its redirects apart.
-			if r.Pattern == "" || (mux != nil && muxRedirect(r, r.Pattern)) {
+			if r.Pattern == "" {
 				return
 			}
 			if s != nil {
-				// The pattern as it is: its series turns it into the
-				// template once, not every request.
-				s.setPattern(r.Pattern, sets)
+				// The pattern as it is, its series turns it into the
+				// template once; whether the mux answered with a redirect
+				// of its own is checked by the middleware, which knows the
+				// status, only when it is a redirect.
+				var muxReq *http.Request
+				if mux != nil {
+					muxReq = r
+				}
+				s.setPattern(r.Pattern, muxReq, sets)
 				return
 			}
-			SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
+			// The handler's goroutine may not be the middleware's (under
+			// http.TimeoutHandler), so the status is not known here; for a
+			// ServeMux the request's path alone tells its redirects apart.
+			if mux == nil || !muxRedirect(r, r.Pattern) {
+				SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
+			}
 		}()
 		next.ServeHTTP(w, r)
 	})
