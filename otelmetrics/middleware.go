@@ -79,7 +79,7 @@ type reqState struct {
 	parent  context.Context // the request's context before the middleware's
 	w       http.ResponseWriter
 	written int64 // body bytes written
-	status  int
+	status  int32
 	// wroteHeader: the status is final. flushed: it reached the
 	// connection's buffer, so the client gets it even if the handler
 	// aborts.
@@ -88,14 +88,18 @@ type reqState struct {
 
 	// SetRoute may be called from another goroutine than the one that
 	// records: under http.TimeoutHandler it runs on the handler's, maybe
-	// after the middleware gave up waiting.
-	mu       sync.Mutex
-	routed   bool
-	pattern  bool          // route is a ServeMux pattern, from RoutePattern
-	muxReq   *http.Request // the request a ServeMux gave the pattern, if it did
-	recorded atomic.Bool   // SetRoute comes too late; written under mu
-	route    string
+	// after the middleware gave up waiting. A setter marks touched before
+	// it looks at recorded, and the middleware marks recorded before it
+	// looks at touched, so when nothing set a route the middleware need
+	// not take the lock.
+	touched  atomic.Bool
+	recorded atomic.Bool  // SetRoute comes too late
 	sets     atomic.Int32 // routes set so far, for RoutePattern; written under mu
+	routed   bool
+	pattern  bool // route is a ServeMux pattern, from RoutePattern
+	mu       sync.Mutex
+	route    string
+	muxReq   *http.Request // the request a ServeMux gave the pattern, if it did
 }
 
 // netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
@@ -125,7 +129,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// caller sees a context that answers as its own did.
 	*r = *r.WithContext(stateCtx{s})
 	defer func() {
-		status := s.status
+		status := int(s.status)
 		p := recover()
 		// http.ErrAbortHandler after the status went out is how a proxy
 		// ends a stream the client or upstream broke: the client saw the
@@ -133,10 +137,15 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && (p != http.ErrAbortHandler || !s.sent()) {
 			status = http.StatusInternalServerError
 		}
-		s.mu.Lock()
 		s.recorded.Store(true)
-		route, routed, pattern, muxReq := s.route, s.routed, s.pattern, s.muxReq
-		s.mu.Unlock()
+		var route string
+		var routed, pattern bool
+		var muxReq *http.Request
+		if s.touched.Load() {
+			s.mu.Lock()
+			route, routed, pattern, muxReq = s.route, s.routed, s.pattern, s.muxReq
+			s.mu.Unlock()
+		}
 		if muxReq != nil && redirectStatus(status) && muxRedirect(muxReq, route) {
 			route = ""
 		}
@@ -171,6 +180,7 @@ func (s *reqState) sent() bool {
 func (s *reqState) setRoute(route string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.touched.Store(true)
 	if s.recorded.Load() {
 		return false
 	}
@@ -185,6 +195,7 @@ func (s *reqState) setRoute(route string) bool {
 func (s *reqState) setPattern(pattern string, muxReq *http.Request, sets int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.touched.Store(true)
 	if s.recorded.Load() || s.sets.Load() != sets {
 		return
 	}
@@ -271,7 +282,7 @@ func (w rw) Header() http.Header { return w.s.w.Header() }
 func (w rw) WriteHeader(code int) {
 	// 1xx other than 101 are interim responses; the final code comes later.
 	if !w.s.wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.s.status, w.s.wroteHeader = code, true
+		w.s.status, w.s.wroteHeader = int32(code), true
 	}
 	w.s.w.WriteHeader(code)
 }
