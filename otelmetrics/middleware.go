@@ -30,6 +30,14 @@ const HandlerNone = promexport.HandlerNone
 // gin), RoutePattern around an *http.ServeMux, or, when next is the
 // ServeMux itself, the Request.Pattern it sets.
 //
+// That context is set on the request the middleware is handed, before
+// next runs, rather than on a copy (which would cost every request an
+// allocation of the request's size): afterwards the caller's request
+// carries a context that answers Done, Err, Deadline and Value exactly as
+// its own did. As with an http.ServeMux, which sets Request.Pattern on the
+// request it is handed, the caller must not read the request from another
+// goroutine while the middleware starts.
+//
 // The response writer handed to next has exactly the optional interfaces
 // (http.Flusher, http.Hijacker, io.ReaderFrom, io.StringWriter,
 // http.Pusher, http.CloseNotifier, and FlushError) of the one it wraps,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,4 +391,32 @@ func do2(h http.Handler, r *http.Request) int {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec.Code
+}
+
+// A goroutine the handler starts may read the request after the handler
+// returned, as the caller may: the middleware sets the request's context
+// once, before next runs, and writes the request no more. Run with -race.
+func TestRequestReadAfterReturnDoesNotRace(t *testing.T) {
+	p := newTestProvider(t, nil)
+	var wg sync.WaitGroup
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /work", func(_ http.ResponseWriter, r *http.Request) {
+		wg.Go(func() {
+			<-r.Context().Done()
+			_ = r.Pattern + r.Method
+		})
+	})
+	srv := httptest.NewServer(p.Middleware(mux))
+	defer srv.Close()
+	for range 20 {
+		resp, err := srv.Client().Get(srv.URL + "/work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	wg.Wait()
+	if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, `http_requests_total{handler="/work",method="GET",status="200"} 20`) {
+		t.Errorf("not 20 requests:\n%s", strings.Join(got, "\n"))
+	}
 }
