@@ -360,3 +360,15 @@ func (f fullWriter) ReadFrom(src io.Reader) (int64, error) { return io.Copy(f.Re
 func (fullWriter) Push(string, *http.PushOptions) error    { return http.ErrNotSupported }
 func (fullWriter) CloseNotify() <-chan bool                { return nil }
 func (fullWriter) FlushError() error                       { return nil }
+
+// isClean is the fast answer to cleanPath(p) == p.
+func TestIsClean(t *testing.T) {
+	for _, p := range []string{
+		"", "/", "//", "/a", "/a/", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.well-known/x",
+		"/a.b/c.d", "/a/b.", "a/b", ".", "/..", "/a/.b", "/%2e%2e/x", "/x/y/z/",
+	} {
+		if got, want := isClean(p), cleanPath(p) == p; got != want {
+			t.Errorf("isClean(%q) = %t, cleanPath gives %q", p, got, cleanPath(p))
+		}
+	}
+}
