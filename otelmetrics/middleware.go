@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +28,14 @@ const HandlerNone = "none"
 // gin), RoutePattern around an *http.ServeMux, or, when next is the
 // ServeMux itself, the Request.Pattern it sets.
 //
+// That context is set on the request the middleware is handed, before
+// next runs, rather than on a copy (which would cost every request an
+// allocation of the request's size): afterwards the caller's request
+// carries a context that answers Done, Err, Deadline and Value exactly as
+// its own did. As with an http.ServeMux, which sets Request.Pattern on the
+// request it is handed, the caller must not read the request from another
+// goroutine while the middleware starts.
+//
 // The response writer handed to next has exactly the optional interfaces
 // (http.Flusher, http.Hijacker, io.ReaderFrom, io.StringWriter,
 // http.Pusher, http.CloseNotifier, and FlushError) of the one it wraps,
@@ -44,18 +54,38 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 type middleware struct {
 	next http.Handler
 	inst *instruments
+	// seen is the wrapper for the first type of writer served, which is
+	// nearly always the type of every writer: the server's. Asking a
+	// writer for each of the seven optional interfaces costs more than
+	// comparing its type.
+	seen atomic.Pointer[wrapperFor]
 }
 
-// reqState is one request's status and route, and the request copy that
-// carries it to the router: its context and the response writer both
-// point here. It is never reused, so a handler goroutine that outlives its
-// request cannot write into another one.
+// wrapperFor is the wrapper that fits writers of type t.
+type wrapperFor struct {
+	t    reflect.Type
+	wrap func(*reqState) http.ResponseWriter
+}
+
+// wrapper returns the wrapper for w's optional interfaces.
+func (m *middleware) wrapper(w http.ResponseWriter) func(*reqState) http.ResponseWriter {
+	t := reflect.TypeOf(w)
+	if seen := m.seen.Load(); seen != nil && seen.t == t {
+		return seen.wrap
+	}
+	f := wrappers[writerMask(w)]
+	m.seen.CompareAndSwap(nil, &wrapperFor{t, f})
+	return f
+}
+
+// reqState is one request's status and route. The request's context and
+// the response writer both point here. It is never reused, so a handler
+// goroutine that outlives its request cannot write into another one.
 type reqState struct {
-	req     http.Request // what next is served, its context holding the state
-	parent  context.Context
+	parent  context.Context // the request's context before the middleware's
 	w       http.ResponseWriter
-	status  int
 	written int64 // body bytes written
+	status  int32
 	// wroteHeader: the status is final. flushed: it reached the
 	// connection's buffer, so the client gets it even if the handler
 	// aborts.
@@ -64,12 +94,18 @@ type reqState struct {
 
 	// SetRoute may be called from another goroutine than the one that
 	// records: under http.TimeoutHandler it runs on the handler's, maybe
-	// after the middleware gave up waiting.
+	// after the middleware gave up waiting. A setter marks touched before
+	// it looks at recorded, and the middleware marks recorded before it
+	// looks at touched, so when nothing set a route the middleware need
+	// not take the lock.
+	touched  atomic.Bool
+	recorded atomic.Bool  // SetRoute comes too late
+	sets     atomic.Int32 // routes set so far, for RoutePattern; written under mu
+	routed   bool
+	pattern  bool // route is a ServeMux pattern, from RoutePattern
 	mu       sync.Mutex
 	route    string
-	routed   bool
-	sets     int  // SetRoute calls so far, for RoutePattern
-	recorded bool // SetRoute comes too late
+	muxReq   *http.Request // the request a ServeMux gave the pattern, if it did
 }
 
 // netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
@@ -81,16 +117,25 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	start := time.Now()
-	// One allocation: the state with the request copy inside it.
-	// WithContext's own copy is inlined and stays on the stack, so the
-	// route survives request copies further down, nested routers under a
-	// ServeMux included, for the price of the state alone.
-	s := &reqState{parent: r.Context(), w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
-	s.req = *r.WithContext(stateCtx{s})
-	r2 := &s.req
+	start := time.Since(epoch)
+	s := &reqState{w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
+	s.parent = r.Context()
+	if c, ok := s.parent.(stateCtx); ok && c.s.done() {
+		// The caller serves the same request again (a test, a retry):
+		// the context it holds is the one a finished pass installed.
+		s.parent = c.s.parent
+	}
+	// The state goes into the context of the request itself, not of a
+	// copy: a copy escapes to the heap (its 250 bytes were most of what
+	// the middleware allocated), and the routers below, nested ones under
+	// a ServeMux included, and whatever copies the request on the way all
+	// see this request's context. WithContext's own copy is inlined and
+	// stays on the stack. The context is set once, before next runs and
+	// never again, so goroutines next starts read it without a race; the
+	// caller sees a context that answers as its own did.
+	*r = *r.WithContext(stateCtx{s})
 	defer func() {
-		status := s.status
+		status := int(s.status)
 		p := recover()
 		// http.ErrAbortHandler after the status went out is how a proxy
 		// ends a stream the client or upstream broke: the client saw the
@@ -98,24 +143,39 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && (p != http.ErrAbortHandler || !s.sent()) {
 			status = http.StatusInternalServerError
 		}
-		s.mu.Lock()
-		s.recorded = true
-		route, routed := s.route, s.routed
-		s.mu.Unlock()
-		pattern := false
+		s.recorded.Store(true)
+		var route string
+		var routed, pattern bool
+		var muxReq *http.Request
+		if s.touched.Load() {
+			s.mu.Lock()
+			route, routed, pattern, muxReq = s.route, s.routed, s.pattern, s.muxReq
+			s.mu.Unlock()
+		}
+		if muxReq != nil && redirectStatus(status) && muxRedirect(muxReq, route) {
+			route = ""
+		}
 		if !routed {
-			route, pattern = r2.Pattern, true
-			if route != "" && redirectStatus(status) && muxRedirect(r2, route) {
+			route, pattern = r.Pattern, true
+			if route != "" && redirectStatus(status) && muxRedirect(r, route) {
 				route = ""
 			}
 		}
-		m.inst.record(r2, status, route, pattern, time.Since(start))
+		m.inst.record(s.parent, r, status, route, pattern, time.Since(epoch)-start)
 		if p != nil {
 			panic(p) // recorded; net/http (or an outer recoverer) handles it as before
 		}
 	}()
-	m.next.ServeHTTP(wrap(s, w), r2)
+	m.next.ServeHTTP(m.wrapper(w)(s), r)
 }
+
+// epoch is what the middleware reads the monotonic clock against:
+// time.Since reads only that clock, time.Now the wall clock as well, which
+// a request's duration does not need.
+var epoch = time.Now()
+
+// done reports whether the request was recorded.
+func (s *reqState) done() bool { return s.recorded.Load() }
 
 // sent reports whether the status can have reached the client.
 func (s *reqState) sent() bool {
@@ -126,26 +186,36 @@ func (s *reqState) sent() bool {
 func (s *reqState) setRoute(route string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.recorded {
+	s.touched.Store(true)
+	if s.recorded.Load() {
 		return false
 	}
-	s.route, s.routed = route, true
-	s.sets++
+	s.route, s.routed, s.pattern, s.muxReq = route, true, false, nil
+	s.sets.Add(1)
 	return true
 }
 
-// setCount is how many routes were set so far; 0 for a nil state.
-func (s *reqState) setCount() int {
-	if s == nil {
-		return 0
-	}
+// setPattern is RoutePattern's: the ServeMux pattern, unless a router
+// nested below set a route since sets were counted (the innermost
+// template is the more precise) or the request was recorded.
+func (s *reqState) setPattern(pattern string, muxReq *http.Request, sets int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sets
+	s.touched.Store(true)
+	if s.recorded.Load() || s.sets.Load() != sets {
+		return
+	}
+	s.route, s.routed, s.pattern, s.muxReq = pattern, true, true, muxReq
+	s.sets.Add(1)
 }
 
 // wrap returns the writer for s with the optional interfaces of w.
 func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
+	return wrappers[writerMask(w)](s)
+}
+
+// writerMask is the mask of w's optional interfaces.
+func writerMask(w http.ResponseWriter) int {
 	var mask int
 	if _, ok := w.(http.Flusher); ok {
 		mask |= hasFlusher
@@ -168,12 +238,12 @@ func wrap(s *reqState, w http.ResponseWriter) http.ResponseWriter {
 	if _, ok := w.(flushErrorer); ok {
 		mask |= hasFlushErrorer
 	}
-	return wrappers[mask](s)
+	return mask
 }
 
 // record measures one request; route is a ServeMux pattern when pattern
 // is true.
-func (in *instruments) record(r *http.Request, status int, route string, pattern bool, d time.Duration) {
+func (in *instruments) record(ctx context.Context, r *http.Request, status int, route string, pattern bool, d time.Duration) {
 	if route == "" && !routelessStatus(status) {
 		in.unrouted()
 	}
@@ -187,7 +257,7 @@ func (in *instruments) record(r *http.Request, status int, route string, pattern
 	if s.excluded {
 		return
 	}
-	in.duration.Record(r.Context(), d.Seconds(), s.rec...)
+	in.duration.Record(ctx, d.Seconds(), s.rec...)
 }
 
 // routelessStatus is true of the answers a router gives when nothing
@@ -218,7 +288,7 @@ func (w rw) Header() http.Header { return w.s.w.Header() }
 func (w rw) WriteHeader(code int) {
 	// 1xx other than 101 are interim responses; the final code comes later.
 	if !w.s.wroteHeader && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.s.status, w.s.wroteHeader = code, true
+		w.s.status, w.s.wroteHeader = int32(code), true
 	}
 	w.s.w.WriteHeader(code)
 }

@@ -1,13 +1,16 @@
 package otelmetrics
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/metricsbridge/metricsbridge/internal/buckets"
 
@@ -320,5 +323,100 @@ func TestOddMethodsAllocateNothingMore(t *testing.T) {
 		if n := added(m); n > base {
 			t.Errorf("method %q: the middleware adds %v allocations, %v for GET", m, n, base)
 		}
+	}
+}
+
+// The middleware's one allocation is the request's state, small: a copy of
+// the request (250 bytes and more) carrying it was most of what every
+// request paid, around a bare ServeMux as around RoutePattern.
+func TestRequestStateIsSmall(t *testing.T) {
+	p := newTestProvider(t, nil)
+	mux := testMux()
+	w := &discardWriter{h: http.Header{}}
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"the mux", p.Middleware(mux)},
+		{"RoutePattern(mux)", p.Middleware(RoutePattern(mux))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/tools/invoke", nil)
+			tc.h.ServeHTTP(w, r) // creates the series
+			allocs := testing.AllocsPerRun(100, func() { tc.h.ServeHTTP(w, r) }) -
+				testing.AllocsPerRun(100, func() { mux.ServeHTTP(w, r) })
+			bytes := bytesPerRun(100, func() { tc.h.ServeHTTP(w, r) }) -
+				bytesPerRun(100, func() { mux.ServeHTTP(w, r) })
+			if allocs > 1 || bytes > 128 {
+				t.Errorf("the middleware adds %v allocations, %v bytes a request; want 1 of at most 128", allocs, bytes)
+			}
+		})
+	}
+}
+
+// The caller's request keeps answering as its own context did, and serving
+// the same request again (a retry, a test) does not stack one request's
+// state on the last one's.
+func TestCallersRequestAfterward(t *testing.T) {
+	type key struct{}
+	p := newTestProvider(t, nil)
+	h := p.Middleware(testMux())
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/health", nil)
+	for range 3 {
+		if code := do2(h, r); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+	}
+	if got := r.Context().Value(key{}); got != "v" {
+		t.Errorf("the caller's context value is %v", got)
+	}
+	if c, ok := r.Context().(stateCtx); ok {
+		if _, stacked := c.s.parent.(stateCtx); stacked {
+			t.Error("a pass's state stacked on a finished one's")
+		}
+	}
+	cancel()
+	select {
+	case <-r.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller's cancellation does not reach the request's context")
+	}
+	if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, `http_requests_total{handler="/health",method="GET",status="200"} 3`) {
+		t.Errorf("not 3 requests:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func do2(h http.Handler, r *http.Request) int {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Code
+}
+
+// A goroutine the handler starts may read the request after the handler
+// returned, as the caller may: the middleware sets the request's context
+// once, before next runs, and writes the request no more. Run with -race.
+func TestRequestReadAfterReturnDoesNotRace(t *testing.T) {
+	p := newTestProvider(t, nil)
+	var wg sync.WaitGroup
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /work", func(_ http.ResponseWriter, r *http.Request) {
+		wg.Go(func() {
+			<-r.Context().Done()
+			_ = r.Pattern + r.Method
+		})
+	})
+	srv := httptest.NewServer(p.Middleware(mux))
+	defer srv.Close()
+	for range 20 {
+		resp, err := srv.Client().Get(srv.URL + "/work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	wg.Wait()
+	if got := seriesOf(t, scrape(t, p)); !slices.Contains(got, `http_requests_total{handler="/work",method="GET",status="200"} 20`) {
+		t.Errorf("not 20 requests:\n%s", strings.Join(got, "\n"))
 	}
 }

@@ -80,12 +80,30 @@ func RoutePattern(next http.Handler) http.Handler {
 				}
 			}
 		}
-		sets := s.setCount()
+		var sets int32
+		if s != nil {
+			sets = s.sets.Load()
+		}
 		defer func() {
+			if r.Pattern == "" {
+				return
+			}
+			if s != nil {
+				// The pattern as it is, its series turns it into the
+				// template once; whether the mux answered with a redirect
+				// of its own is checked by the middleware, which knows the
+				// status, only when it is a redirect.
+				var muxReq *http.Request
+				if mux != nil {
+					muxReq = r
+				}
+				s.setPattern(r.Pattern, muxReq, sets)
+				return
+			}
 			// The handler's goroutine may not be the middleware's (under
 			// http.TimeoutHandler), so the status is not known here; for a
 			// ServeMux the request's path alone tells its redirects apart.
-			if r.Pattern != "" && s.setCount() == sets && !(mux != nil && muxRedirect(r, r.Pattern)) {
+			if mux == nil || !muxRedirect(r, r.Pattern) {
 				SetRoute(r.Context(), mbsemconv.Route(r.Pattern))
 			}
 		}()
@@ -129,7 +147,7 @@ func MatchRoutes(m RouteMatcher, next http.Handler) http.Handler {
 // like the 404 other routers answer it with.
 func muxRedirect(r *http.Request, pattern string) bool {
 	p := r.URL.EscapedPath()
-	if r.Method != http.MethodConnect && cleanPath(p) != p {
+	if r.Method != http.MethodConnect && !isClean(p) {
 		return true
 	}
 	route := mbsemconv.Route(pattern)
@@ -138,6 +156,20 @@ func muxRedirect(r *http.Request, pattern string) bool {
 		return false
 	}
 	return strings.Count(p, "/")+1 == strings.Count(route, "/")
+}
+
+// isClean reports whether cleanPath leaves p as it is, without building
+// the clean path for the common path that has no empty or dot segment.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if (p[i] == '/' && p[i-1] == '/') || (p[i] == '.' && p[i-1] == '/') {
+			return cleanPath(p) == p
+		}
+	}
+	return true
 }
 
 // cleanPath is net/http's: path.Clean keeping a trailing slash.

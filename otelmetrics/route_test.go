@@ -220,6 +220,23 @@ func TestWriterInterfacesAreExact(t *testing.T) {
 	}
 }
 
+// The middleware remembers which wrapper fits the first type of writer it
+// serves; a writer of another type, served in between, still gets exactly
+// its own interfaces.
+func TestWriterInterfacesWithTwoWriterTypes(t *testing.T) {
+	p := newTestProvider(t, nil)
+	var got http.ResponseWriter
+	h := p.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { got = w }))
+	full := fullWriter{httptest.NewRecorder()}
+	plain := &discardWriter{h: http.Header{}}
+	for i, w := range []http.ResponseWriter{plain, full, plain, full} {
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+		if gotMask, want := writerMask(got), writerMask(w); gotMask != want {
+			t.Errorf("request %d: wrapper has interfaces %07b, its writer %07b", i, gotMask, want)
+		}
+	}
+}
+
 // A CONNECT tunnel answers "200 Connection established" on the hijacked
 // connection: that is a 200, not a protocol switch.
 func TestHijackedConnectIsRecordedAs200(t *testing.T) {
@@ -343,3 +360,15 @@ func (f fullWriter) ReadFrom(src io.Reader) (int64, error) { return io.Copy(f.Re
 func (fullWriter) Push(string, *http.PushOptions) error    { return http.ErrNotSupported }
 func (fullWriter) CloseNotify() <-chan bool                { return nil }
 func (fullWriter) FlushError() error                       { return nil }
+
+// isClean is the fast answer to cleanPath(p) == p.
+func TestIsClean(t *testing.T) {
+	for _, p := range []string{
+		"", "/", "//", "/a", "/a/", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.well-known/x",
+		"/a.b/c.d", "/a/b.", "a/b", ".", "/..", "/a/.b", "/%2e%2e/x", "/x/y/z/",
+	} {
+		if got, want := isClean(p), cleanPath(p) == p; got != want {
+			t.Errorf("isClean(%q) = %t, cleanPath gives %q", p, got, cleanPath(p))
+		}
+	}
+}

@@ -123,9 +123,8 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 // The middleware allocates one object per request once its series exists:
 // the request's state (status and route, shared by the writer and the
-// context) with the request copy that carries it to the router inside it,
-// so the route survives middleware that copies the request again, around a
-// ServeMux as around anything else.
+// context the request carries to the router), around a ServeMux as around
+// anything else.
 func TestMiddlewareSteadyStateAllocations(t *testing.T) {
 	p := newTestProvider(t, map[string]string{envExcludedHandlers: "/static/.*"})
 	mux := http.NewServeMux()

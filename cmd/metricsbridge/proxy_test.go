@@ -76,7 +76,7 @@ var requestsRE = regexp.MustCompile(`^http_requests_total\{handler="([^"]*)",met
 
 // requestCounts scrapes url, with a bearer token unless it is empty, and
 // returns http_requests_total keyed by "METHOD handler status".
-func requestCounts(t *testing.T, client *http.Client, url, token string) map[string]int {
+func requestCounts(t testing.TB, client *http.Client, url, token string) map[string]int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if token != "" {
