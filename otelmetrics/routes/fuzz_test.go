@@ -242,8 +242,9 @@ func wholeSegmentTemplate(t string) bool {
 		if !strings.ContainsAny(seg, "{}") {
 			continue
 		}
-		name, ok := strings.CutPrefix(seg, "{")
-		if name, ok = strings.CutSuffix(name, "}"); !ok || names[name] || !identifier(name) {
+		name, open := strings.CutPrefix(seg, "{")
+		name, closed := strings.CutSuffix(name, "}")
+		if !open || !closed || names[name] || !identifier(name) {
 			return false
 		}
 		names[name] = true
