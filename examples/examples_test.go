@@ -450,6 +450,7 @@ func TestRuleTestsCatchMutations(t *testing.T) {
 		{"5xx ratio without the zero term", "sum by (job) (rate(http_requests_total[5m])) * 0", "sum by (job) (rate(http_requests_total{status=\"none\"}[5m])) * 0"},
 		{"p99 threshold", "p99_rate5m > 1", "p99_rate5m > 3"},
 		{"p99 computed as p95", "histogram_quantile(0.99, sum by (job, le)", "histogram_quantile(0.95, sum by (job, le)"},
+		{"native p99 computed as p95", "histogram_quantile(0.99, sum by (job) (", "histogram_quantile(0.95, sum by (job) ("},
 		{"target down delay", "up{job=\"mcp-gateway\"} == 0\n        for: 2m", "up{job=\"mcp-gateway\"} == 0\n        for: 5m"},
 		{"target missing on the wrong job", `absent(up{job="mcp-gateway"})`, `absent(up{job="gateway"})`},
 	} {
@@ -1091,11 +1092,9 @@ func TestDashboardModel(t *testing.T) {
 		"Latency percentiles":      "timeseries",
 		"Status code distribution": "piechart",
 		"Top endpoints":            "table",
-		// Beside the Python gateway's five: the quantiles of a native histogram.
-		"Latency percentiles (native histograms)": "timeseries",
 	}
 	if len(d.Panels) != len(want) {
-		t.Errorf("%d panels, want the Python gateway's five and the native latency panel", len(d.Panels))
+		t.Errorf("%d panels, want the Python gateway's five", len(d.Panels))
 	}
 	ids := map[int]bool{}
 	for _, p := range d.Panels {
@@ -1128,8 +1127,8 @@ func TestDashboardModel(t *testing.T) {
 			if !strings.Contains(q.Expr, `job=~"$job"`) {
 				t.Errorf("panel %q query %s ignores the job variable: %s", p.Title, q.RefID, q.Expr)
 			}
-			// The latency panels show the trace behind a slow request.
-			if want := strings.HasPrefix(p.Title, "Latency percentiles"); q.Exemplar != want {
+			// The latency panel shows the trace behind a slow request.
+			if want := p.Title == "Latency percentiles"; q.Exemplar != want {
 				t.Errorf("panel %q query %s: exemplar=%v, want %v", p.Title, q.RefID, q.Exemplar, want)
 			}
 			// One number per slice or row, over the dashboard's range.

@@ -300,41 +300,54 @@ func mustQuery(t *testing.T, prom *promtest.Server, q Query) []promtest.Sample {
 // token; every dashboard query and recording rule then parses and returns
 // data, and the prefix and job variables select what they should.
 //
-// The default job has a second target serving native histograms
-// (METRICS_HISTOGRAMS=native), scraped natively, so the native latency
-// panel has data there; the prefixed job is classic only, where that
-// panel is empty.
+// The latency histogram is stored in each of the three forms Prometheus 3
+// keeps it in, one job each: classic _bucket series (mcp-gateway), a native
+// histogram scraped from METRICS_HISTOGRAMS=native (native), and the
+// classic targets scraped again with convert_classic_histograms_to_nhcb
+// (nhcb). The prefixed job is classic. Beside the example program, whose
+// requests all fall in the first bucket, the classic jobs scrape the demo
+// gateway, whose sleep tool spreads its requests over three buckets.
 func TestShippedQueriesReturnData(t *testing.T) {
 	plain := startServemux(t)
 	native := startServemux(t, "METRICS_HISTOGRAMS=native")
 	prefixed := startServemux(t, "METRICS_NAMESPACE=shop", "METRICS_SUBSYSTEM=api")
+	demo := startProgram(t, "../cmd/metricsbridge", "ENABLE_METRICS=true")
 	traffic(t, plain)
 	traffic(t, native)
 	traffic(t, prefixed)
+	sendTraffic(t, "http://"+demo, true)
 
 	cfg, job := shippedConfig(t, plain)
-	job["static_configs"] = []any{map[string]any{"targets": []any{plain, native}}}
+	job["static_configs"] = []any{map[string]any{"targets": []any{plain, demo}}}
 	cfg["global"].(map[string]any)["scrape_native_histograms"] = true
 	scrapes := cfg["scrape_configs"].([]any)
-	shop := map[string]any{}
-	for k, v := range job {
-		shop[k] = v
+	like := func(name string, targets []any, extra map[string]any) map[string]any {
+		j := maps.Clone(job)
+		j["job_name"] = name
+		j["static_configs"] = []any{map[string]any{"targets": targets}}
+		maps.Copy(j, extra)
+		return j
 	}
-	shop["job_name"] = "shop"
-	shop["static_configs"] = []any{map[string]any{"targets": []any{prefixed}}}
-	cfg["scrape_configs"] = append(scrapes, shop)
+	// The NHCB job scrapes text, as a Prometheus without native histograms
+	// turned on does: the conversion needs no protobuf.
+	cfg["scrape_configs"] = append(scrapes,
+		like("native", []any{native}, nil),
+		like("nhcb", []any{plain, demo}, map[string]any{"convert_classic_histograms_to_nhcb": true, "scrape_native_histograms": false}),
+		like("shop", []any{prefixed}, nil))
 	prom := promtest.Start(t, marshalYAML(t, cfg))
 
-	prom.WaitFor(t, `count(up{job=~"mcp-gateway|shop"} == 1) == 3`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
+	prom.WaitFor(t, `count(up == 1) == 6`, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
 	// A second batch after the first scrape gives every rate() a slope.
 	traffic(t, plain)
 	traffic(t, native)
 	traffic(t, prefixed)
-	// Every target's second batch must be in, not just one target's: the
-	// classic panels read only the plain target of the default job.
+	sendTraffic(t, "http://"+demo, true)
+	sent := time.Now()
+	// Every job's second batch must be in, not just one job's.
 	for _, q := range []string{
-		`count(sum by (instance) (increase(http_requests_total{job="mcp-gateway",status="503"}[1m])) > 0) == 2`,
-		`count(sum by (instance) (increase(shop_api_http_requests_total{job="shop",status="503"}[1m])) > 0) == 1`,
+		`count(sum by (job) (increase(http_requests_total{status="503"}[1m])) > 0) == 3`,
+		`count(sum by (job) (increase(http_requests_total{handler="/tools/invoke",status="500"}[1m])) > 0) == 2`,
+		`count(sum by (job) (increase(shop_api_http_requests_total{job="shop",status="503"}[1m])) > 0) == 1`,
 	} {
 		prom.WaitFor(t, q, 30*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
 	}
@@ -343,20 +356,21 @@ func TestShippedQueriesReturnData(t *testing.T) {
 		name      string
 		vars      DashboardVars
 		wantEmpty bool
-		native    bool // the job has a target serving native histograms
 	}{
-		{"default namespace", DashboardVars{Prefix: "", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, false, true},
-		{"prefixed namespace", DashboardVars{Prefix: "shop_api_", Job: "shop", RateInterval: "1m", Range: "5m"}, false, false},
-		{"all jobs", DefaultDashboardVars, false, true},
+		{"classic buckets", DashboardVars{Prefix: "", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, false},
+		{"native histogram", DashboardVars{Prefix: "", Job: "native", RateInterval: "1m", Range: "5m"}, false},
+		{"classic buckets stored as NHCB", DashboardVars{Prefix: "", Job: "nhcb", RateInterval: "1m", Range: "5m"}, false},
+		{"prefixed namespace", DashboardVars{Prefix: "shop_api_", Job: "shop", RateInterval: "1m", Range: "5m"}, false},
+		{"all jobs", DefaultDashboardVars, false},
 		// Each job has only one kind of name, so a query that ignored
 		// either variable would find the other job's series.
-		{"unprefixed names of the prefixed job", DashboardVars{Prefix: "", Job: "shop", RateInterval: "1m", Range: "5m"}, true, false},
-		{"prefixed names of the default job", DashboardVars{Prefix: "shop_api_", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, true, false},
+		{"unprefixed names of the prefixed job", DashboardVars{Prefix: "", Job: "shop", RateInterval: "1m", Range: "5m"}, true},
+		{"prefixed names of the default job", DashboardVars{Prefix: "shop_api_", Job: "mcp-gateway", RateInterval: "1m", Range: "5m"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, q := range DashboardQueries(t, tc.vars) {
 				res := mustQuery(t, prom, q)
-				if tc.wantEmpty || (!tc.native && strings.Contains(q.Source, "native histograms")) {
+				if tc.wantEmpty {
 					if len(res) != 0 {
 						t.Errorf("%s: want no data, got %v\n%s", q.Source, res, q.Expr)
 					}
@@ -378,11 +392,84 @@ func TestShippedQueriesReturnData(t *testing.T) {
 		})
 	}
 
+	// The latency panel's queries are "classic or native": in each form of
+	// storage one side has the value and the other is empty, not an error.
+	// Where a selection holds both (a fleet moving from classic to native),
+	// the classic side wins rather than the two cancelling out, as they
+	// would inside one histogram_quantile.
+	t.Run("latency panel in each storage", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, job string
+			classic   bool // the classic side has the value, else the native side
+			both      bool // the other side has data too
+		}{
+			{"classic", "mcp-gateway", true, false},
+			{"native", "native", false, false},
+			{"NHCB", "nhcb", false, false},
+			{"classic and native", "mcp-gateway|native", true, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				for _, q := range DashboardQueries(t, DashboardVars{Prefix: "", Job: tc.job, RateInterval: "1m", Range: "5m"}) {
+					if !strings.HasPrefix(q.Source, `panel "Latency percentiles"`) {
+						continue
+					}
+					classicExpr, nativeExpr, ok := strings.Cut(q.Expr, " or ")
+					if !ok {
+						t.Fatalf("%s is not of the form classic or native: %s", q.Source, q.Expr)
+					}
+					// One evaluation time: each side equals the whole to the bit.
+					at := time.Now()
+					panel := queryAt(t, prom, q, at)
+					classic := queryAt(t, prom, Query{q.Source + " classic side", classicExpr}, at)
+					nativeRes := queryAt(t, prom, Query{q.Source + " native side", nativeExpr}, at)
+					has, other := classic, nativeRes
+					if !tc.classic {
+						has, other = nativeRes, classic
+					}
+					if len(has) != 1 || len(panel) != 1 || panel[0].Value != has[0].Value || !(has[0].Value > 0) {
+						t.Errorf("%s: panel %v, want the one positive value of %v\n%s", q.Source, panel, has, q.Expr)
+					}
+					if !tc.both && len(other) != 0 {
+						t.Errorf("%s: the other side has data where one form is stored: %v", q.Source, other)
+					}
+					t.Logf("%s: %v", q.Source, panel)
+				}
+			})
+		}
+	})
+
+	// The same targets scraped classic and converted to NHCB give the same
+	// quantiles, per instance and handler: to the last bits over the
+	// cumulative buckets, which both jobs have scraped since the last
+	// request. The
+	// scrapes themselves, which the two jobs make at different times, are
+	// left out.
+	t.Run("NHCB quantiles equal classic", func(t *testing.T) {
+		const sel = `handler!="/metrics/prometheus"`
+		// A 5xx seen is not the last request in: a sleep may end after it.
+		// The 100ms cover a request recorded just after its response.
+		prom.WaitFor(t, `min(timestamp(up{job=~"mcp-gateway|nhcb"}))`, 30*time.Second, func(s []promtest.Sample) bool {
+			return len(s) == 1 && s[0].Value*1000 > float64(sent.Add(100*time.Millisecond).UnixMilli())
+		})
+		at := time.Now()
+		for _, q := range []string{"0.5", "0.75", "0.9", "0.99"} {
+			classic := queryAt(t, prom, Query{"classic p" + q, `histogram_quantile(` + q + `, sum by (instance, handler, le) (http_request_duration_seconds_bucket{job="mcp-gateway",` + sel + `}))`}, at)
+			nhcb := queryAt(t, prom, Query{"NHCB p" + q, `histogram_quantile(` + q + `, sum by (instance, handler) (http_request_duration_seconds{job="nhcb",` + sel + `}))`}, at)
+			c, n := keyed(classic, "instance", "handler"), keyed(nhcb, "instance", "handler")
+			// The two interpolations round differently in the last bit.
+			if len(c) < 2 || !maps.EqualFunc(c, n, func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Abs(a) }) {
+				t.Errorf("quantile %s: classic %v, NHCB %v", q, c, n)
+				continue
+			}
+			t.Logf("quantile %s: classic %v, NHCB %v", q, c, n)
+		}
+	})
+
 	t.Run("job variable", func(t *testing.T) {
-		for prefix, want := range map[string]string{"": "mcp-gateway", "shop_api_": "shop"} {
+		for prefix, want := range map[string][]string{"": {"mcp-gateway", "native", "nhcb"}, "shop_api_": {"shop"}} {
 			got := labelValues(t, prom, "job", prefix+"http_requests_total")
-			if !slices.Equal(got, []string{want}) {
-				t.Errorf("label_values(%shttp_requests_total, job) = %v, want [%s]", prefix, got, want)
+			if !slices.Equal(got, want) {
+				t.Errorf("label_values(%shttp_requests_total, job) = %v, want %v", prefix, got, want)
 			}
 		}
 	})
@@ -390,8 +477,10 @@ func TestShippedQueriesReturnData(t *testing.T) {
 	t.Run("recording rules", func(t *testing.T) {
 		for _, q := range RecordingRuleQueries(t) {
 			res := mustQuery(t, prom, q)
-			if !slices.ContainsFunc(res, func(s promtest.Sample) bool { return s.Metric["job"] == jobName && !math.IsNaN(s.Value) }) {
-				t.Errorf("%s: no value for job %s: %v\n%s", q.Source, jobName, res, q.Expr)
+			for _, job := range []string{jobName, "native", "nhcb"} {
+				if !slices.ContainsFunc(res, func(s promtest.Sample) bool { return s.Metric["job"] == job && !math.IsNaN(s.Value) }) {
+					t.Errorf("%s: no value for job %s: %v\n%s", q.Source, job, res, q.Expr)
+				}
 			}
 		}
 		// The server itself evaluates them, and the alerts, without error.
@@ -402,6 +491,15 @@ func TestShippedQueriesReturnData(t *testing.T) {
 			}
 		}
 	})
+}
+
+func queryAt(t *testing.T, prom *promtest.Server, q Query, at time.Time) []promtest.Sample {
+	t.Helper()
+	res, err := prom.QueryAt(q.Expr, at)
+	if err != nil {
+		t.Fatalf("%s: %v", q.Source, err)
+	}
+	return res
 }
 
 // shippedConfig returns prometheus/prometheus.yml with only what a test

@@ -252,13 +252,6 @@ func TestShippedQueriesMatchTraffic(t *testing.T) {
 		`panel "Latency percentiles" query B`:      {rng: map[string][2]float64{"": {slowLo, slowHi}}},
 		`panel "Latency percentiles" query C`:      {rng: map[string][2]float64{"": {slowLo, slowHi}}},
 		`panel "Status code distribution" query A`: {by: []string{"status"}, exact: counts("status")},
-		// The bridge here serves classic buckets, so the native panel has
-		// no series: empty, not an error. TestShippedQueriesReturnData
-		// gets data from it on a native target, and cmd/metricsbridge's
-		// TestNativeHistogramQuantileWithPrometheus3 checks its accuracy.
-		`panel "Latency percentiles (native histograms)" query A`: {exact: map[string]float64{}},
-		`panel "Latency percentiles (native histograms)" query B`: {exact: map[string]float64{}},
-		`panel "Latency percentiles (native histograms)" query C`: {exact: map[string]float64{}},
 		// Fewer than ten endpoints: topk keeps them all.
 		`panel "Top endpoints" query A`: {by: []string{"method", "handler"}, exact: counts("method", "handler")},
 
