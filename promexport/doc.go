@@ -1,7 +1,7 @@
 // Package promexport serves the metricsbridge scrape endpoint: the
 // OpenTelemetry Prometheus exporter, registered in a registry of its own and
-// bridged through promhttp, with gzip and OpenMetrics negotiation and none of
-// the otel_scope_* or target_info noise.
+// bridged through promhttp, with zstd, gzip and OpenMetrics negotiation and
+// none of the otel_scope_* or target_info noise.
 //
 // Requests are recorded as the semantic convention
 // http.server.request.duration; the endpoint derives the Python

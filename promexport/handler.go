@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/otlptranslator"
@@ -180,7 +182,8 @@ func newHandler(g prometheus.Gatherer, logger *slog.Logger) http.Handler {
 		// over one bad family; the error is logged.
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
-		// ServeHTTP negotiates gzip itself: see acceptsGzip for why.
+		// ServeHTTP negotiates the encoding itself: see negotiateEncoding
+		// for why.
 		DisableCompression: true,
 		CoalesceGather:     true,
 	})
@@ -199,9 +202,9 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	return e.mp.Shutdown(ctx)
 }
 
-// ServeHTTP serves the current metrics, gzip'd when the client accepts it,
-// or 503 once shut down: an empty 200 would read as a target without
-// series.
+// ServeHTTP serves the current metrics, compressed with zstd or gzip when
+// the client accepts it (see negotiateEncoding), or 503 once shut down: an
+// empty 200 would read as a target without series.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.closed.Load() {
 		serveShutDown(w)
@@ -209,17 +212,18 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
-	if !acceptsGzip(r.Header["Accept-Encoding"]) {
+	pool := encoders[negotiateEncoding(r.Header["Accept-Encoding"])]
+	if pool == nil {
 		e.handler.ServeHTTP(w, r)
 		return
 	}
-	h.Set("Content-Encoding", "gzip")
-	gw := gzipWriters.Get().(*gzipResponseWriter)
-	gw.ResponseWriter, gw.started, gw.compress = w, false, false
-	e.handler.ServeHTTP(gw, r)
-	gw.finish()
-	gw.ResponseWriter = nil
-	gzipWriters.Put(gw)
+	cw := pool.Get().(*compressResponseWriter)
+	h.Set("Content-Encoding", cw.coding)
+	cw.ResponseWriter, cw.started, cw.compress = w, false, false
+	e.handler.ServeHTTP(cw, r)
+	cw.finish()
+	cw.ResponseWriter = nil
+	pool.Put(cw)
 }
 
 type slogAdapter struct{ l *slog.Logger }
@@ -245,26 +249,40 @@ func Disabled() http.Handler {
 	})
 }
 
-// acceptsGzip applies RFC 9110 §12.5.3 to the Accept-Encoding field lines:
-// gzip when it has a non-zero weight (its own, x-gzip's, or that of "*"
-// when it is not named) and identity is not weighted higher. Identity that
-// is neither named nor covered by "*" is acceptable but carries no
+// The content codings the endpoint serves; identity is the zero value.
+type contentCoding uint8
+
+const (
+	codingIdentity contentCoding = iota
+	codingGzip
+	codingZstd
+)
+
+// negotiateEncoding applies RFC 9110 §12.5.3 to the Accept-Encoding field
+// lines. A coding is acceptable when it has a non-zero weight (its own, or
+// that of "*" when it is not named; x-gzip counts as gzip) and identity is
+// not weighted higher. Of zstd and gzip, the higher weight wins; at equal
+// weight zstd wins when it is named, because it costs the endpoint less
+// CPU for a smaller body, and gzip wins when both come only from "*", as a
+// client that lists no coding may know gzip alone. Identity that is
+// neither named nor covered by "*" is acceptable but carries no
 // preference, so "gzip;q=0.5" alone still gets gzip. When a coding is named
 // twice the lower weight counts, so a refusal is never overridden. An
 // element that is not a coding with at most a valid weight is skipped.
 //
-// A header that refuses identity and leaves gzip unacceptable too
+// A header that refuses identity and leaves every coding unacceptable too
 // ("identity;q=0", "*;q=0") gets the plain body rather than 406: §12.5.3
 // allows disregarding the header then, and Prometheus records a 406 as a
 // failed scrape with no data, whereas any scraper can read the plain text.
 //
 // promhttp's negotiation compares codings case-sensitively, lets "*" win
 // over an identity the client refused, uses the first of duplicate
-// entries, ignores everything after a malformed element and logs an error
-// on every scrape whose header refuses a coding; this does none of that
-// and allocates nothing.
-func acceptsGzip(fields []string) bool {
-	gzipQ, identityQ, anyQ := -1, -1, -1 // thousandths; -1: not named
+// entries, ignores everything after a malformed element, logs an error on
+// every scrape whose header refuses a coding and, with its default offers,
+// answers Prometheus' "zstd,gzip" with gzip; this does none of that and
+// allocates nothing.
+func negotiateEncoding(fields []string) contentCoding {
+	zstdQ, gzipQ, identityQ, anyQ := -1, -1, -1, -1 // thousandths; -1: not named
 	for _, f := range fields {
 		for f != "" {
 			var elem string
@@ -272,6 +290,8 @@ func acceptsGzip(fields []string) bool {
 			coding, q, ok := parseCoding(elem)
 			switch {
 			case !ok:
+			case strings.EqualFold(coding, "zstd"):
+				zstdQ = lowerWeight(zstdQ, q)
 			case strings.EqualFold(coding, "gzip") || strings.EqualFold(coding, "x-gzip"):
 				gzipQ = lowerWeight(gzipQ, q)
 			case strings.EqualFold(coding, "identity"):
@@ -281,13 +301,23 @@ func acceptsGzip(fields []string) bool {
 			}
 		}
 	}
+	zstdNamed := zstdQ >= 0
+	if zstdQ < 0 {
+		zstdQ = anyQ
+	}
 	if gzipQ < 0 {
 		gzipQ = anyQ
 	}
 	if identityQ < 0 {
 		identityQ = anyQ
 	}
-	return gzipQ > 0 && gzipQ >= identityQ
+	switch {
+	case zstdQ > 0 && zstdQ >= identityQ && (zstdQ > gzipQ || zstdQ == gzipQ && zstdNamed):
+		return codingZstd
+	case gzipQ > 0 && gzipQ >= identityQ:
+		return codingGzip
+	}
+	return codingIdentity
 }
 
 func lowerWeight(old, q int) int {
@@ -340,49 +370,80 @@ func parseQValue(s string) (int, bool) {
 	return q, true
 }
 
-var gzipWriters = sync.Pool{New: func() any { return &gzipResponseWriter{zw: gzip.NewWriter(nil)} }}
+// zstdWindow bounds the history the zstd encoder keeps and announces in
+// the frame header. Prometheus 3's scrape decoder refuses frames whose
+// window exceeds 8 MiB; each pooled encoder holds twice its window, and
+// exposition text repeats its label sets within far less than 1 MiB, so a
+// larger window costs memory without shrinking the body measurably.
+const zstdWindow = 1 << 20
 
-// gzipResponseWriter compresses what promhttp writes, unless promhttp took
-// Content-Encoding off again before writing: it does so to send a gather
-// error as plain text.
-type gzipResponseWriter struct {
+// encoders pools one compressResponseWriter per coding, so a scrape reuses
+// an encoder and its buffers instead of building them (a zstd encoder
+// holds 2 MiB, a gzip one over 800 KiB). Identity has no entry.
+var encoders = [...]*sync.Pool{
+	codingGzip: {New: func() any { return &compressResponseWriter{coding: "gzip", zw: gzip.NewWriter(nil)} }},
+	codingZstd: {New: func() any {
+		// One goroutine per encoder: a scrape is one sequential write, and
+		// the default of GOMAXPROCS goroutines would compete with the
+		// requests being served. SpeedFastest is what client_golang's
+		// promhttp uses for zstd.
+		zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(zstdWindow),
+			zstd.WithEncoderLevel(zstd.SpeedFastest))
+		if err != nil {
+			panic(err) // the options are constants, checked by the tests
+		}
+		return &compressResponseWriter{coding: "zstd", zw: zw}
+	}},
+}
+
+// encoder is what gzip.Writer and zstd.Encoder have in common.
+type encoder interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// compressResponseWriter compresses what promhttp writes, unless promhttp
+// took Content-Encoding off again before writing: it does so to send a
+// gather error as plain text.
+type compressResponseWriter struct {
 	http.ResponseWriter
-	zw                *gzip.Writer
+	coding            string // the Content-Encoding it produces
+	zw                encoder
 	started, compress bool
 }
 
-func (g *gzipResponseWriter) start() {
-	if g.started {
+func (c *compressResponseWriter) start() {
+	if c.started {
 		return
 	}
-	g.started = true
-	g.compress = g.Header().Get("Content-Encoding") == "gzip"
-	if g.compress {
-		g.Header().Del("Content-Length")
-		g.zw.Reset(g.ResponseWriter)
+	c.started = true
+	c.compress = c.Header().Get("Content-Encoding") == c.coding
+	if c.compress {
+		c.Header().Del("Content-Length")
+		c.zw.Reset(c.ResponseWriter)
 	}
 }
 
-func (g *gzipResponseWriter) WriteHeader(code int) {
-	g.start()
-	g.ResponseWriter.WriteHeader(code)
+func (c *compressResponseWriter) WriteHeader(code int) {
+	c.start()
+	c.ResponseWriter.WriteHeader(code)
 }
 
-func (g *gzipResponseWriter) Write(b []byte) (int, error) {
-	g.start()
-	if g.compress {
-		return g.zw.Write(b)
+func (c *compressResponseWriter) Write(b []byte) (int, error) {
+	c.start()
+	if c.compress {
+		return c.zw.Write(b)
 	}
-	return g.ResponseWriter.Write(b)
+	return c.ResponseWriter.Write(b)
 }
 
-// finish ends the gzip stream, also an empty one, so the body always
+// finish ends the compressed stream, also an empty one, so the body always
 // matches the Content-Encoding it was announced with.
-func (g *gzipResponseWriter) finish() {
-	g.start()
-	if g.compress {
-		_ = g.zw.Close() // a client gone mid-body is not the exporter's error
+func (c *compressResponseWriter) finish() {
+	c.start()
+	if c.compress {
+		_ = c.zw.Close() // a client gone mid-body is not the exporter's error
 	}
 }
 
-func (g *gzipResponseWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+func (c *compressResponseWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package promexport
+
+const raceEnabled = false
