@@ -46,7 +46,7 @@ bench-smoke:
 
 # Every fuzz target, briefly in the test command and longer on demand.
 # go test -fuzz takes one target and one package at a time.
-FUZZ_TARGETS = ./auth:FuzzVerify ./otelmetrics/routes:FuzzRoutes ./otelmetrics/routes:FuzzMatch ./otelmetrics/routes:FuzzOpenAPI ./otelmetrics/routes:FuzzServeMuxAgreement ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./otelmetrics/dashboard:FuzzHistogram
+FUZZ_TARGETS = ./auth:FuzzVerify ./otelmetrics/routes:FuzzRoutes ./otelmetrics/routes:FuzzMatch ./otelmetrics/routes:FuzzOpenAPI ./otelmetrics/routes:FuzzServeMuxAgreement ./otelmetrics:FuzzLatencyBuckets ./otelmetrics:FuzzCustomLabels ./otelmetrics:FuzzExcludedHandlers ./otelmetrics/dashboard:FuzzHistogram ./promexport:FuzzNegotiateEncoding
 FUZZTIME ?= 10s
 
 fuzz-smoke:
