@@ -149,6 +149,7 @@ func New(opts ...Option) (*Exporter, error) {
 	tr := &translator{
 		source: source.ManualReader, names: c.names, prefix: prefix, bounds: c.buckets,
 		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names), nativeMax: c.nativeMax,
+		starts: newStarts(),
 	}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
@@ -163,7 +164,7 @@ func New(opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("promexport: %w", err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: newHandler(c.registry, c.logger)}, nil
+	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: newHandler(createdGatherer{c.registry, tr.starts}, c.logger)}, nil
 }
 
 // newHandler serves g. Scrapes that arrive while a collection is running

@@ -1,0 +1,137 @@
+package promexport_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/metricsbridge/metricsbridge/otelmetrics"
+	"github.com/metricsbridge/metricsbridge/promexport"
+)
+
+// Every cumulative series served over protobuf carries its start (created)
+// timestamp, so that Prometheus 3 with created-timestamp-zero-ingestion
+// inserts the zero before its first value. A series that first appears
+// after a scrape starts no earlier than that scrape: the SDK gives every
+// series of an instrument the instrument's start, which would put the zero
+// before the previous scrape, where increase() never sees it.
+func TestCreatedTimestamps(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		names    promexport.Names
+		mode     otelmetrics.Histograms
+		families []string // the cumulative families of the route
+		route    func(*dto.Metric) bool
+	}{
+		{"instrumentator classic", promexport.NamesInstrumentator, otelmetrics.HistogramsClassic,
+			[]string{"http_requests_total", "http_request_duration_seconds"}, labelIs("handler", "/late")},
+		{"instrumentator native", promexport.NamesInstrumentator, otelmetrics.HistogramsNative,
+			[]string{"http_requests_total", "http_request_duration_seconds"}, labelIs("handler", "/late")},
+		{"semconv classic", promexport.NamesSemconv, otelmetrics.HistogramsClassic,
+			[]string{"http_server_request_duration_seconds"}, labelIs("http_route", "/late")},
+		{"both native", promexport.NamesBoth, otelmetrics.HistogramsNative,
+			[]string{"http_requests_total", "http_request_duration_seconds", "http_server_request_duration_seconds"}, labelIs("http_route", "/late", "handler", "/late")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := otelmetrics.DefaultConfig()
+			cfg.Enabled = true
+			cfg.Histograms = tc.mode
+			cfg.PrometheusNames = tc.names
+			p, err := otelmetrics.NewProvider(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /early", func(http.ResponseWriter, *http.Request) {})
+			mux.HandleFunc("GET /late", func(http.ResponseWriter, *http.Request) {})
+			h := p.Middleware(mux)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/early", nil))
+
+			time.Sleep(5 * time.Millisecond)
+			firstScrape := time.Now()
+			before, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/late", nil))
+			after, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+
+			for _, name := range tc.families {
+				mf := after[name]
+				if mf == nil {
+					t.Fatalf("no family %s", name)
+				}
+				var late int
+				for _, m := range mf.Metric {
+					ct := createdOf(m)
+					if ct == nil {
+						t.Errorf("%s%v: no created timestamp", name, m.Label)
+						continue
+					}
+					if !tc.route(m) {
+						// Unchanged from the first scrape: a start that moved
+						// would read as a reset.
+						if prev := findMetric(before[name], m); prev != nil && !createdOf(prev).AsTime().Equal(ct.AsTime()) {
+							t.Errorf("%s%v: created %v, was %v", name, m.Label, ct.AsTime(), createdOf(prev).AsTime())
+						}
+						continue
+					}
+					late++
+					if ct.AsTime().Before(firstScrape) || ct.AsTime().After(time.Now()) {
+						t.Errorf("%s%v: created %v, want between the first scrape (%v) and now", name, m.Label, ct.AsTime(), firstScrape)
+					}
+				}
+				if late == 0 {
+					t.Errorf("%s: no series of /late", name)
+				}
+			}
+		})
+	}
+}
+
+
+func createdOf(m *dto.Metric) interface {
+	AsTime() time.Time
+} {
+	switch {
+	case m.Counter != nil && m.Counter.CreatedTimestamp != nil:
+		return m.Counter.CreatedTimestamp
+	case m.Histogram != nil && m.Histogram.CreatedTimestamp != nil:
+		return m.Histogram.CreatedTimestamp
+	}
+	return nil
+}
+
+func labelIs(pairs ...string) func(*dto.Metric) bool {
+	return func(m *dto.Metric) bool {
+		for _, l := range m.Label {
+			for i := 0; i < len(pairs); i += 2 {
+				if l.GetName() == pairs[i] && l.GetValue() == pairs[i+1] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+func findMetric(mf *dto.MetricFamily, m *dto.Metric) *dto.Metric {
+	if mf == nil {
+		return nil
+	}
+	for _, o := range mf.Metric {
+		if labelsString(o) == labelsString(m) {
+			return o
+		}
+	}
+	return nil
+}
+
+func labelsString(m *dto.Metric) string {
+	var s string
+	for _, l := range m.Label {
+		s += l.GetName() + "=" + l.GetValue() + ","
+	}
+	return s
+}
