@@ -90,7 +90,6 @@ func TestCreatedTimestamps(t *testing.T) {
 	}
 }
 
-
 func createdOf(m *dto.Metric) interface {
 	AsTime() time.Time
 } {
