@@ -24,11 +24,13 @@ func TestCreatedTimestampsPrometheus(t *testing.T) {
 		name     string
 		legacy   bool
 		flags    []string
-		protocol string // scrape_protocols; Prometheus 2.42 has none
+		protocol string // scrape_protocols, if not the default; Prometheus 2.42 has none
 		want     float64
 	}{
-		{"prometheus 3 created-timestamp-zero-ingestion", false, []string{"--enable-feature=created-timestamp-zero-ingestion"}, "[PrometheusProto]", sent},
-		{"prometheus 3 without the flag", false, nil, "[PrometheusProto]", 0},
+		// The flag alone makes Prometheus 3 ask for protobuf first.
+		{"prometheus 3 created-timestamp-zero-ingestion", false, []string{"--enable-feature=created-timestamp-zero-ingestion"}, "", sent},
+		{"prometheus 3 protobuf without the flag", false, nil, "[PrometheusProto]", 0},
+		{"prometheus 3 openmetrics", false, nil, "", 0},
 		// native-histograms makes 2.42 ask for protobuf, which carries the
 		// start it has no use for.
 		{"prometheus 2 protobuf", true, []string{"--enable-feature=native-histograms"}, "", 0},
