@@ -7,6 +7,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/metricsbridge/metricsbridge/otelmetrics"
 	"github.com/metricsbridge/metricsbridge/promexport"
@@ -133,4 +135,33 @@ func labelsString(m *dto.Metric) string {
 		s += l.GetName() + "=" + l.GetValue() + ","
 	}
 	return s
+}
+
+// The caller's own counters and histograms on the provider keep the SDK's
+// start, which the exporter would otherwise drop for them.
+func TestCreatedTimestampsOwnInstruments(t *testing.T) {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	meter := p.MeterProvider().Meter("jobs")
+	jobs, _ := meter.Int64Counter("jobs.done", metric.WithUnit("{job}"))
+	took, _ := meter.Float64Histogram("job.duration", metric.WithUnit("s"))
+	jobs.Add(t.Context(), 2, metric.WithAttributes(attribute.String("queue.name", "mail"), attribute.Int("job.priority", 3), attribute.Bool("job.retry", true)))
+	took.Record(t.Context(), 0.2, metric.WithAttributes(attribute.String("queue.name", "mail")))
+
+	got, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+	for _, name := range []string{"jobs_done_total", "job_duration_seconds"} {
+		mf := got[name]
+		if mf == nil || len(mf.Metric) != 1 {
+			t.Fatalf("%s: %v", name, mf)
+		}
+		ct := createdOf(mf.Metric[0])
+		if ct == nil || ct.AsTime().IsZero() || ct.AsTime().After(time.Now()) {
+			t.Errorf("%s%v: created %v", name, mf.Metric[0].Label, ct)
+		}
+	}
 }
