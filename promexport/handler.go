@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/otlptranslator"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -38,6 +39,9 @@ type Exporter struct {
 	mp       *sdkmetric.MeterProvider
 	registry *prometheus.Registry
 	handler  http.Handler
+	// proto serves protobuf scrapes, the only format with start
+	// timestamps; filling them in for text would be wasted work.
+	proto http.Handler
 }
 
 type config struct {
@@ -164,7 +168,11 @@ func New(opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("promexport: %w", err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: newHandler(createdGatherer{c.registry, tr.starts}, c.logger)}, nil
+	return &Exporter{
+		source: source, closed: closed, mp: mp, registry: c.registry,
+		handler: newHandler(c.registry, c.logger),
+		proto:   newHandler(createdGatherer{c.registry, tr.starts}, c.logger),
+	}, nil
 }
 
 // newHandler serves g. Scrapes that arrive while a collection is running
@@ -208,19 +216,33 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveShutDown(w)
 		return
 	}
+	handler := e.handler
+	if wantsProtobuf(r.Header) {
+		handler = e.proto
+	}
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
 	if !acceptsGzip(r.Header["Accept-Encoding"]) {
-		e.handler.ServeHTTP(w, r)
+		handler.ServeHTTP(w, r)
 		return
 	}
 	h.Set("Content-Encoding", "gzip")
 	gw := gzipWriters.Get().(*gzipResponseWriter)
 	gw.ResponseWriter, gw.started, gw.compress = w, false, false
-	e.handler.ServeHTTP(gw, r)
+	handler.ServeHTTP(gw, r)
 	gw.finish()
 	gw.ResponseWriter = nil
 	gzipWriters.Put(gw)
+}
+
+// wantsProtobuf reports whether promhttp will answer in protobuf.
+func wantsProtobuf(h http.Header) bool {
+	for _, a := range h["Accept"] {
+		if strings.Contains(a, "protobuf") {
+			return expfmt.NegotiateIncludingOpenMetrics(h).FormatType() == expfmt.TypeProtoDelim
+		}
+	}
+	return false
 }
 
 type slogAdapter struct{ l *slog.Logger }
