@@ -3,6 +3,8 @@ package promexport_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,6 +164,49 @@ func TestCreatedTimestampsOwnInstruments(t *testing.T) {
 		ct := createdOf(mf.Metric[0])
 		if ct == nil || ct.AsTime().IsZero() || ct.AsTime().After(time.Now()) {
 			t.Errorf("%s%v: created %v", name, mf.Metric[0].Label, ct)
+		}
+	}
+}
+
+// Protobuf and text scrapes at once, while requests arrive on new routes:
+// the starts are written by one collection and read by another scrape's
+// gatherer (run with -race).
+func TestCreatedTimestampsConcurrentScrapes(t *testing.T) {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	mux := http.NewServeMux()
+	for n := range 50 {
+		mux.HandleFunc("GET /r"+strconv.Itoa(n), func(http.ResponseWriter, *http.Request) {})
+	}
+	h := p.Middleware(mux)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		accept := ""
+		if i%2 == 0 {
+			accept = acceptProto
+		}
+		wg.Go(func() {
+			for range 20 {
+				scrapeFamilies(t, p.MetricsHandler(), accept)
+			}
+		})
+	}
+	for n := range 200 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/r"+strconv.Itoa(n%50), nil))
+	}
+	wg.Wait()
+	got, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+	if n := len(got["http_requests_total"].GetMetric()); n != 50 {
+		t.Fatalf("%d series, want 50", n)
+	}
+	for _, m := range got["http_requests_total"].Metric {
+		if createdOf(m) == nil {
+			t.Errorf("%v: no created timestamp", m.Label)
 		}
 	}
 }
