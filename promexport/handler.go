@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/otlptranslator"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -40,6 +41,9 @@ type Exporter struct {
 	mp       *sdkmetric.MeterProvider
 	registry *prometheus.Registry
 	handler  http.Handler
+	// proto serves protobuf scrapes, the only format with start
+	// timestamps; filling them in for text would be wasted work.
+	proto http.Handler
 }
 
 type config struct {
@@ -151,6 +155,7 @@ func New(opts ...Option) (*Exporter, error) {
 	tr := &translator{
 		source: source.ManualReader, names: c.names, prefix: prefix, bounds: c.buckets,
 		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names), nativeMax: c.nativeMax,
+		starts: newStarts(),
 	}
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
@@ -165,7 +170,11 @@ func New(opts ...Option) (*Exporter, error) {
 		return nil, fmt.Errorf("promexport: %w", err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	return &Exporter{source: source, closed: closed, mp: mp, registry: c.registry, handler: newHandler(c.registry, c.logger)}, nil
+	return &Exporter{
+		source: source, closed: closed, mp: mp, registry: c.registry,
+		handler: newHandler(c.registry, c.logger),
+		proto:   newHandler(createdGatherer{c.registry, tr.starts}, c.logger),
+	}, nil
 }
 
 // newHandler serves g. Scrapes that arrive while a collection is running
@@ -210,20 +219,34 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveShutDown(w)
 		return
 	}
+	handler := e.handler
+	if wantsProtobuf(r.Header) {
+		handler = e.proto
+	}
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
 	pool := encoders[negotiateEncoding(r.Header["Accept-Encoding"])]
 	if pool == nil {
-		e.handler.ServeHTTP(w, r)
+		handler.ServeHTTP(w, r)
 		return
 	}
 	cw := pool.Get().(*compressResponseWriter)
 	h.Set("Content-Encoding", cw.coding)
 	cw.ResponseWriter, cw.started, cw.compress = w, false, false
-	e.handler.ServeHTTP(cw, r)
+	handler.ServeHTTP(cw, r)
 	cw.finish()
 	cw.ResponseWriter = nil
 	pool.Put(cw)
+}
+
+// wantsProtobuf reports whether promhttp will answer in protobuf.
+func wantsProtobuf(h http.Header) bool {
+	for _, a := range h["Accept"] {
+		if strings.Contains(a, "protobuf") {
+			return expfmt.NegotiateIncludingOpenMetrics(h).FormatType() == expfmt.TypeProtoDelim
+		}
+	}
+	return false
 }
 
 type slogAdapter struct{ l *slog.Logger }

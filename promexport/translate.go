@@ -53,6 +53,7 @@ type translator struct {
 	overflow atomic.Bool // logged once
 	closed   *atomic.Bool
 	guard    *guard
+	starts   *starts
 
 	// nativeMax bounds the buckets per sign of a merged native histogram.
 	nativeMax int
@@ -95,6 +96,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	defer t.collectMu.Unlock()
 	rm := &t.rm
 	defer detach(rm)
+	begun := time.Now()
 	if err := t.source.Collect(ctx, rm); err != nil {
 		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
 			t.closed.Store(true)
@@ -177,6 +179,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 		derived.Metrics = append(derived.Metrics, t.instrMetrics(&merged)...)
 	}
 	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
+	t.starts.record(out, derived.Metrics, begun)
 	out = append(out, derived)
 	return out, nil
 }
