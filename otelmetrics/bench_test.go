@@ -70,6 +70,8 @@ func BenchmarkMiddleware(b *testing.B) {
 		// Behind request-copying middleware the route travels in the
 		// context, which costs the request copy.
 		{"bridge-route-pattern", p.Middleware(RoutePattern(mux))},
+		// METRICS_IN_PROGRESS=true: two atomic adds a request.
+		{"bridge-in-progress", newTestProvider(b, map[string]string{envInProgress: "true"}).Middleware(mux)},
 		// The dashboard's snapshots, 50 times as often as by default.
 		{"bridge-dashboard-100ms", dashboardProvider(b, 100*time.Millisecond).Middleware(mux)},
 	}
