@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/metricsbridge/metricsbridge/internal/env"
+	"github.com/metricsbridge/metricsbridge/internal/promtest"
 )
 
 // inProgressLines are the scrape's lines of the in-flight gauges, in
@@ -234,4 +235,44 @@ func TestInProgressAllocatesNothing(t *testing.T) {
 	if on > off {
 		t.Errorf("%v allocations a request with METRICS_IN_PROGRESS=true, %v without", on, off)
 	}
+}
+
+// A real Prometheus 3 scraping the endpoint sees a held request as 1 and,
+// once it ends, 0, and promtool accepts the gauge.
+func TestInProgressPrometheus(t *testing.T) {
+	p := newTestProvider(t, map[string]string{envInProgress: "true"})
+	started, release := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p.MetricsHandler())
+	mux.Handle("GET /slow", p.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		close(started)
+		<-release
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	prom := promtest.Start(t, `
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: bridge
+    static_configs:
+      - targets: [`+strings.TrimPrefix(srv.URL, "http://")+`]
+`)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := srv.Client().Get(srv.URL + "/slow"); err == nil {
+			_ = resp.Body.Close()
+		}
+	}()
+	<-started
+	value := func(want float64) func([]promtest.Sample) bool {
+		return func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value == want }
+	}
+	q := `http_requests_inprogress{method="GET"}`
+	prom.WaitFor(t, q, 30*time.Second, value(1))
+	close(release)
+	<-done
+	prom.WaitFor(t, q, 30*time.Second, value(0))
+	promtest.CheckMetrics(t, []byte(scrape(t, p)))
 }
