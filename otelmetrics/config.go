@@ -34,6 +34,7 @@ const (
 	envExemplars        = "METRICS_EXEMPLARS"
 	envHistograms       = "METRICS_HISTOGRAMS"
 	envNativeMaxBuckets = "METRICS_NATIVE_MAX_BUCKETS"
+	envInProgress       = "METRICS_IN_PROGRESS"
 	envHost             = "HOST"
 	envPort             = "PORT"
 )
@@ -86,6 +87,14 @@ type Config struct {
 	// as a Prometheus native histogram and pushed as an exponential one).
 	Histograms       Histograms
 	NativeMaxBuckets int
+	// InProgress counts the requests in flight as
+	// http.server.active_requests (by http.request.method and url.scheme,
+	// as the semantic conventions define it), served on the scrape as
+	// http_requests_inprogress{method}. A request is counted from the
+	// moment the middleware sees it, before any router has matched it, so
+	// the gauge has no handler label. Off by default: the request path
+	// then does not touch it.
+	InProgress bool
 	// Host and Port are where a program built from this configuration
 	// listens (HOST, PORT, joined by Addr); the Provider opens no socket.
 	Host string
@@ -206,6 +215,8 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		keep(env.Errorf(envHistograms, string(c.Histograms), "%s", err))
 	}
 	c.NativeMaxBuckets, err = env.Int(l, envNativeMaxBuckets, c.NativeMaxBuckets, buckets.NativeMin, buckets.NativeMax)
+	keep(err)
+	c.InProgress, err = env.Bool(l, envInProgress, false)
 	keep(err)
 
 	c.Host = env.String(l, envHost, c.Host)

@@ -36,6 +36,8 @@
 //   - METRICS_PROMETHEUS_NAMES: instrumentator, semconv or both
 //   - METRICS_BODY_SIZES, METRICS_EXEMPLARS: body-size histograms, exemplars
 //   - METRICS_HISTOGRAMS, METRICS_NATIVE_MAX_BUCKETS: classic or native
+//   - METRICS_IN_PROGRESS: requests in flight (http.server.active_requests,
+//     served as http_requests_inprogress); off by default
 //   - METRICS_DASHBOARD, METRICS_DASHBOARD_INTERVAL, METRICS_DASHBOARD_WINDOW:
 //     through dashboard.ConfigFromEnv, into Config.Dashboard
 //   - HOST, PORT: Config.Host and Config.Port (Config.Addr), where the

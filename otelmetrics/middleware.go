@@ -47,6 +47,12 @@ const HandlerNone = "none"
 // client (the response was flushed, or more was written than net/http
 // buffers); otherwise the connection is closed before any status line
 // and the request is recorded as 500.
+//
+// With Config.InProgress, a request counts in http.server.active_requests
+// from the moment the middleware sees it until next returns, however it
+// returns: normally, by a panic (http.ErrAbortHandler included), after
+// hijacking the connection, or when an http.TimeoutHandler below gave up
+// on it.
 func (p *Provider) Middleware(next http.Handler) http.Handler {
 	return &middleware{next: next, inst: p.inst}
 }
@@ -117,6 +123,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
+	var active *inFlightCount
+	if m.inst.active != nil {
+		active = m.inst.active.start(r)
+	}
 	start := time.Since(epoch)
 	s := &reqState{w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
 	s.parent = r.Context()
@@ -137,6 +147,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		status := int(s.status)
 		p := recover()
+		if active != nil {
+			// First, whatever follows: a panic, an abort or a hijacked
+			// connection ends the request as far as the count goes.
+			active.n.Add(-1)
+		}
 		// http.ErrAbortHandler after the status went out is how a proxy
 		// ends a stream the client or upstream broke: the client saw the
 		// status already written, so that is what is counted.

@@ -266,6 +266,7 @@ func buildVersion() string {
 // built from it, together with the attribute-set cache.
 type instruments struct {
 	duration metric.Float64Histogram
+	active   *inFlight // nil unless Config.InProgress
 	excluded *excluder
 	cache    *seriesCache
 
@@ -296,6 +297,12 @@ func newInstruments(m metric.Meter, cfg Config, o options, excluded *excluder) (
 		metric.WithExplicitBucketBoundaries(cfg.LatencyBuckets...))
 	if err != nil {
 		return nil, err
+	}
+
+	if cfg.InProgress {
+		if in.active, err = newInFlight(m); err != nil {
+			return nil, err
+		}
 	}
 
 	// The SDK decides what overflows; the scrape endpoint reports it.

@@ -60,6 +60,7 @@ func newGuard(prefix string, names Names) *guard {
 	if names != NamesSemconv {
 		g.reserved[prefix+mbsemconv.NameRequests] = true
 		g.reserved[prefix+mbsemconv.NameDuration+"_seconds"] = true
+		g.reserved[prefix+mbsemconv.NameInProgress] = true
 	}
 	if names != NamesInstrumentator {
 		g.reserved["http_server_request_duration_seconds"] = true

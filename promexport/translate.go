@@ -115,6 +115,7 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	merged := mergedHistograms[histKey]{bounds: t.bounds, size: int(t.instrSeries.Load())}
 	semconvMerged := mergedHistograms[attribute.Distinct]{bounds: t.bounds, size: int(t.semconvSeries.Load())}
 	var overflow overflowAcc
+	var inProgress inProgressAcc
 	for _, sm := range rm.ScopeMetrics {
 		kept := sm.Metrics[:0:0]
 		for _, m := range sm.Metrics {
@@ -124,6 +125,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 				}
 				overflow.addExp(e.DataPoints)
 				t.mergeExponential(m, e, semconvForm, instr, &semconvMerged, &merged)
+				continue
+			}
+			if m.Name == mbsemconv.InstrumentHTTPServerActive && !inProgress.add(m, t.names) {
 				continue
 			}
 			h, ok := m.Data.(metricdata.Histogram[float64])
@@ -177,6 +181,9 @@ func (t *translator) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, er
 	}
 	if instr {
 		derived.Metrics = append(derived.Metrics, t.instrMetrics(&merged)...)
+	}
+	if m, ok := inProgress.metric(t.prefix); ok {
+		derived.Metrics = append(derived.Metrics, m)
 	}
 	derived.Metrics = append(derived.Metrics, t.overflowMetric(overflow), t.guard.errorsMetric(t.prefix))
 	t.starts.record(out, derived.Metrics, begun)

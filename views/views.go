@@ -138,6 +138,12 @@ func New(opts ...Option) ([]sdkmetric.View, error) {
 		duration,
 		view(mbsemconv.InstrumentHTTPServerRequestBodySize, bodySize),
 		view(mbsemconv.InstrumentHTTPServerResponseBodySize, bodySize),
+		// Only the attributes the conventions require: server.address and
+		// server.port, which they allow, would split the count by every
+		// name the server is reached by.
+		view(mbsemconv.InstrumentHTTPServerActive, sdkmetric.Stream{
+			AttributeFilter: attribute.NewAllowKeysFilter(mbsemconv.KeyHTTPMethod, mbsemconv.KeyURLScheme),
+		}),
 		view(mbsemconv.InstrumentInfo, sdkmetric.Stream{
 			Name:            prefix + mbsemconv.NameInfo,
 			Description:     "Static build and deployment information; always 1.",

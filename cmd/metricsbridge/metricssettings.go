@@ -32,6 +32,7 @@ func metricsSettings(c otelmetrics.Config) []string {
 		"METRICS_BODY_SIZES=" + strconv.FormatBool(c.BodySizes),
 		"METRICS_HISTOGRAMS=" + string(c.Histograms),
 		"METRICS_NATIVE_MAX_BUCKETS=" + strconv.Itoa(c.NativeMaxBuckets),
+		"METRICS_IN_PROGRESS=" + strconv.FormatBool(c.InProgress),
 		"METRICS_DASHBOARD=" + strconv.FormatBool(c.Dashboard.Enabled),
 		"METRICS_DASHBOARD_INTERVAL=" + c.Dashboard.Interval.String(),
 		"METRICS_DASHBOARD_WINDOW=" + c.Dashboard.Window.String(),

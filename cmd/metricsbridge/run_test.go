@@ -199,7 +199,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"UPSTREAM_URL=https://api.internal:8443/v1\n", "PORT=8080\n", "METRICS_ROUTES=GET /servers/{id}/sse\n", "LOG_FORMAT=json\n",
-		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=instrumentator\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
+		"METRICS_EXCLUDED_HANDLERS=^/health$,^/ready$\n", "METRICS_PROMETHEUS_NAMES=instrumentator\n", "METRICS_EXEMPLARS=true\n", "METRICS_BODY_SIZES=false\n", "METRICS_HISTOGRAMS=classic\n", "METRICS_NATIVE_MAX_BUCKETS=160\n", "METRICS_IN_PROGRESS=false\n", "WRITE_TIMEOUT=1m30s\n", "MAX_HEADER_BYTES=65536\n", "LOG_LEVEL=info\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}

@@ -18,6 +18,11 @@ const (
 	InstrumentHTTPServerDuration         = "http.server.request.duration"
 	InstrumentHTTPServerRequestBodySize  = "http.server.request.body.size"
 	InstrumentHTTPServerResponseBodySize = "http.server.response.body.size"
+	// InstrumentHTTPServerActive is the UpDownCounter of requests in
+	// flight, by KeyHTTPMethod and KeyURLScheme only: the conventions
+	// leave http.route off it, since a request is counted before any
+	// router has matched it.
+	InstrumentHTTPServerActive = "http.server.active_requests"
 )
 
 // Instruments of metricsbridge's own.
@@ -69,7 +74,13 @@ const (
 const (
 	NameRequests = "http_requests"
 	NameDuration = "http_request_duration"
-	NameOverflow = "metricsbridge_series_overflow"
+	// NameInProgress is prometheus-fastapi-instrumentator's gauge of
+	// requests in flight, derived from InstrumentHTTPServerActive.
+	NameInProgress = "http_requests_inprogress"
+	// NameActiveSemconv is InstrumentHTTPServerActive as the OTel
+	// exporter names it.
+	NameActiveSemconv = "http_server_active_requests"
+	NameOverflow      = "metricsbridge_series_overflow"
 	// NameCollectionErrors counts scrapes whose collection returned an
 	// error (a failing callback); the rest of the data is still served.
 	NameCollectionErrors = "metricsbridge_collection_errors"
