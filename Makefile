@@ -23,6 +23,8 @@ deps:
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	cd examples/go && $(GO) mod tidy -diff
 	@before=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
 	$(GO) generate ./... || exit 1; \
 	after=$$(git diff --no-ext-diff -- $$(git ls-files '*.go') | git hash-object --stdin); \
