@@ -150,6 +150,7 @@ func New(opts ...Option) (*Exporter, error) {
 		source: source.ManualReader, names: c.names, prefix: prefix, bounds: c.buckets,
 		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names), nativeMax: c.nativeMax,
 	}
+	source.tr = tr
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
 		otelprom.WithProducer(tr),
