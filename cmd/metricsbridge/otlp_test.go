@@ -213,6 +213,10 @@ func TestServePushesIntoPrometheus(t *testing.T) {
 	if got := sink.Total(mbsemconv.InstrumentHTTPServerDuration); got != 0 {
 		t.Errorf("%d points of %s pushed: Prometheus would store a second set of series", got, mbsemconv.InstrumentHTTPServerDuration)
 	}
+	// The bridge's own series go along, under the scrape's names.
+	if points, _ := sink.Points("metricsbridge_otlp_exports"); len(points) == 0 {
+		t.Error("metricsbridge_otlp_exports was not pushed")
+	}
 	for _, r := range sink.Requests() {
 		if r.Path != "/api/v1/otlp/v1/metrics" {
 			t.Errorf("pushed to %s, want Prometheus' OTLP receiver", r.Path)
