@@ -68,7 +68,10 @@ func WithVersion(v string) Option {
 
 // WithReader adds a reader (an OTLP PeriodicReader, say) beside the
 // Prometheus one, so the same measurements are pushed as well. A nil
-// reader adds nothing.
+// reader adds nothing. The reader of a collector.Pusher for
+// collector.VendorPrometheus pushes the scrape endpoint's series instead
+// (built for it even when Config.Enabled is false, which keeps the endpoint
+// answering 503), from a MeterProvider of its own with the same resource.
 func WithReader(r sdkmetric.Reader) Option {
 	return optionFunc(func(o options) options {
 		if r != nil {
