@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +41,11 @@ const (
 //
 // The numbers are compared with the range selectors anchored: rate() and
 // increase() then take the difference of the values at the window's
-// edges, which the same traffic makes equal. Unanchored, Prometheus
-// extrapolates from when the samples were taken, and a scrape and a push
-// are taken on clocks of their own; those results are compared for the
-// same series and the same kind of value (finite or NaN).
+// edges, which the same traffic makes equal when both sides sample only
+// between batches. Unanchored, Prometheus extrapolates from when the
+// samples were taken, and a scrape and a push are taken on clocks of their
+// own; those results are compared for the same series and the same kind
+// of value (finite or NaN).
 func TestPushIntoPrometheusAnswersTheShippedQueries(t *testing.T) {
 	scraped := startLibraryBridge(t)
 	cfg := map[string]any{
@@ -57,20 +59,34 @@ func TestPushIntoPrometheusAnswersTheShippedQueries(t *testing.T) {
 	}
 	prom := promtest.Start(t, marshalYAML(t, cfg), "--web.enable-otlp-receiver", "--enable-feature=promql-extended-range-selectors")
 	pushed := startLibraryBridge(t,
-		"METRICS_OTLP_VENDOR=prometheus", "OTEL_EXPORTER_OTLP_ENDPOINT="+prom.URL, "OTEL_METRIC_EXPORT_INTERVAL=500")
+		"METRICS_OTLP_VENDOR=prometheus", "OTEL_EXPORTER_OTLP_ENDPOINT="+prom.URL, "OTEL_METRIC_EXPORT_INTERVAL=3600000")
 
 	// Two batches, each in on both sides before the next, so that every
-	// rate has a slope and both sides hold the same values.
+	// rate has a slope and both sides hold the same values. A series'
+	// first sample is its value when first sampled, so samples are taken
+	// between batches only: scrapes wait for a batch to end, and the
+	// pushing bridge pushes when the test flushes it.
 	for batch := 1; batch <= 2; batch++ {
 		for _, b := range []*libraryBridge{scraped, pushed} {
+			b.gate.Lock()
 			slowTraffic(t, b.addr)
+			b.gate.Unlock()
+		}
+		for range 4 {
+			if err := pushed.p.ForceFlush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
 		for _, job := range []string{scrapedJob, pushedJob} {
 			q := fmt.Sprintf(`sum(http_requests_total{job=%q}) == %d`, job, batch*slowTrafficRequests)
 			prom.WaitFor(t, q, 20*time.Second, func(s []promtest.Sample) bool { return len(s) == 1 })
 		}
-		time.Sleep(2 * time.Second) // a few samples of each state
 	}
+	if err := pushed.p.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
 	at := time.Now()
 
 	queries := append(DashboardQueries(t, DashboardVars{Job: "$job", RateInterval: "1m", Range: "5m"}), RecordingRuleQueries(t)...)
@@ -220,6 +236,8 @@ func queryJob(t *testing.T, prom *promtest.Server, q, job string, at time.Time) 
 type libraryBridge struct {
 	addr string
 	p    *otelmetrics.Provider
+	// gate is held while the test sends a batch; scrapes wait for it.
+	gate sync.RWMutex
 }
 
 // startLibraryBridge serves the servemux program's routes through the
@@ -272,7 +290,13 @@ func startLibraryBridge(t *testing.T, vars ...string) *libraryBridge {
 		fmt.Sscan(r.PathValue("ms"), &ms)
 		time.Sleep(time.Duration(min(ms, 1000)) * time.Millisecond)
 	})
-	mux.Handle("GET /metrics/prometheus", p.MetricsHandler())
+	b := &libraryBridge{p: p}
+	metrics := p.MetricsHandler()
+	mux.HandleFunc("GET /metrics/prometheus", func(w http.ResponseWriter, r *http.Request) {
+		b.gate.RLock()
+		defer b.gate.RUnlock()
+		metrics.ServeHTTP(w, r)
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +309,8 @@ func startLibraryBridge(t *testing.T, vars ...string) *libraryBridge {
 		_ = srv.Shutdown(ctx)
 		_ = p.Shutdown(ctx)
 	})
-	return &libraryBridge{addr: ln.Addr().String(), p: p}
+	b.addr = ln.Addr().String()
+	return b
 }
 
 // slowTrafficRequests is how many requests slowTraffic sends.
@@ -297,7 +322,7 @@ const slowTrafficRequests = 11
 func slowTraffic(t *testing.T, addr string) {
 	t.Helper()
 	traffic(t, addr)
-	for _, ms := range []int{37, 160} {
+	for _, ms := range []int{170, 370} {
 		resp, err := http.Get(fmt.Sprintf("http://%s/sleep/%d", addr, ms))
 		if err != nil {
 			t.Fatal(err)
