@@ -104,10 +104,22 @@ const (
 	// VendorGrafana is Grafana Cloud: GRAFANA_CLOUD_OTLP_ENDPOINT,
 	// GRAFANA_CLOUD_INSTANCE_ID, GRAFANA_CLOUD_TOKEN.
 	VendorGrafana Vendor = "grafana"
+	// VendorPrometheus is a Prometheus server's OTLP receiver
+	// (--web.enable-otlp-receiver) at OTEL_EXPORTER_OTLP_ENDPOINT, by
+	// default http://localhost:9090. It pushes the scrape endpoint's
+	// series, so the same queries work over push and scrape.
+	VendorPrometheus Vendor = "prometheus"
 )
 
 // vendors lists every value of METRICS_OTLP_VENDOR.
-var vendors = []Vendor{VendorCollector, VendorSplunk, VendorNewRelic, VendorDatadog, VendorGrafana}
+var vendors = []Vendor{VendorCollector, VendorSplunk, VendorNewRelic, VendorDatadog, VendorGrafana, VendorPrometheus}
+
+// prometheusOTLPPath is where a Prometheus server receives OTLP metrics
+// (https://prometheus.io/docs/guides/opentelemetry/).
+const (
+	prometheusOTLPBase = "/api/v1/otlp"
+	prometheusOTLPPath = prometheusOTLPBase + "/v1/metrics"
+)
 
 // datadogSites are the Datadog sites whose OTLP metrics intake is
 // documented (https://docs.datadoghq.com/getting_started/site/ and
@@ -212,7 +224,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 
 	c.Vendor = Vendor(strings.ToLower(env.String(lookup, envVendor, "")))
 	if c.Vendor != "" && !slices.Contains(vendors, c.Vendor) {
-		errs = append(errs, env.Errorf(envVendor, string(c.Vendor), "want one of collector, splunk, newrelic, datadog, grafana"))
+		errs = append(errs, env.Errorf(envVendor, string(c.Vendor), "want one of collector, splunk, newrelic, datadog, grafana, prometheus"))
 		c.Vendor = ""
 	}
 	p, err := vendorPreset(c.Vendor, lookup)
@@ -255,7 +267,13 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		base := env.String(lookup, envEndpoint, "")
 		errs = append(errs, checkURL(envEndpoint, base))
 		c.URL = base
-		if c.Protocol == ProtocolHTTP {
+		switch {
+		case c.Vendor == VendorPrometheus:
+			// The server's address is the natural thing to give; its
+			// receiver's base, which the SDK convention would ask for,
+			// works as well.
+			c.URL = strings.TrimSuffix(strings.TrimRight(base, "/"), prometheusOTLPBase) + prometheusOTLPPath
+		case c.Protocol == ProtocolHTTP:
 			c.URL = strings.TrimRight(base, "/") + "/v1/metrics"
 		}
 	case p.url != "":
@@ -303,6 +321,14 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		// lowmemory keeps asynchronous counters cumulative, which the
 		// intake refuses as well.
 		errs = append(errs, env.Errorf(envTemporality, string(c.Temporality), "Datadog's OTLP intake accepts only delta (cumulative sums are an error); use delta"))
+	}
+	if c.Vendor == VendorPrometheus && c.Temporality != Cumulative {
+		// lowmemory makes counters and histograms delta as well.
+		errs = append(errs, env.Errorf(envTemporality, string(c.Temporality), "Prometheus' OTLP receiver rejects delta data unless a feature flag converts it, and the pushed series are the scrape's cumulative ones; use cumulative"))
+	}
+	if c.Vendor == VendorPrometheus && c.Protocol != ProtocolHTTP {
+		name := otlpenv.FirstSet(lookup, envMetricsProtocol, envProtocol)
+		errs = append(errs, env.Errorf(name, string(c.Protocol), "Prometheus receives OTLP over HTTP only; use %s", ProtocolHTTP))
 	}
 	c.MaxBatch, c.MaxBytes, c.MaxBuckets, c.ExplicitOnly = p.maxBatch, p.maxBytes, p.maxBuckets, p.explicitOnly
 	c.HistogramAggregation, err = histogramAggregation(lookup)
@@ -440,6 +466,12 @@ func vendorPreset(vendor Vendor, lookup env.Lookup) (preset, error) {
 		return preset{protocol: ProtocolHTTP, url: strings.TrimRight(endpoint, "/") + "/v1/metrics",
 			headers: map[string]string{"Authorization": auth}, headerVars: map[string]string{"Authorization": envGrafanaToken},
 			temporality: Cumulative}, checkSecret(envGrafanaToken, token)
+	case VendorPrometheus:
+		// https://prometheus.io/docs/guides/opentelemetry/ : the receiver
+		// at /api/v1/otlp/v1/metrics, http/protobuf, cumulative only by
+		// default. No credentials: a reverse proxy's go in
+		// OTEL_EXPORTER_OTLP_HEADERS.
+		return preset{protocol: ProtocolHTTP, url: "http://localhost:9090" + prometheusOTLPPath, temporality: Cumulative}, nil
 	}
 	return preset{}, nil
 }

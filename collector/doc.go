@@ -4,9 +4,13 @@
 // ConfigFromEnv resolves the standard OTEL_* variables (endpoint, headers,
 // protocol, compression, timeout, temporality, interval, exporter list) and
 // the vendor presets chosen by METRICS_OTLP_VENDOR: splunk, newrelic,
-// datadog, grafana and collector, each following its vendor's OTLP page
-// (cited beside it). An explicit OTEL_* variable always wins over a
-// preset. The standard certificate variables give TLS and mTLS over both
+// datadog, grafana, prometheus and collector, each following its vendor's
+// OTLP page (cited beside it). An explicit OTEL_* variable always wins over
+// a preset, except where the destination would refuse it. The prometheus
+// preset pushes the series the scrape endpoint serves
+// (http_requests_total and the rest) rather than the instruments, when its
+// Reader is given to otelmetrics.WithReader, so that a Prometheus server's
+// OTLP receiver stores what a scrape would have stored. The standard certificate variables give TLS and mTLS over both
 // protocols.
 //
 // The Pusher is a periodic reader over the SDK's OTLP exporter with
@@ -53,12 +57,15 @@
 //	OTEL_METRIC_EXPORT_TIMEOUT                one export with retries (30000)
 //	OTEL_SDK_DISABLED                         true turns push off
 //	METRICS_OTLP_VENDOR                       a preset: collector, splunk,
-//	                                          newrelic, datadog, grafana
+//	                                          newrelic, datadog, grafana,
+//	                                          prometheus
 //	SPLUNK_REALM, SPLUNK_ACCESS_TOKEN         splunk
 //	NEW_RELIC_LICENSE_KEY, NEW_RELIC_REGION   newrelic (us, eu, fedramp)
 //	DD_API_KEY, DD_SITE, DD_AGENT_HOST        datadog
 //	GRAFANA_CLOUD_OTLP_ENDPOINT, GRAFANA_CLOUD_INSTANCE_ID, GRAFANA_CLOUD_TOKEN
 //	                                          grafana
+//	OTEL_EXPORTER_OTLP_ENDPOINT               prometheus: the server's URL
+//	                                          (http://localhost:9090)
 //
 // The builder manifest next to this file describes the Collector
 // distribution the end-to-end tests push to (scripts/build-collector.sh).

@@ -129,6 +129,9 @@ const minAttempt = 50 * time.Millisecond
 type Pusher struct {
 	exp    *exporter
 	reader *sdkmetric.PeriodicReader
+	// sink is Reader's answer for VendorPrometheus: the periodic reader,
+	// to be fed the scrape endpoint's series (see derivedReader).
+	sink *derivedReader
 }
 
 // New builds the OTLP exporter cfg describes and a periodic reader over it.
@@ -166,7 +169,38 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pusher, error) {
 		sdkmetric.WithInterval(cfg.Interval),
 		sdkmetric.WithTimeout(cfg.ExportTimeout),
 	}
-	return &Pusher{exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
+	if cfg.Vendor != VendorPrometheus {
+		return &Pusher{exp: e, reader: sdkmetric.NewPeriodicReader(e, ropts...)}, nil
+	}
+	late := &lateProducer{}
+	r := sdkmetric.NewPeriodicReader(e, append(ropts, sdkmetric.WithProducer(late))...)
+	return &Pusher{exp: e, reader: r, sink: &derivedReader{PeriodicReader: r, late: late}}, nil
+}
+
+// derivedReader pushes the scrape endpoint's series rather than the
+// instruments: Prometheus then stores what it would have scraped, under
+// the same names, and the queries written for the scrape work on it.
+// otelmetrics.NewProvider recognises it (internal/derived) and gives it
+// the endpoint's producer and a provider of its own.
+type derivedReader struct {
+	*sdkmetric.PeriodicReader
+	late *lateProducer
+}
+
+func (r *derivedReader) UseDerived(p sdkmetric.Producer) { r.late.p.Store(&p) }
+
+// lateProducer forwards to a producer known only once the scrape
+// endpoint exists, after the reader was built.
+type lateProducer struct {
+	p atomic.Pointer[sdkmetric.Producer]
+}
+
+func (l *lateProducer) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, error) {
+	p := l.p.Load()
+	if p == nil {
+		return nil, nil
+	}
+	return (*p).Produce(ctx)
 }
 
 func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) (sdkmetric.Exporter, error) {
@@ -238,8 +272,16 @@ func newOTLPExporter(ctx context.Context, cfg Config, o options, rec *recorder) 
 	return otlpmetrichttp.New(ctx, opts...)
 }
 
-// Reader is the periodic reader to register with the MeterProvider.
-func (p *Pusher) Reader() sdkmetric.Reader { return p.reader }
+// Reader is the periodic reader to register with the MeterProvider. With
+// VendorPrometheus it pushes the scrape endpoint's series, not the
+// provider's instruments, when given to otelmetrics.WithReader; registered
+// with another provider directly, it pushes that provider's instruments.
+func (p *Pusher) Reader() sdkmetric.Reader {
+	if p.sink != nil {
+		return p.sink
+	}
+	return p.reader
+}
 
 // Flush collects and exports now, outside the interval, within ctx. A
 // first export right after start tells at once, in the log, whether the

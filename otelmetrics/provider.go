@@ -19,6 +19,7 @@ import (
 	"github.com/metricsbridge/metricsbridge/promexport"
 	"github.com/metricsbridge/metricsbridge/views"
 
+	"github.com/metricsbridge/metricsbridge/internal/derived"
 	mbsemconv "github.com/metricsbridge/metricsbridge/internal/semconv"
 )
 
@@ -67,7 +68,10 @@ func WithVersion(v string) Option {
 
 // WithReader adds a reader (an OTLP PeriodicReader, say) beside the
 // Prometheus one, so the same measurements are pushed as well. A nil
-// reader adds nothing.
+// reader adds nothing. The reader of a collector.Pusher for
+// collector.VendorPrometheus pushes the scrape endpoint's series instead
+// (built for it even when Config.Enabled is false, which keeps the endpoint
+// answering 503), from a MeterProvider of its own with the same resource.
 func WithReader(r sdkmetric.Reader) Option {
 	return optionFunc(func(o options) options {
 		if r != nil {
@@ -88,8 +92,12 @@ func WithResource(r *resource.Resource) Option {
 type Provider struct {
 	mp       *sdkmetric.MeterProvider
 	exporter *promexport.Exporter
-	inst     *instruments
-	dash     *dashboard.Dashboard // nil when metrics are disabled
+	serve    bool // the exporter serves scrapes (Config.Enabled)
+	// pushed are the providers of readers that push the scrape's series
+	// (internal/derived), each with the resource and no instruments.
+	pushed []*sdkmetric.MeterProvider
+	inst   *instruments
+	dash   *dashboard.Dashboard // nil when metrics are disabled
 }
 
 // NewProvider validates cfg and builds the pipeline. With cfg.Enabled false
@@ -136,7 +144,17 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 		sdkmetric.WithCardinalityLimit(cfg.CardinalityLimit),
 		sdkmetric.WithExemplarFilter(filter),
 	}
-	if cfg.Enabled {
+	var sinks []derived.Sink
+	for _, r := range o.readers {
+		if s, ok := r.(derived.Sink); ok {
+			sinks = append(sinks, s)
+			continue
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+	}
+	// A reader pushing the scrape's series needs the endpoint's
+	// translation even where nothing scrapes it.
+	if cfg.Enabled || len(sinks) > 0 {
 		p.exporter, err = promexport.New(
 			promexport.WithLogger(o.logger),
 			promexport.WithNames(cfg.PrometheusNames),
@@ -147,7 +165,8 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 			return nil, fmt.Errorf("otelmetrics: %w", err)
 		}
 		mpOpts = append(mpOpts, sdkmetric.WithReader(p.exporter.Reader()))
-		if cfg.Dashboard.Enabled {
+		p.serve = cfg.Enabled
+		if cfg.Enabled && cfg.Dashboard.Enabled {
 			// The dashboard reads the scrape endpoint's reader: a reader
 			// of its own would double the work of every measurement.
 			p.dash, err = dashboard.New(p.exporter.Reader(), cfg.Dashboard, dashboard.WithLogger(o.logger))
@@ -156,10 +175,8 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 			}
 		}
 	}
-	for _, r := range o.readers {
-		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
-	}
-	if res, err := withCustomLabels(o.res, cfg.CustomLabels); err != nil {
+	res, err := withCustomLabels(o.res, cfg.CustomLabels)
+	if err != nil {
 		return nil, fmt.Errorf("otelmetrics: %w", err)
 	} else if res != nil {
 		mpOpts = append(mpOpts, sdkmetric.WithResource(res))
@@ -169,6 +186,14 @@ func NewProvider(cfg Config, opts ...Option) (*Provider, error) {
 	p.inst, err = newInstruments(p.mp.Meter(scopeName), cfg, o, excluded)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("otelmetrics: %w", err), p.mp.Shutdown(context.Background()))
+	}
+	for _, s := range sinks {
+		s.UseDerived(p.exporter.Reader().(derived.Source).DerivedProducer())
+		opts := []sdkmetric.Option{sdkmetric.WithReader(s)}
+		if res != nil {
+			opts = append(opts, sdkmetric.WithResource(res))
+		}
+		p.pushed = append(p.pushed, sdkmetric.NewMeterProvider(opts...))
 	}
 	return p, nil
 }
@@ -195,7 +220,7 @@ func (p *Provider) Filter() func(*http.Request) bool {
 // MetricsHandler serves the Prometheus endpoint, or 503 with a JSON body
 // when metrics are disabled. Authentication wraps it from outside.
 func (p *Provider) MetricsHandler() http.Handler {
-	if p.exporter == nil {
+	if !p.serve {
 		return promexport.Disabled()
 	}
 	return p.exporter
@@ -222,19 +247,30 @@ func (p *Provider) SummaryHandler() http.Handler {
 }
 
 // ForceFlush pushes pending measurements through every push reader.
-func (p *Provider) ForceFlush(ctx context.Context) error { return p.mp.ForceFlush(ctx) }
+func (p *Provider) ForceFlush(ctx context.Context) error {
+	errs := []error{p.mp.ForceFlush(ctx)}
+	for _, mp := range p.pushed {
+		errs = append(errs, mp.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
 
 // Shutdown flushes and stops every reader. Record calls after it are
 // no-ops, and the metrics endpoint answers 503.
 func (p *Provider) Shutdown(ctx context.Context) error {
+	// Pushers of the scrape's series first: their last export collects
+	// through the endpoint's reader, which p.mp shuts down.
+	var errs []error
+	for _, mp := range p.pushed {
+		errs = append(errs, mp.Shutdown(ctx))
+	}
 	if p.dash != nil {
 		p.dash.Stop()
 	}
-	var err error
 	if p.exporter != nil {
-		err = p.exporter.Shutdown(ctx)
+		errs = append(errs, p.exporter.Shutdown(ctx))
 	}
-	return errors.Join(err, p.mp.Shutdown(ctx))
+	return errors.Join(append(errs, p.mp.Shutdown(ctx))...)
 }
 
 // withCustomLabels adds METRICS_CUSTOM_LABELS to the resource pushed

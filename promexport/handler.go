@@ -157,6 +157,7 @@ func New(opts ...Option) (*Exporter, error) {
 		logger: c.logger, closed: closed, guard: newGuard(prefix, c.names), nativeMax: c.nativeMax,
 		starts: newStarts(),
 	}
+	source.tr = tr
 	reader, err := otelprom.New(
 		otelprom.WithRegisterer(c.registry),
 		otelprom.WithProducer(tr),

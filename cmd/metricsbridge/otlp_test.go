@@ -152,3 +152,74 @@ func TestSDKDisabledTurnsPushOff(t *testing.T) {
 		t.Errorf("%d exports arrived with OTEL_SDK_DISABLED=true", n)
 	}
 }
+
+// METRICS_OTLP_VENDOR=prometheus with OTEL_METRICS_EXPORTER=otlp: serve
+// pushes the scrape's series to the server's OTLP receiver, with no scrape
+// endpoint, and the requests before SIGTERM arrive; delta is refused at
+// start, naming the variable.
+func TestServePushesIntoPrometheus(t *testing.T) {
+	sink := otlptest.NewSink(t, false)
+	vars := map[string]string{
+		"PORT": "0", "ENABLE_METRICS": "true", "AUTH_REQUIRED": "false",
+		"OTEL_METRICS_EXPORTER": "otlp", "METRICS_OTLP_VENDOR": "prometheus", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL(),
+		"OTEL_METRIC_EXPORT_INTERVAL": "3600000",
+	}
+	t.Run("delta refused", func(t *testing.T) {
+		bad := map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta"}
+		for k, v := range vars {
+			bad[k] = v
+		}
+		stderr := &logbuf.Buffer{}
+		if code := run(t.Context(), []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(bad)); code != exitConfig {
+			t.Errorf("exit %d, want %d:\n%s", code, exitConfig, stderr)
+		}
+		if !strings.Contains(stderr.String(), `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="delta": Prometheus' OTLP receiver rejects delta data`) {
+			t.Errorf("the error does not name the variable and the reason:\n%s", stderr)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &logbuf.Buffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars))
+	}()
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("no start-up line:\n%s", stderr)
+	}
+	if !strings.Contains(stderr.String(), "otlp=\""+sink.URL()+"/api/v1/otlp/v1/metrics (cumulative, every 1h0m0s)\"") {
+		t.Errorf("start-up line does not name the OTLP receiver:\n%s", stderr)
+	}
+	const n = 6
+	for range n {
+		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("serve exited %d:\n%s", code, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	sink.WaitTotal(t, mbsemconv.NameRequests, n, 20*time.Second)
+	if got := sink.Total(mbsemconv.InstrumentHTTPServerDuration); got != 0 {
+		t.Errorf("%d points of %s pushed: Prometheus would store a second set of series", got, mbsemconv.InstrumentHTTPServerDuration)
+	}
+	// The bridge's own series go along, under the scrape's names.
+	if points, _ := sink.Points("metricsbridge_otlp_exports"); len(points) == 0 {
+		t.Error("metricsbridge_otlp_exports was not pushed")
+	}
+	for _, r := range sink.Requests() {
+		if r.Path != "/api/v1/otlp/v1/metrics" {
+			t.Errorf("pushed to %s, want Prometheus' OTLP receiver", r.Path)
+		}
+	}
+}
