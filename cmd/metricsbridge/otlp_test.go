@@ -177,37 +177,16 @@ func TestServePushesIntoPrometheus(t *testing.T) {
 			t.Errorf("the error does not name the variable and the reason:\n%s", stderr)
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &logbuf.Buffer{}
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, stderr, env.Map(vars))
-	}()
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := gatewayRE.FindStringSubmatch(stderr.String()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		t.Fatalf("no start-up line:\n%s", stderr)
-	}
-	if !strings.Contains(stderr.String(), "otlp=\""+sink.URL()+"/api/v1/otlp/v1/metrics (cumulative, every 1h0m0s)\"") {
-		t.Errorf("start-up line does not name the OTLP receiver:\n%s", stderr)
+	b := startBridge(t, vars)
+	if !strings.Contains(b.stderr.String(), "otlp=\""+sink.URL()+"/api/v1/otlp/v1/metrics (cumulative, every 1h0m0s)\"") {
+		t.Errorf("start-up line does not name the OTLP receiver:\n%s", b.stderr)
 	}
 	const n = 6
 	for range n {
-		post(t, base+"/tools/invoke", `{"tool":"echo"}`, 200)
+		post(t, b.base+"/tools/invoke", `{"tool":"echo"}`, 200)
 	}
-	cancel()
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Fatalf("serve exited %d:\n%s", code, stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, b.stderr)
 	}
 	sink.WaitTotal(t, mbsemconv.NameRequests, n, 20*time.Second)
 	if got := sink.Total(mbsemconv.InstrumentHTTPServerDuration); got != 0 {
