@@ -152,10 +152,16 @@ func BenchmarkSeriesGrowth(b *testing.B) {
 
 // benchOverhead times, in turns of one batch each, the SDK's Record with a
 // prebuilt attribute set (what recording a request cannot cost less than),
-// the bare mux, promhttp around it, and the bridge around it directly and
-// around RoutePattern(mux); it reports the bridge's overhead over the bare
-// mux beyond the floor, as a share of promhttp's, and what it adds in
-// allocations and bytes.
+// the bare mux, promhttp around it, two of the least any middleware could
+// be, and the bridge around the mux directly and around RoutePattern(mux).
+// The two least: timed reads the clock around the mux and records, which
+// is all a middleware that records durations must do; labelled adds what
+// one that labels requests by status and route must: a writer of its own
+// for each request, which keeps the status, and finding the attribute set
+// of the method, status and pattern (with the bridge's series cache). It
+// reports the overheads over the bare mux beyond the floor, the bridge's
+// as a share of promhttp's and beyond labelled's, and what the bridge adds
+// in allocations and bytes.
 func benchOverhead(b *testing.B, p *Provider, mux, prom, bridge, routed http.Handler) {
 	const batch = 256
 	w := &discardWriter{h: http.Header{}}
@@ -164,13 +170,25 @@ func benchOverhead(b *testing.B, p *Provider, mux, prom, bridge, routed http.Han
 	rec := p.inst.cache.get(seriesKey{method: methodIndex(r.Method), status: http.StatusOK, pattern: true, route: "POST /tools/invoke"}).rec
 	ctx := r.Context()
 	floor := func() { p.inst.duration.Record(ctx, 0.001, rec...) }
+	timed := func() {
+		start := time.Since(epoch)
+		mux.ServeHTTP(w, r)
+		p.inst.duration.Record(ctx, (time.Since(epoch) - start).Seconds(), rec...)
+	}
+	labelled := func() {
+		start := time.Since(epoch)
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		mux.ServeHTTP(sw, r)
+		s := p.inst.cache.get(seriesKey{method: methodIndex(r.Method), status: uint16(sw.code), pattern: true, route: r.Pattern})
+		p.inst.duration.Record(ctx, (time.Since(epoch) - start).Seconds(), s.rec...)
+	}
 	serve := func(h http.Handler) func() { return func() { h.ServeHTTP(w, r) } }
-	runs := []func(){floor, serve(mux), serve(prom), serve(bridge), serve(routed)}
+	runs := []func(){floor, serve(mux), serve(prom), timed, labelled, serve(bridge), serve(routed)}
 	// Each batch's time is kept: on a machine shared with other work a
 	// batch during which the process waited for a core takes many times
 	// the median, and those are left out; the rest, garbage collection
 	// included, are averaged.
-	var spent [5][]time.Duration
+	spent := make([][]time.Duration, len(runs))
 	for b.Loop() {
 		for i, f := range runs {
 			start := time.Now()
@@ -194,21 +212,40 @@ func benchOverhead(b *testing.B, p *Provider, mux, prom, bridge, routed http.Han
 		}
 		return float64(sum.Nanoseconds()) / float64(n*batch)
 	}
-	floorNs, bare, promNs := per(0), per(1), per(2)
+	floorNs, bare, promNs, labelledNs := per(0), per(1), per(2), per(4)
 	b.ReportMetric(floorNs, "floor-ns")
 	b.ReportMetric(bare, "bare-ns")
 	b.ReportMetric(promNs-bare, "promhttp-overhead-ns")
 	for _, c := range []struct {
 		name string
+		ns   float64
+	}{{"timed", per(3)}, {"labelled", labelledNs}} {
+		b.ReportMetric(c.ns-bare-floorNs, c.name+"-over-floor-ns")
+		b.ReportMetric((c.ns-bare)/(promNs-bare), c.name+"/promhttp-overhead")
+	}
+	for _, c := range []struct {
+		name string
 		i    int
 		h    http.Handler
-	}{{"bridge", 3, bridge}, {"routepattern", 4, routed}} {
+	}{{"bridge", 5, bridge}, {"routepattern", 6, routed}} {
 		over := per(c.i) - bare
 		b.ReportMetric(over-floorNs, c.name+"-over-floor-ns")
+		b.ReportMetric(per(c.i)-labelledNs, c.name+"-over-labelled-ns")
 		b.ReportMetric(over/(promNs-bare), c.name+"/promhttp-overhead")
 		b.ReportMetric(testing.AllocsPerRun(100, serve(c.h))-testing.AllocsPerRun(100, serve(mux)), c.name+"-added-allocs")
 		b.ReportMetric(bytesPerRun(1000, serve(c.h))-bytesPerRun(1000, serve(mux)), c.name+"-added-B")
 	}
+}
+
+// statusWriter keeps the status a handler answers with, and nothing else.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // benchAdded reports what with costs a request over without: the median
