@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -209,4 +210,70 @@ func TestCreatedTimestampsConcurrentScrapes(t *testing.T) {
 			t.Errorf("%v: no created timestamp", m.Label)
 		}
 	}
+}
+
+// Starts are tracked from the first protobuf scrape on, since text
+// carries none: a series already there then starts at the SDK's start, a
+// series new after it no earlier than that scrape, and neither moves
+// afterwards.
+func TestCreatedTimestampsAfterTextScrapes(t *testing.T) {
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	mux := http.NewServeMux()
+	for _, route := range []string{"/early", "/late"} {
+		mux.HandleFunc("GET "+route, func(http.ResponseWriter, *http.Request) {})
+	}
+	h := p.Middleware(mux)
+	serve := func(path string) { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil)) }
+
+	serve("/early")
+	for range 2 {
+		if _, body := scrapeFamilies(t, p.MetricsHandler(), ""); !strings.Contains(body, `handler="/early"`) {
+			t.Fatalf("text scrape without /early:\n%s", body)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	firstProto := time.Now()
+	first, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+	early := findMetric(first["http_requests_total"], &dto.Metric{Label: labelPairs("handler", "/early", "method", "GET", "status", "200")})
+	if early == nil || createdOf(early) == nil {
+		t.Fatalf("/early after the first protobuf scrape: %v", early)
+	}
+	if !createdOf(early).AsTime().Before(firstProto) {
+		t.Errorf("/early created %v, want the SDK's start, before the first protobuf scrape (%v)", createdOf(early).AsTime(), firstProto)
+	}
+
+	serve("/late")
+	second, _ := scrapeFamilies(t, p.MetricsHandler(), acceptProto)
+	for _, tc := range []struct {
+		route string
+		ok    func(time.Time) bool
+		want  string
+	}{
+		{"/early", func(c time.Time) bool { return c.Equal(createdOf(early).AsTime()) }, "unchanged"},
+		{"/late", func(c time.Time) bool { return !c.Before(firstProto) && !c.After(time.Now()) }, "from the first protobuf scrape on"},
+	} {
+		m := findMetric(second["http_requests_total"], &dto.Metric{Label: labelPairs("handler", tc.route, "method", "GET", "status", "200")})
+		if m == nil || createdOf(m) == nil {
+			t.Fatalf("%s: no created timestamp in the second protobuf scrape", tc.route)
+		}
+		if c := createdOf(m).AsTime(); !tc.ok(c) {
+			t.Errorf("%s: created %v, want %s", tc.route, c, tc.want)
+		}
+	}
+}
+
+// labelPairs builds a series' labels from name, value pairs given in the
+// exporter's order, by name.
+func labelPairs(pairs ...string) []*dto.LabelPair {
+	var ls []*dto.LabelPair
+	for i := 0; i < len(pairs); i += 2 {
+		ls = append(ls, &dto.LabelPair{Name: &pairs[i], Value: &pairs[i+1]})
+	}
+	return ls
 }

@@ -373,7 +373,10 @@ type reader struct {
 // DerivedProducer is what a scrape serves, for a push reader that sends
 // the same series (internal/derived). The translator serialises its
 // collections, so the push and the scrape may call it at once.
-func (r reader) DerivedProducer() sdkmetric.Producer { return r.tr }
+func (r reader) DerivedProducer() sdkmetric.Producer {
+	r.tr.starts.track()
+	return r.tr
+}
 
 func (r reader) Shutdown(ctx context.Context) error {
 	r.closed.Store(true)

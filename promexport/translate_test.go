@@ -1,9 +1,12 @@
 package promexport
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -57,5 +60,46 @@ func TestMethodLabelIsExact(t *testing.T) {
 				t.Errorf("methodLabel(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// Text scrapes carry no starts and note none; the first protobuf scrape
+// turns the noting on.
+func TestTextScrapesNoteNoStarts(t *testing.T) {
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Shutdown(t.Context()) })
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.Reader()))
+	c, err := mp.Meter("test").Int64Counter("jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(t.Context(), 1)
+	noted := func() int {
+		st := e.source.tr.starts
+		st.mu.RLock()
+		defer st.mu.RUnlock()
+		return len(st.byKey)
+	}
+	scrape := func(accept string) {
+		r := httptest.NewRequest("GET", "/metrics/prometheus", nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("scrape (%s): %d", accept, w.Code)
+		}
+	}
+	for _, accept := range []string{"", "text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0"} {
+		scrape(accept)
+	}
+	if n := noted(); n != 0 {
+		t.Fatalf("%d starts noted after text scrapes, want 0", n)
+	}
+	scrape("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	if n := noted(); n == 0 {
+		t.Fatal("no start noted after a protobuf scrape")
 	}
 }
