@@ -37,14 +37,9 @@ func TestCreatedTimestampsPrometheus(t *testing.T) {
 		{"prometheus 2 openmetrics", true, nil, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := otelmetrics.DefaultConfig()
-			cfg.Enabled = true
-			cfg.PrometheusNames = promexport.NamesBoth
-			p, err := otelmetrics.NewProvider(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+			p := enabled(t, func(cfg *otelmetrics.Config) {
+				cfg.PrometheusNames = promexport.NamesBoth
+			})
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /early", func(http.ResponseWriter, *http.Request) {})
 			mux.HandleFunc("GET /late", func(http.ResponseWriter, *http.Request) {})

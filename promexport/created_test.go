@@ -41,15 +41,10 @@ func TestCreatedTimestamps(t *testing.T) {
 			[]string{"http_requests_total", "http_request_duration_seconds", "http_server_request_duration_seconds"}, labelIs("http_route", "/late", "handler", "/late")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := otelmetrics.DefaultConfig()
-			cfg.Enabled = true
-			cfg.Histograms = tc.mode
-			cfg.PrometheusNames = tc.names
-			p, err := otelmetrics.NewProvider(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+			p := enabled(t, func(cfg *otelmetrics.Config) {
+				cfg.Histograms = tc.mode
+				cfg.PrometheusNames = tc.names
+			})
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /early", func(http.ResponseWriter, *http.Request) {})
 			mux.HandleFunc("GET /late", func(http.ResponseWriter, *http.Request) {})
@@ -143,13 +138,7 @@ func labelsString(m *dto.Metric) string {
 // The caller's own counters and histograms on the provider keep the SDK's
 // start, which the exporter would otherwise drop for them.
 func TestCreatedTimestampsOwnInstruments(t *testing.T) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	p := enabled(t, nil)
 	meter := p.MeterProvider().Meter("jobs")
 	jobs, _ := meter.Int64Counter("jobs.done", metric.WithUnit("{job}"))
 	took, _ := meter.Float64Histogram("job.duration", metric.WithUnit("s"))
@@ -173,13 +162,7 @@ func TestCreatedTimestampsOwnInstruments(t *testing.T) {
 // the starts are written by one collection and read by another scrape's
 // gatherer (run with -race).
 func TestCreatedTimestampsConcurrentScrapes(t *testing.T) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	p := enabled(t, nil)
 	mux := http.NewServeMux()
 	for n := range 50 {
 		mux.HandleFunc("GET /r"+strconv.Itoa(n), func(http.ResponseWriter, *http.Request) {})
@@ -217,13 +200,7 @@ func TestCreatedTimestampsConcurrentScrapes(t *testing.T) {
 // series new after it no earlier than that scrape, and neither moves
 // afterwards.
 func TestCreatedTimestampsAfterTextScrapes(t *testing.T) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	p := enabled(t, nil)
 	mux := http.NewServeMux()
 	for _, route := range []string{"/early", "/late"} {
 		mux.HandleFunc("GET "+route, func(http.ResponseWriter, *http.Request) {})
@@ -276,4 +253,21 @@ func labelPairs(pairs ...string) []*dto.LabelPair {
 		ls = append(ls, &dto.LabelPair{Name: &pairs[i], Value: &pairs[i+1]})
 	}
 	return ls
+}
+
+// enabled returns a provider with metrics on and the configuration edit
+// makes, shut down when the test ends.
+func enabled(t *testing.T, edit func(*otelmetrics.Config)) *otelmetrics.Provider {
+	t.Helper()
+	cfg := otelmetrics.DefaultConfig()
+	cfg.Enabled = true
+	if edit != nil {
+		edit(&cfg)
+	}
+	p, err := otelmetrics.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	return p
 }

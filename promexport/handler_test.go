@@ -141,13 +141,7 @@ func ExampleDisabled() {
 // Scrapes in every format at once, while requests are recorded, share
 // collections and still each get a complete, valid exposition.
 func TestConcurrentScrapesInEveryFormat(t *testing.T) {
-	cfg := otelmetrics.DefaultConfig()
-	cfg.Enabled = true
-	p, err := otelmetrics.NewProvider(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Shutdown(t.Context()) })
+	p := enabled(t, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
 	h := p.Middleware(mux)
