@@ -88,31 +88,36 @@ func (m *middleware) wrapper(w http.ResponseWriter) func(*reqState) http.Respons
 // the response writer both point here. It is never reused, so a handler
 // goroutine that outlives its request cannot write into another one.
 type reqState struct {
-	parent  context.Context // the request's context before the middleware's
-	w       http.ResponseWriter
-	written int64 // body bytes written
+	parent context.Context // the request's context before the middleware's
+	w      http.ResponseWriter
+	req    *http.Request // the request the middleware was handed
+	route  string
+	muxReq *http.Request // the request a ServeMux gave the pattern, if it did
+	mu     sync.Mutex
+	// written counts the body bytes written.
+	written int64
 	status  int32
+	// SetRoute may be called from another goroutine than the one that
+	// records: under http.TimeoutHandler it runs on the handler's, maybe
+	// after the middleware gave up waiting. A setter sets routeTouched
+	// and the middleware routeRecorded in the one word, each learning
+	// whether the other came first, so when nothing set a route the
+	// middleware need not take the lock.
+	flags atomic.Uint32
+	sets  atomic.Int32 // routes set so far, for RoutePattern; written under mu
 	// wroteHeader: the status is final. flushed: it reached the
 	// connection's buffer, so the client gets it even if the handler
 	// aborts.
 	wroteHeader, flushed bool
-	connect              bool
-
-	// SetRoute may be called from another goroutine than the one that
-	// records: under http.TimeoutHandler it runs on the handler's, maybe
-	// after the middleware gave up waiting. A setter marks touched before
-	// it looks at recorded, and the middleware marks recorded before it
-	// looks at touched, so when nothing set a route the middleware need
-	// not take the lock.
-	touched  atomic.Bool
-	recorded atomic.Bool  // SetRoute comes too late
-	sets     atomic.Int32 // routes set so far, for RoutePattern; written under mu
-	routed   bool
-	pattern  bool // route is a ServeMux pattern, from RoutePattern
-	mu       sync.Mutex
-	route    string
-	muxReq   *http.Request // the request a ServeMux gave the pattern, if it did
+	routed               bool
+	pattern              bool // route is a ServeMux pattern, from RoutePattern
 }
+
+// The bits of reqState.flags.
+const (
+	routeTouched  = 1 << iota // a setter came
+	routeRecorded             // the request was recorded: a route set now is too late
+)
 
 // netHTTPBuffer is how much body net/http's HTTP/1 server buffers before
 // the status line goes to the connection (bufferBeforeChunkingSize).
@@ -128,7 +133,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		active = m.inst.active.start(r)
 	}
 	start := time.Since(epoch)
-	s := &reqState{w: w, status: http.StatusOK, connect: r.Method == http.MethodConnect}
+	s := &reqState{w: w, req: r, status: http.StatusOK}
 	s.parent = r.Context()
 	if c, ok := s.parent.(stateCtx); ok && c.s.done() {
 		// The caller serves the same request again (a test, a retry):
@@ -158,11 +163,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && (p != http.ErrAbortHandler || !s.sent()) {
 			status = http.StatusInternalServerError
 		}
-		s.recorded.Store(true)
 		var route string
 		var routed, pattern bool
 		var muxReq *http.Request
-		if s.touched.Load() {
+		if s.flags.Or(routeRecorded)&routeTouched != 0 {
 			s.mu.Lock()
 			route, routed, pattern, muxReq = s.route, s.routed, s.pattern, s.muxReq
 			s.mu.Unlock()
@@ -190,7 +194,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var epoch = time.Now()
 
 // done reports whether the request was recorded.
-func (s *reqState) done() bool { return s.recorded.Load() }
+func (s *reqState) done() bool { return s.flags.Load()&routeRecorded != 0 }
 
 // sent reports whether the status can have reached the client.
 func (s *reqState) sent() bool {
@@ -201,8 +205,7 @@ func (s *reqState) sent() bool {
 func (s *reqState) setRoute(route string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.touched.Store(true)
-	if s.recorded.Load() {
+	if s.flags.Or(routeTouched)&routeRecorded != 0 {
 		return false
 	}
 	s.route, s.routed, s.pattern, s.muxReq = route, true, false, nil
@@ -216,8 +219,7 @@ func (s *reqState) setRoute(route string) bool {
 func (s *reqState) setPattern(pattern string, muxReq *http.Request, sets int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.touched.Store(true)
-	if s.recorded.Load() || s.sets.Load() != sets {
+	if s.flags.Or(routeTouched)&routeRecorded != 0 || s.sets.Load() != sets {
 		return
 	}
 	s.route, s.routed, s.pattern, s.muxReq = pattern, true, true, muxReq
@@ -340,7 +342,7 @@ func (s *reqState) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := s.w.(http.Hijacker).Hijack()
 	if err == nil && !s.wroteHeader {
 		s.status, s.wroteHeader = http.StatusSwitchingProtocols, true
-		if s.connect {
+		if s.req.Method == http.MethodConnect {
 			s.status = http.StatusOK
 		}
 	}

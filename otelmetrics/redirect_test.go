@@ -71,6 +71,7 @@ func TestServeMuxRedirectsAreNone(t *testing.T) {
 		wrap func(p *otelmetrics.Provider) http.Handler
 	}{
 		{"middleware around the mux", func(p *otelmetrics.Provider) http.Handler { return p.Middleware(mux) }},
+		{"RoutePattern, nothing between", func(p *otelmetrics.Provider) http.Handler { return p.Middleware(otelmetrics.RoutePattern(mux)) }},
 		{"RoutePattern behind a request copy", func(p *otelmetrics.Provider) http.Handler {
 			return p.Middleware(routertest.RequestID(otelmetrics.RoutePattern(mux)))
 		}},

@@ -73,6 +73,14 @@ func RoutePattern(next http.Handler) http.Handler {
 	mux, _ := next.(*http.ServeMux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := r.Context().Value(stateKey{}).(*reqState)
+		if mux != nil && s != nil && s.req == r && s.sets.Load() == 0 {
+			// Nothing copied the request on the way: the handler sets its
+			// Pattern where the middleware reads it, after any route a
+			// router nested below reports, so there is nothing to hand
+			// over.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if mux != nil {
 			if _, ok := r.Context().Deadline(); ok {
 				if _, pattern := mux.Handler(r); pattern != "" && !muxRedirect(r, pattern) {

@@ -35,6 +35,7 @@ func TestRouterUnderServeMux(t *testing.T) {
 	}{
 		{"the mux directly", func(p *Provider) http.Handler { return p.Middleware(outer) }},
 		{"the mux behind a HandlerFunc", func(p *Provider) http.Handler { return p.Middleware(http.HandlerFunc(outer.ServeHTTP)) }},
+		{"RoutePattern(mux), nothing between", func(p *Provider) http.Handler { return p.Middleware(RoutePattern(outer)) }},
 		// The outer RoutePattern learns its pattern after the inner
 		// routers reported theirs, and must not replace them.
 		{"RoutePattern(mux) behind a request copy", func(p *Provider) http.Handler { return p.Middleware(requestID(RoutePattern(outer))) }},

@@ -58,6 +58,15 @@ func TestRouteSurvivesRequestCopies(t *testing.T) {
 		{"router hook", requestID, hook, "/users/7", `{handler="/users/:id",method="GET",status="200"}`},
 		{"unmatched stays none", requestID, RoutePattern(mux), "/nope", `{handler="none",method="GET",status="404"}`},
 		{"the mux itself, no wrapper", func(h http.Handler) http.Handler { return h }, mux, "/users/7", `{handler="/users/{id}",method="GET",status="200"}`},
+		{"RoutePattern, nothing between", func(h http.Handler) http.Handler { return h }, RoutePattern(mux), "/users/7", `{handler="/users/{id}",method="GET",status="200"}`},
+		// A hook that reported a route on the very request RoutePattern
+		// gets: the mux's pattern, reported later and below, wins.
+		{"a route set before RoutePattern", func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				SetRoute(r.Context(), "/outer/*")
+				h.ServeHTTP(w, r)
+			})
+		}, RoutePattern(mux), "/users/7", `{handler="/users/{id}",method="GET",status="200"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newTestProvider(t, nil)
