@@ -199,9 +199,18 @@ func TestFaultOTLPBlackHole(t *testing.T) {
 	if r.errors != 0 {
 		t.Errorf("%d requests failed", r.errors)
 	}
-	// A request that waited on an export would take the export timeout.
-	if slowest >= exportTimeout {
-		t.Errorf("slowest request %s: requests wait for the exporter", slowest)
+	// A request that waited on an export would take the export timeout,
+	// and with an export hanging every 100 ms nearly every request would.
+	// A machine that stalls the process for that long slows at most the
+	// 16 requests in flight, so a few are let pass.
+	var late int
+	for _, d := range r.latencies {
+		if d >= exportTimeout {
+			late++
+		}
+	}
+	if late > len(r.latencies)/100 {
+		t.Errorf("%d of %d requests took the export timeout (%s) or longer, the slowest %s: requests wait for the exporter", late, len(r.latencies), exportTimeout, slowest)
 	}
 	if g2 > g1+10 {
 		t.Errorf("goroutines grew from %d to %d while exports hung", g1, g2)
