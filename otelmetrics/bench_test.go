@@ -1,7 +1,6 @@
 package otelmetrics
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -74,7 +73,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"bridge-route-pattern", p.Middleware(RoutePattern(mux))},
 		// Behind a request copy the pattern is handed over through the
 		// request's state.
-		{"bridge-route-pattern-copied", p.Middleware(routeCopy(RoutePattern(mux)))},
+		{"bridge-route-pattern-copied", p.Middleware(requestID(RoutePattern(mux)))},
 		// METRICS_IN_PROGRESS=true: two atomic adds a request.
 		{"bridge-in-progress", inProgress},
 		// The dashboard's snapshots, 50 times as often as by default.
@@ -239,14 +238,6 @@ func benchOverhead(b *testing.B, p *Provider, mux, prom, bridge, routed http.Han
 		b.ReportMetric(testing.AllocsPerRun(100, serve(c.h))-testing.AllocsPerRun(100, serve(mux)), c.name+"-added-allocs")
 		b.ReportMetric(bytesPerRun(1000, serve(c.h))-bytesPerRun(1000, serve(mux)), c.name+"-added-B")
 	}
-}
-
-// routeCopy copies the request, as request-ID middleware does.
-func routeCopy(next http.Handler) http.Handler {
-	type key struct{}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, "id")))
-	})
 }
 
 // statusWriter keeps the status a handler answers with, and nothing else.

@@ -104,12 +104,11 @@ type reqState struct {
 	// whether the other came first, so when nothing set a route the
 	// middleware need not take the lock.
 	flags atomic.Uint32
-	sets  atomic.Int32 // routes set so far, for RoutePattern; written under mu
+	sets  atomic.Int32 // routes set so far (none: route is empty); written under mu
 	// wroteHeader: the status is final. flushed: it reached the
 	// connection's buffer, so the client gets it even if the handler
 	// aborts.
 	wroteHeader, flushed bool
-	routed               bool
 	pattern              bool // route is a ServeMux pattern, from RoutePattern
 }
 
@@ -168,7 +167,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var muxReq *http.Request
 		if s.flags.Or(routeRecorded)&routeTouched != 0 {
 			s.mu.Lock()
-			route, routed, pattern, muxReq = s.route, s.routed, s.pattern, s.muxReq
+			route, routed, pattern, muxReq = s.route, s.sets.Load() != 0, s.pattern, s.muxReq
 			s.mu.Unlock()
 		}
 		if muxReq != nil && redirectStatus(status) && muxRedirect(muxReq, route) {
@@ -208,7 +207,7 @@ func (s *reqState) setRoute(route string) bool {
 	if s.flags.Or(routeTouched)&routeRecorded != 0 {
 		return false
 	}
-	s.route, s.routed, s.pattern, s.muxReq = route, true, false, nil
+	s.route, s.pattern, s.muxReq = route, false, nil
 	s.sets.Add(1)
 	return true
 }
@@ -222,7 +221,7 @@ func (s *reqState) setPattern(pattern string, muxReq *http.Request, sets int32) 
 	if s.flags.Or(routeTouched)&routeRecorded != 0 || s.sets.Load() != sets {
 		return
 	}
-	s.route, s.routed, s.pattern, s.muxReq = pattern, true, true, muxReq
+	s.route, s.pattern, s.muxReq = pattern, true, muxReq
 	s.sets.Add(1)
 }
 
